@@ -1,0 +1,28 @@
+"""Process set-up for the embedded defaults: a local Prefect under the data root, quiet tools.
+
+Call :func:`use_embedded_prefect` before Prefect is imported. A user who points
+``PREFECT_API_URL`` at a Prefect server, or sets ``PREFECT_HOME``, keeps their choice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from labelops.settings import Settings
+
+
+def use_embedded_prefect(settings: Settings) -> None:
+    """Local Prefect: its database under ``<data>/prefect``, a start-up timeout that fits a cold start."""
+    if "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ and settings.data_is_local:
+        home = settings.local_data_path / "prefect"
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(home)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def quiet_third_party_logs() -> None:
+    for name in ("scrapy", "great_expectations", "asyncio", "filelock", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("scrapy.core.downloader.handlers._base_streaming").setLevel(logging.ERROR)

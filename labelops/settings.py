@@ -1,0 +1,78 @@
+"""Settings from ``LABELOPS_*`` environment variables, with defaults that run on a laptop.
+
+Every knob a data team may want to turn without touching code lives here. Read them with
+:func:`get_settings`; nothing else in labelops reads the environment directly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CrawlSettings(BaseSettings):
+    """Politeness and limits for the Scrapy spider (``LABELOPS_CRAWL_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LABELOPS_CRAWL_", extra="ignore")
+
+    user_agent: str = "labelops (+https://github.com/labelops/labelops)"
+    obey_robots: bool = True
+    concurrent_requests: int = Field(16, ge=1)
+    concurrent_per_domain: int = Field(8, ge=1)
+    download_delay: float = Field(0.0, ge=0)
+    autothrottle: bool = True
+    autothrottle_target_concurrency: float = Field(8.0, gt=0)
+    retry_times: int = Field(2, ge=0)
+    download_timeout: float = Field(30.0, gt=0)
+    max_page_bytes: int = Field(10 * 1024 * 1024, gt=0, description="pages larger than this are dropped")
+    max_pages: int = Field(0, ge=0, description="0 = no limit")
+    depth_limit: int = Field(0, ge=0, description="0 = no limit")
+    download_images: bool = True
+
+
+class Settings(BaseSettings):
+    """Top-level settings (``LABELOPS_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="LABELOPS_", extra="ignore")
+
+    data: str = Field("./data", description="data root: a local folder or any fsspec URL (s3://...)")
+    mlflow_uri: str | None = Field(None, description="MLflow tracking URI; default sqlite:///<data>/mlflow.db")
+    max_invalid_share: float = Field(
+        0.2, ge=0, le=1, description="an ingest fails and publishes nothing when more rows than this are invalid"
+    )
+    validation_chunk_rows: int = Field(20_000, ge=100, description="rows validated per Great Expectations batch")
+    shared_data: Path | None = Field(None, description="real product data beside the project (tests, benchmarks)")
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+
+    @field_validator("data")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/") or value
+
+    @property
+    def data_is_local(self) -> bool:
+        return "://" not in self.data or self.data.startswith("file://")
+
+    @property
+    def local_data_path(self) -> Path:
+        """The data root as an absolute local path (only for local data roots)."""
+        if not self.data_is_local:
+            raise ValueError(f"data root {self.data!r} is not a local folder")
+        return Path(self.data.removeprefix("file://")).expanduser().resolve()
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow_uri:
+            return self.mlflow_uri
+        if self.data_is_local:
+            return f"sqlite:///{self.local_data_path / 'mlflow.db'}"
+        raise ValueError("LABELOPS_MLFLOW_URI must be set when the data root is not a local folder")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

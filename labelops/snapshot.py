@@ -1,0 +1,74 @@
+"""Snapshots: immutable, content-addressed tables of valid listings.
+
+``snapshots/<snapshot_id>/`` holds ``listings.parquet``, the Great Expectations result
+(``validation.json``) and ``manifest.json`` (counts, crawl, time). The id is a hash of the
+rows' content, independent of row order and crawl time, so the same pages give the same id.
+``snapshots/latest.json`` names the snapshot the last successful ingest published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from labelops.storage import DataRoot
+
+LATEST = "snapshots/latest.json"
+# crawled_at changes with every crawl; it is not part of a listing's content.
+_VOLATILE_COLUMNS = {"crawled_at"}
+
+
+def row_digests(table: pa.Table) -> Iterator[str]:
+    """A content digest per row (volatile columns left out)."""
+    columns = [c for c in table.column_names if c not in _VOLATILE_COLUMNS]
+    for row in table.select(columns).to_pylist():
+        canonical = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+        yield hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def snapshot_id_of(root: DataRoot, relative_parquet: str, batch_rows: int = 5000) -> str:
+    """The snapshot id of a listings Parquet file, streamed batch by batch."""
+    digests: list[str] = []
+    with root.open(relative_parquet, "rb") as handle:
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_rows):
+            digests.extend(row_digests(pa.Table.from_batches([batch])))
+    digests.sort()
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
+
+
+def latest_snapshot_id(root: DataRoot) -> str | None:
+    """The snapshot the last successful ingest published, or None before the first one."""
+    return root.read_json(LATEST)["snapshot_id"] if root.exists(LATEST) else None
+
+
+def set_latest(root: DataRoot, snapshot_id: str, crawl_id: str) -> None:
+    root.write_json(
+        LATEST,
+        {"snapshot_id": snapshot_id, "crawl_id": crawl_id, "published_at": datetime.now(timezone.utc).isoformat()},
+    )
+
+
+def list_snapshots(root: DataRoot) -> list[dict]:
+    """Manifests of every snapshot, oldest first."""
+    manifests = []
+    for name in root.listdir("snapshots"):
+        path = f"snapshots/{name}/manifest.json"
+        if root.exists(path):
+            manifests.append(root.read_json(path))
+    return sorted(manifests, key=lambda m: m.get("created_at", ""))
+
+
+def read_snapshot(root: DataRoot, snapshot_id: str | None = None, columns: list[str] | None = None) -> pa.Table:
+    """The listings of a snapshot (the latest when ``snapshot_id`` is None)."""
+    snapshot_id = snapshot_id or latest_snapshot_id(root)
+    if snapshot_id is None:
+        raise FileNotFoundError(f"no snapshot in {root.url}: run `labelops ingest` first")
+    path = DataRoot.snapshot_listings(snapshot_id)
+    if not root.exists(path):
+        raise FileNotFoundError(f"snapshot {snapshot_id} not found in {root.url}")
+    return root.read_parquet(path, columns=columns)

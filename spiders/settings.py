@@ -1,0 +1,53 @@
+"""Scrapy settings of the labelops project.
+
+Politeness knobs come from ``LABELOPS_CRAWL_*`` (see :class:`labelops.settings.CrawlSettings`),
+so ``scrapy crawl products`` and the ingest flow behave the same.
+"""
+
+from labelops.settings import CrawlSettings, get_settings
+
+
+def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None) -> dict:
+    """The Scrapy settings for one crawl into ``data_root`` (``crawl_id`` names its raw folder)."""
+    settings = {
+        "BOT_NAME": "labelops",
+        "SPIDER_MODULES": ["spiders.products"],
+        "NEWSPIDER_MODULE": "spiders.products",
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": crawl.obey_robots,
+        "CONCURRENT_REQUESTS": crawl.concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.01),
+        "AUTOTHROTTLE_MAX_DELAY": 10.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": crawl.autothrottle_target_concurrency,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": crawl.retry_times,
+        "DOWNLOAD_TIMEOUT": crawl.download_timeout,
+        "DOWNLOAD_MAXSIZE": crawl.max_page_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "DEPTH_LIMIT": crawl.depth_limit,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": "INFO",
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "LABELOPS_DATA": data_root,
+        "LABELOPS_CRAWL_ID": crawl_id,
+        "LABELOPS_MAX_PAGES": crawl.max_pages,
+        "ITEM_PIPELINES": {
+            "spiders.pipelines.RawItemWriter": 900,
+        },
+    }
+    if crawl.download_images:
+        settings["ITEM_PIPELINES"]["spiders.pipelines.ProductImagesPipeline"] = 100
+        settings["IMAGES_STORE"] = f"{data_root.rstrip('/')}/images"
+        settings["IMAGES_URLS_FIELD"] = "image_urls"
+        settings["IMAGES_RESULT_FIELD"] = "images"
+        settings["MEDIA_ALLOW_REDIRECTS"] = True
+    return settings
+
+
+# Module-level values for `scrapy crawl products` from the project root.
+_settings = get_settings()
+globals().update(scrapy_settings(_settings.crawl, _settings.data, crawl_id=None))

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers over ``labelops`` functions (retries, logging, artifacts)."""

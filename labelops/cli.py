@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from labelops.settings import get_settings
@@ -49,30 +50,36 @@ def print_ingest_summary(summary) -> None:  # noqa: ANN001 - labelops.ingest.Ing
         state = "unchanged (same content as an earlier ingest)" if summary.publish.already_existed else "published"
         console.print(f"[bold green]snapshot {summary.publish.snapshot_id}[/] {state}: {summary.publish.path}")
     if summary.error:
-        console.print(f"[bold red]{summary.error}[/]")
+        console.print(f"[bold red]{escape(summary.error)}[/]")
 
 
-def run_ingest(start_urls: list[str], sitemap_urls: list[str], max_pages: int | None,
-               max_invalid_share: float | None = None, obey_robots: bool = True):
-    """Run the ingest flow in this process and return its summary (also on failure)."""
+def _prepare_runtime() -> None:
+    """Embedded Prefect under the data root and quiet third-party logs; before Prefect is imported."""
     from labelops.runtime import quiet_third_party_logs, use_embedded_prefect
 
-    settings = get_settings()
-    use_embedded_prefect(settings)
+    use_embedded_prefect(get_settings())
     quiet_third_party_logs()
-    from flows.ingest import ingest
-    from labelops.crawl import new_crawl_id
+
+
+def _ingest_summary(crawl_id: str):  # noqa: ANN202 - IngestSummary | None, imported lazily
     from labelops.ingest import IngestSummary, summary_path
     from labelops.storage import DataRoot
 
-    root, crawl_id = DataRoot(settings.data), new_crawl_id()
-    state = ingest(start_urls=start_urls, sitemap_urls=sitemap_urls, max_pages=max_pages,
-                   max_invalid_share=max_invalid_share, obey_robots=obey_robots, crawl_id=crawl_id,
-                   return_state=True)
-    summary = None
-    if root.exists(summary_path(crawl_id)):
-        summary = IngestSummary.model_validate(root.read_json(summary_path(crawl_id)))
-    return state, summary
+    root = DataRoot(get_settings().data)
+    if not root.exists(summary_path(crawl_id)):
+        return None
+    return IngestSummary.model_validate(root.read_json(summary_path(crawl_id)))
+
+
+def _finish(state, crawl_id: str) -> object:  # noqa: ANN001
+    """Print the ingest summary; exit 1 with the flow's message when it failed."""
+    summary = _ingest_summary(crawl_id)
+    if summary is not None:
+        print_ingest_summary(summary)
+    if state.is_failed():
+        console.print(f"[bold red]failed:[/] {escape(str(state.message))}")
+        raise typer.Exit(1)
+    return state.result()
 
 
 @app.command()
@@ -86,13 +93,35 @@ def ingest(
     """Crawl a shop, validate its listings and publish a snapshot; print the snapshot id and counts."""
     if not start_url and not sitemap:
         raise typer.BadParameter("give --start-url or --sitemap")
-    state, summary = run_ingest(start_url, sitemap, max_pages, max_invalid_share, not ignore_robots)
-    if summary is not None:
-        print_ingest_summary(summary)
-    if state.is_failed():
-        console.print(f"[bold red]ingest failed:[/] {state.message}")
-        raise typer.Exit(1)
-    console.print(state.result())
+    _prepare_runtime()
+    from flows.ingest import ingest as ingest_flow
+    from labelops.crawl import new_crawl_id
+
+    crawl_id = new_crawl_id()
+    state = ingest_flow(start_urls=start_url, sitemap_urls=sitemap, max_pages=max_pages,
+                        max_invalid_share=max_invalid_share, obey_robots=not ignore_robots, crawl_id=crawl_id,
+                        return_state=True)
+    console.print(_finish(state, crawl_id))
+
+
+@app.command()
+def demo(
+    products: Annotated[int, typer.Option("--products", "-n", min=1, help="products in the demo shop")] = 500,
+    seed: Annotated[int, typer.Option(help="random seed of the demo shop")] = 0,
+    port: Annotated[int, typer.Option(help="port to serve the demo shop on (127.0.0.1)")] = 8765,
+) -> None:
+    """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest it."""
+    import time
+
+    _prepare_runtime()
+    from flows.demo import demo as demo_flow
+    from labelops.crawl import new_crawl_id
+
+    started, crawl_id = time.perf_counter(), new_crawl_id()
+    state = demo_flow(products=products, seed=seed, port=port, crawl_id=crawl_id, return_state=True)
+    result = _finish(state, crawl_id)
+    console.print(f"demo shop: {result['shop_dir']} (served at {result['shop_url']} during the run)")
+    console.print(f"[bold]demo finished in {time.perf_counter() - started:.0f} s[/]; data root: {get_settings().data}")
 
 
 def main() -> None:

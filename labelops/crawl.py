@@ -25,6 +25,13 @@ from spiders.settings import scrapy_settings
 log = logging.getLogger(__name__)
 
 
+def _quiet_noisy_scrapy_loggers() -> None:
+    # The reactorless download handler warns on every crawl that it is experimental, and the media
+    # pipeline logs a traceback per failed image; failures are counted in the report instead.
+    logging.getLogger("scrapy.core.downloader.handlers._base_streaming").setLevel(logging.ERROR)
+    logging.getLogger("scrapy.pipelines.media").setLevel(logging.CRITICAL)
+
+
 class CrawlReport(BaseModel):
     """What one crawl saw and wrote; saved as ``raw/<crawl_id>/crawl.json``."""
 
@@ -55,9 +62,6 @@ def new_crawl_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def _quiet_scrapy_logs() -> None:
-    # The reactorless download handler warns on every crawl that it is experimental.
-    logging.getLogger("scrapy.core.downloader.handlers._base_streaming").setLevel(logging.ERROR)
 
 
 async def crawl_async(
@@ -74,7 +78,7 @@ async def crawl_async(
     settings = Settings()
     settings.setdict(scrapy_settings(crawl, root.url, crawl_id), priority="project")
     settings.setdict({"TWISTED_REACTOR_ENABLED": False, "LOG_LEVEL": log_level}, priority="cmdline")
-    _quiet_scrapy_logs()
+    _quiet_noisy_scrapy_loggers()
     runner = AsyncCrawlerRunner(settings)
     crawler = runner.create_crawler(ProductsSpider)
     started = time.perf_counter()

@@ -23,6 +23,7 @@ def use_embedded_prefect(settings: Settings) -> None:
 
 
 def quiet_third_party_logs() -> None:
+    """Keep the console for what a person needs; labelops' own logs and reports say what happened."""
     for name in ("scrapy", "great_expectations", "asyncio", "filelock", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("scrapy.core.downloader.handlers._base_streaming").setLevel(logging.ERROR)
+

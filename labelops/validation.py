@@ -110,6 +110,8 @@ class SuiteValidator:
         from great_expectations.checkpoint import UpdateDataDocsAction
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        # An ephemeral context announces the temporary docs site it makes; that is not news.
+        logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         suite = context.suites.add(gx.ExpectationSuite(**self.suite_dict))

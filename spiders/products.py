@@ -21,7 +21,6 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
-from scrapy.utils.url import url_is_from_any_domain
 from w3lib.url import canonicalize_url
 
 from labelops.extraction import SiteProfiles, extract_product
@@ -58,8 +57,8 @@ class ProductsSpider(scrapy.Spider):
         # Stay inside the domains we were pointed at (OffsiteMiddleware reads allowed_domains).
         self.allowed_domains = sorted({urlsplit(u).hostname for u in self.start_urls + self.sitemap_urls})
         self._max_pages_arg = max_pages
-        self.profiles = SiteProfiles.load(extra_dirs=_split(profiles_dir))
-        self.link_extractor = LinkExtractor(allow_domains=self.allowed_domains, deny_extensions=None, unique=True)
+        self.profiles = SiteProfiles.load(*_split(profiles_dir))
+        self.link_extractor = LinkExtractor(unique=True)
         self._scheduled: set[str] = set()
 
     @classmethod
@@ -78,8 +77,16 @@ class ProductsSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
+    def _in_scope(self, url: str) -> bool:
+        """Inside the start URLs' domains (by host name; ports do not matter)."""
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == domain or host.endswith("." + domain) for domain in self.allowed_domains)
+
     def _page_request(self, url: str) -> scrapy.Request | None:
-        """A request for a page, unless it was scheduled before or the page budget is spent."""
+        """A request for an in-scope page, unless it was scheduled before or the page budget is spent."""
+        if not self._in_scope(url):
+            self.crawler.stats.inc_value("labelops/links_offsite")
+            return None
         key = canonicalize_url(url)
         if key in self._scheduled:
             return None
@@ -107,10 +114,8 @@ class ProductsSpider(scrapy.Spider):
                 continue
             if sitemap.type == "sitemapindex":
                 yield scrapy.Request(loc, callback=self.parse_sitemap, errback=self.on_error)
-            elif url_is_from_any_domain(loc, self.allowed_domains):
-                request = self._page_request(loc)
-                if request is not None:
-                    yield request
+            elif (request := self._page_request(loc)) is not None:
+                yield request
 
     # -- what is on a page ----------------------------------------------------------------
     def parse(self, response: Response) -> Iterable[Any]:

@@ -30,6 +30,7 @@ def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None) 
         "DEPTH_LIMIT": crawl.depth_limit,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "INFO",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "LABELOPS_DATA": data_root,

@@ -1,0 +1,41 @@
+"""The demo: the whole pipeline on the built-in demo shop.
+
+    labelops demo            # or: make demo
+
+Builds the synthetic shop under the data root, serves it on 127.0.0.1 and ingests it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from prefect import flow
+
+from flows.ingest import ingest
+from labelops.crawl import new_crawl_id
+from labelops.settings import get_settings
+from labelops.shop import serve_folder
+from tasks.shop import build_demo_shop
+
+
+def demo_shop_dir(products: int, seed: int) -> Path:
+    """Where the demo shop lives: under a local data root, else in a temporary folder."""
+    settings = get_settings()
+    base = settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
+    return base / f"demo-shop-{products}-{seed}"
+
+
+@flow(name="demo", log_prints=True)
+def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | None = None) -> dict:
+    """Build the demo shop, serve it on 127.0.0.1:``port`` and ingest it; returns the ids and the shop URL.
+
+    The port is fixed by default so that listing URLs, and with them snapshot ids, are the same
+    from one demo run to the next.
+    """
+    shop_dir = build_demo_shop(demo_shop_dir(products, seed), products, seed)
+    crawl_id = crawl_id or new_crawl_id()
+    with serve_folder(shop_dir, port=port) as base_url:
+        print(f"demo shop {shop_dir} served at {base_url}")
+        snapshot_id = ingest(start_urls=[f"{base_url}/"], sitemap_urls=[f"{base_url}/sitemap.xml"], crawl_id=crawl_id)
+    return {"snapshot_id": snapshot_id, "crawl_id": crawl_id, "shop_dir": str(shop_dir), "shop_url": base_url}

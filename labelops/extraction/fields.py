@@ -1,0 +1,35 @@
+"""What each extraction layer hands back: the fields it found, already normalised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+LAYER_ORDER = ("json-ld", "microdata", "rdfa", "profile", "opengraph")
+"""Precedence of the layers when they disagree, best first (a profile's source is ``profile:<name>``)."""
+
+
+@dataclass
+class LayerResult:
+    """Fields one layer found on a page.
+
+    ``fields`` uses :class:`~labelops.contracts.ExtractedProduct` names and holds only values that
+    were found. ``is_product`` says whether this layer alone shows the page is a product page.
+    """
+
+    source: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    is_product: bool = False
+
+    def __bool__(self) -> bool:
+        return self.is_product or bool(self.fields)
+
+
+def is_empty(value: Any) -> bool:
+    """True for values that count as 'not found' (None, "", [], {})."""
+    return value is None or (isinstance(value, (str, list, dict, tuple)) and not value)
+
+
+def compact(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields without empty values."""
+    return {k: v for k, v in fields.items() if not is_empty(v)}

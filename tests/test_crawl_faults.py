@@ -1,0 +1,42 @@
+"""A crawl of a misbehaving shop finishes, crashes nowhere, and its counts reconcile."""
+
+from __future__ import annotations
+
+from labelops.crawl import crawl
+from labelops.ingest import normalize_crawl, validate_crawl
+from labelops.settings import CrawlSettings
+from labelops.storage import DataRoot
+from tests.helpers.fault_server import BROKEN, GOOD_PRODUCTS, FaultyHandler, fault_server
+
+
+def test_faulty_shop_crawl_finishes_and_counts_reconcile(tmp_path):
+    root = DataRoot(str(tmp_path / "data"))
+    settings = CrawlSettings(download_timeout=1.0, retry_times=1, max_page_bytes=1024 * 1024, autothrottle=False)
+    with fault_server() as base_url:
+        report = crawl([base_url + "/"], root, settings, crawl_id="faults")
+
+    assert report.finish_reason == "finished"
+    # every good product page plus the flaky one (saved by a retry) is an item
+    assert report.product_pages == report.items_written == GOOD_PRODUCTS + 1
+    assert report.images_downloaded == GOOD_PRODUCTS + 1
+    # 500s, time-outs and huge bodies failed after retries; garbage was fetched but holds no product
+    assert report.pages_failed == BROKEN["err500"] + BROKEN["slow"] + BROKEN["huge"]
+    assert report.failures_by_reason.get("HTTP 500") == BROKEN["err500"]
+    assert report.pages_seen == 1 + GOOD_PRODUCTS + 1 + BROKEN["garbage"]
+    assert report.pages_seen == report.product_pages + report.other_pages
+
+    normalized = normalize_crawl(root, "faults")
+    validation = validate_crawl(root, "faults", data_docs=False)
+    assert normalized.items == report.items_written
+    assert validation.rows == validation.valid + validation.quarantined == report.product_pages
+
+
+def test_two_crawls_in_one_process(tmp_path):
+    """Reactorless Scrapy: a second crawl in the same process works (no ReactorNotRestartable)."""
+    root = DataRoot(str(tmp_path / "data"))
+    settings = CrawlSettings(autothrottle=False, download_images=False, max_pages=5)
+    with fault_server() as base_url:
+        first = crawl([base_url + "/"], root, settings, crawl_id="one")
+        second = crawl([base_url + "/"], root, settings, crawl_id="two")
+    assert first.pages_seen == second.pages_seen == 5
+    assert first.items_written == second.items_written > 0

@@ -20,10 +20,14 @@ def use_embedded_prefect(settings: Settings) -> None:
         os.environ["PREFECT_HOME"] = str(home)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # labelops' own progress and result logs show in the console and the Prefect UI.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "labelops,spiders")
 
 
 def quiet_third_party_logs() -> None:
     """Keep the console for what a person needs; labelops' own logs and reports say what happened."""
     for name in ("scrapy", "great_expectations", "asyncio", "filelock", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("labelops", "spiders"):  # shown through Prefect's handlers (PREFECT_LOGGING_EXTRA_LOGGERS)
+        logging.getLogger(name).setLevel(logging.INFO)
 

@@ -11,6 +11,7 @@ inside the start URLs' domains, obeying robots.txt (a setting), within the page 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +25,9 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from w3lib.url import canonicalize_url
 
 from labelops.extraction import SiteProfiles, extract_product
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY = 250  # pages between progress lines
 
 
 def _split(value: str | Iterable[str] | None) -> list[str]:
@@ -101,26 +105,31 @@ class ProductsSpider(scrapy.Spider):
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.text, base_url=response.url):
                 yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error)
-            return
+        else:
+            yield from self._sitemap_requests(response)
+
+    def _sitemap_requests(self, response: Response) -> Iterable[scrapy.Request]:
         try:
             sitemap = Sitemap(response.body)
         except Exception:  # noqa: BLE001 - a broken sitemap is a fact to count, not a crash
             self.crawler.stats.inc_value("labelops/sitemaps_unreadable")
             self.logger.warning("unreadable sitemap %s", response.url)
-            return
+            sitemap = []
         for entry in sitemap:
             loc = entry.get("loc")
-            if not loc:
-                continue
-            if sitemap.type == "sitemapindex":
+            if loc and sitemap.type == "sitemapindex":
                 yield scrapy.Request(loc, callback=self.parse_sitemap, errback=self.on_error)
-            elif (request := self._page_request(loc)) is not None:
+            elif loc and (request := self._page_request(loc)) is not None:
                 yield request
 
     # -- what is on a page ----------------------------------------------------------------
     def parse(self, response: Response) -> Iterable[Any]:
         stats = self.crawler.stats
         stats.inc_value("labelops/pages_seen")
+        if stats.get_value("labelops/pages_seen") % PROGRESS_EVERY == 0:
+            log.info("crawled %d pages (%d product pages) of %d found so far",
+                     stats.get_value("labelops/pages_seen"), stats.get_value("labelops/product_pages", 0),
+                     len(self._scheduled))
         if not isinstance(response, TextResponse):
             stats.inc_value("labelops/pages_not_html")
             return

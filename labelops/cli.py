@@ -105,6 +105,29 @@ def ingest(
 
 
 @app.command()
+def train(
+    snapshot: Annotated[str | None, typer.Option(help="snapshot id (default: the latest)")] = None,
+    model: Annotated[list[str], typer.Option("--model", "-m", help="model(s) to train: text")] = ["text"],
+    devices: Annotated[int, typer.Option(min=1, help="devices (GPUs, or CPU processes) for DDP")] = 1,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="optimizer steps (default 400)")] = None,
+    base_model: Annotated[str | None, typer.Option(help="fine-tune this pretrained causal LM (hub name or local path)")] = None,
+) -> None:
+    """Train the models on a snapshot, track them in MLflow and register each as `challenger`."""
+    _prepare_runtime()
+    from flows.train import train as train_flow
+
+    state = train_flow(snapshot_id=snapshot, models=model, devices=devices, max_steps=max_steps,
+                       base_model=base_model, return_state=True)
+    if state.is_failed():
+        console.print(f"[bold red]training failed:[/] {escape(str(state.message))}")
+        raise typer.Exit(1)
+    for result in state.result().values():
+        console.print(f"[bold green]{result['model_name']} version {result['version']}[/] @challenger "
+                      f"(run {result['run_id']}): " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items())))
+    console.print(f"MLflow: {get_settings().tracking_uri}")
+
+
+@app.command()
 def demo(
     products: Annotated[int, typer.Option("--products", "-n", min=1, help="products in the demo shop")] = 500,
     seed: Annotated[int, typer.Option(help="random seed of the demo shop")] = 0,

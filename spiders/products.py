@@ -64,6 +64,7 @@ class ProductsSpider(scrapy.Spider):
         self.profiles = SiteProfiles.load(*_split(profiles_dir))
         self.link_extractor = LinkExtractor(unique=True)
         self._scheduled: set[str] = set()
+        self._budget_used = 0  # page requests counted against max_pages
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> "ProductsSpider":  # noqa: ANN001
@@ -94,10 +95,11 @@ class ProductsSpider(scrapy.Spider):
         key = canonicalize_url(url)
         if key in self._scheduled:
             return None
-        if self.max_pages and len(self._scheduled) >= self.max_pages:
+        if self.max_pages and self._budget_used >= self.max_pages:
             self.crawler.stats.inc_value("labelops/pages_over_limit")
             return None
         self._scheduled.add(key)
+        self._budget_used += 1
         return scrapy.Request(url, callback=self.parse, errback=self.on_error)
 
     def parse_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
@@ -160,6 +162,7 @@ class ProductsSpider(scrapy.Spider):
         """A page that could not be fetched (after retries): count it by kind, keep crawling."""
         if failure.check(IgnoreRequest) and getattr(failure.value, "response", None) is None:
             self.crawler.stats.inc_value("labelops/pages_skipped")  # robots.txt said no
+            self._budget_used -= 1  # never fetched: it does not count against max_pages
             return
         reason = type(failure.value).__name__
         response = getattr(failure.value, "response", None)

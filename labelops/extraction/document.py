@@ -1,7 +1,7 @@
 """Turning page bytes into one lxml tree, safely, and reading small things off it.
 
-The tree is built with extruct's DOM-flavoured HTML parser so that every layer, RDFa included,
-works on the same parse. Pages that are empty, binary or not HTML give ``None``; huge pages are
+Every layer reads the same plain lxml tree (the RDFa layer re-parses only the page's typed parts
+with extruct's DOM-flavoured parser, see ``rdfa.py``). Pages that are empty, binary or not HTML give ``None``; huge pages are
 cut to a bounded size first.
 """
 
@@ -13,7 +13,6 @@ from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
-from extruct.xmldom import XmlDomHTMLParser
 from w3lib.encoding import html_to_unicode
 
 from labelops.normalize import clean_text
@@ -30,11 +29,15 @@ _XP_CANONICAL = lxml.etree.XPath("//link[@href][contains(translate(@rel, 'CANONI
 _XP_HAS_RDFA = lxml.etree.XPath("boolean(//*[@typeof or @vocab])")
 
 
-def dom_parser() -> XmlDomHTMLParser:
-    """One parser per thread (lxml parsers are not meant to be shared between threads)."""
+def html_parser() -> lxml.html.HTMLParser:
+    """One parser per thread (lxml parsers are not meant to be shared between threads).
+
+    Not extruct's ``XmlDomHTMLParser``: it caches an element class per parsed document, so a
+    long-lived one grows with every page (and is slower).
+    """
     parser = getattr(_local, "parser", None)
     if parser is None:
-        parser = _local.parser = XmlDomHTMLParser(encoding="utf-8")
+        parser = _local.parser = lxml.html.HTMLParser(encoding="utf-8")
     return parser
 
 
@@ -68,7 +71,7 @@ def parse_html(html: str | bytes, max_bytes: int = MAX_HTML_BYTES) -> tuple[lxml
         body = body.replace(b"\x00", b"")
         if b"<" not in body[:65536]:
             return None, warnings
-        tree = lxml.html.document_fromstring(body, parser=dom_parser())
+        tree = lxml.html.document_fromstring(body, parser=html_parser())
     except Exception as exc:  # lxml and codecs raise many kinds of errors on garbage
         return None, [*warnings, f"html: cannot parse ({type(exc).__name__})"]
     return tree, warnings

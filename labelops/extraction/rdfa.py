@@ -13,9 +13,11 @@ import copy
 from typing import Any
 
 import lxml.etree
+import lxml.html
 from extruct.rdfa import RDFaExtractor
+from extruct.xmldom import XmlDomHTMLParser
 
-from labelops.extraction.document import dom_parser, has_rdfa
+from labelops.extraction.document import has_rdfa
 from labelops.extraction.fields import LayerResult
 from labelops.extraction.schemaorg import schema_fields
 
@@ -78,12 +80,22 @@ def nest(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def typed_document(tree: lxml.etree._Element) -> lxml.etree._Element:
     """A small document with copies of the page's outermost ``typeof`` elements, each carrying
     the ``vocab``, ``prefix``, ``xmlns:*`` and language it inherits (the page itself when the
-    ``<html>`` or ``<body>`` element is typed)."""
+    ``<html>`` or ``<body>`` element is typed), parsed into the DOM-flavoured tree pyRdfa needs.
+
+    A fresh ``XmlDomHTMLParser`` each time: it caches element classes per document, so a shared
+    one would grow with every page.
+    """
     roots = _XP_ROOTS(tree)
     if not roots or any(r.tag in ("html", "body") for r in roots):
-        return tree
-    parser = dom_parser()
-    html = parser.makeelement("html")
+        source = tree
+    else:
+        source = _typed_parts(roots)
+    markup = lxml.etree.tostring(source, encoding="utf-8")
+    return lxml.html.document_fromstring(markup, parser=XmlDomHTMLParser(encoding="utf-8"))
+
+
+def _typed_parts(roots: list[lxml.etree._Element]) -> lxml.etree._Element:
+    html = lxml.html.Element("html")
     lxml.etree.SubElement(html, "head")
     body = lxml.etree.SubElement(html, "body")
     for root in roots:
@@ -103,11 +115,11 @@ def extract_rdfa(tree: lxml.etree._Element, url: str, warnings: list[str]) -> La
     """Product fields from the page's RDFa (only when the page uses RDFa types)."""
     if not has_rdfa(tree):
         return LayerResult(SOURCE)
-    document = typed_document(tree)
-    if sum(1 for _ in document.iter()) > MAX_ELEMENTS:
-        warnings.append(f"{SOURCE}: typed part over {MAX_ELEMENTS} elements, layer skipped")
-        return LayerResult(SOURCE)
     try:
+        document = typed_document(tree)
+        if sum(1 for _ in document.iter()) > MAX_ELEMENTS:
+            warnings.append(f"{SOURCE}: typed part over {MAX_ELEMENTS} elements, layer skipped")
+            return LayerResult(SOURCE)
         nodes = _extractor.extract_items(document, base_url=url)
     except Exception as exc:
         warnings.append(f"{SOURCE}: cannot read ({type(exc).__name__})")

@@ -130,7 +130,7 @@ def main() -> None:
                         f"{result['quarantined']} quarantined")
                     table.add_row(str(size), mode, str(result["pages"]), f"{result['seconds']:.1f}",
                                   f"{result['pages'] / result['seconds']:.1f}", f"{result['peak_rss_mib']:.0f}", notes)
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

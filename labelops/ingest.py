@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from labelops.crawl import CrawlReport
 from labelops.contracts import LISTING_COLUMNS, LISTING_SCHEMA, QUARANTINE_SCHEMA, RawItem
 from labelops.normalize import to_listing
-from labelops.snapshot import set_latest, snapshot_id_of
+from labelops.snapshot import install_snapshot, set_latest
 from labelops.storage import DataRoot
 from labelops.validation import KeyCounts, SuiteValidator, data_docs_dir, publish_data_docs, validation_frame
 
@@ -184,25 +184,13 @@ def publish_snapshot(root: DataRoot, validation: ValidationReport, max_invalid_s
         )
     if validation.valid == 0:
         raise IngestError(f"no valid rows in crawl {validation.crawl_id}; nothing to publish")
-    snapshot_id = snapshot_id_of(root, validation.valid_path)
+    snapshot_id, existed = install_snapshot(
+        root, validation.valid_path,
+        manifest={"crawl_id": validation.crawl_id, "rows": validation.valid, "quarantined": validation.quarantined,
+                  "quarantined_by_reason": validation.quarantined_by_reason, **(manifest or {})},
+        files={"validation.json": validation.validation_path}, staging_name=validation.crawl_id,
+    )
     target = DataRoot.snapshot_listings(snapshot_id)
-    existed = root.exists(target)
-    if not existed:  # immutable: an existing snapshot with this id already holds these rows
-        staging = f"snapshots/.staging-{validation.crawl_id}"
-        root.move(validation.valid_path, f"{staging}/listings.parquet")
-        root.move(validation.validation_path, f"{staging}/validation.json")
-        root.write_json(f"{staging}/manifest.json", {
-            "snapshot_id": snapshot_id,
-            "created_at": datetime.now(timezone.utc).isoformat(),
-            "crawl_id": validation.crawl_id,
-            "rows": validation.valid,
-            "quarantined": validation.quarantined,
-            "quarantined_by_reason": validation.quarantined_by_reason,
-            **(manifest or {}),
-        })
-        root.move(staging, DataRoot.snapshot_dir(snapshot_id))
-    else:
-        root.remove(validation.valid_path)
     set_latest(root, snapshot_id, validation.crawl_id)
     log.info("snapshot %s %s: %d listings -> %s", snapshot_id, "unchanged" if existed else "published",
              validation.valid, root.uri(target))

@@ -41,6 +41,43 @@ def snapshot_id_of(root: DataRoot, relative_parquet: str, batch_rows: int = 5000
     return hashlib.sha256("\n".join(digests).encode()).hexdigest()[:16]
 
 
+def install_snapshot(root: DataRoot, staged_listings: str, manifest: dict, files: dict[str, str] | None = None,
+                     staging_name: str = "new") -> tuple[str, bool]:
+    """Publish a staged listings Parquet file (and ``files``: name → staged path) as an immutable snapshot.
+
+    Returns the snapshot id and whether that snapshot already existed: then nothing is written,
+    the staged listings (a copy of the snapshot's) are removed and the other files stay where they are.
+    """
+    snapshot_id = snapshot_id_of(root, staged_listings)
+    if root.exists(DataRoot.snapshot_listings(snapshot_id)):
+        root.remove(staged_listings)
+        return snapshot_id, True
+    staging = f"snapshots/.staging-{staging_name}"
+    root.move(staged_listings, f"{staging}/listings.parquet")
+    for name, path in (files or {}).items():
+        root.move(path, f"{staging}/{name}")
+    root.write_json(f"{staging}/manifest.json", {
+        "snapshot_id": snapshot_id, "created_at": datetime.now(timezone.utc).isoformat(), **manifest})
+    root.move(staging, DataRoot.snapshot_dir(snapshot_id))
+    return snapshot_id, False
+
+
+def publish_table(root: DataRoot, listings: pa.Table, manifest: dict | None = None) -> str:
+    """Publish listings that did not come from a crawl (a rendered catalog, test data) as the latest snapshot.
+
+    No validation happens here: use the ingest flow for anything scraped.
+    """
+    from labelops.contracts import LISTING_SCHEMA
+
+    staged = f"snapshots/.incoming-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}.parquet"
+    with root.parquet_writer(staged, LISTING_SCHEMA) as sink:
+        sink.write(listings)
+    snapshot_id, _ = install_snapshot(root, staged, {"rows": listings.num_rows, **(manifest or {})},
+                                      staging_name=staged.rsplit("-", 1)[-1].removesuffix(".parquet"))
+    set_latest(root, snapshot_id, crawl_id=(manifest or {}).get("crawl_id", "none"))
+    return snapshot_id
+
+
 def latest_snapshot_id(root: DataRoot) -> str | None:
     """The snapshot the last successful ingest published, or None before the first one."""
     return root.read_json(LATEST)["snapshot_id"] if root.exists(LATEST) else None

@@ -1,0 +1,53 @@
+"""The training flow: train the models on a snapshot and register them as challengers.
+
+    labelops train [--snapshot ID] [--devices N] [--max-steps N]
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from labelops.settings import get_settings
+from labelops.snapshot import latest_snapshot_id
+from labelops.storage import DataRoot
+from labelops.textgen.train import TextTrainConfig
+from tasks.train import fit_text_generator, prepare_text_training, register_text_generator
+
+KNOWN_MODELS = ("text",)
+
+
+@flow(name="train", log_prints=True)
+def train(
+    snapshot_id: str | None = None,
+    models: list[str] = ["text"],  # noqa: B006 - Prefect shows the default in the UI form
+    devices: int = 1,
+    max_steps: int | None = None,
+    base_model: str | None = None,
+) -> dict[str, dict]:
+    """Train ``models`` on ``snapshot_id`` (default: the latest snapshot) and register each as ``challenger``.
+
+    ``devices`` > 1 trains with DDP; ``base_model`` (hub name or local path) fine-tunes a pretrained
+    causal LM instead of training a small GPT-2 from scratch.
+    """
+    logger = get_run_logger()
+    unknown = sorted(set(models) - set(KNOWN_MODELS))
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown}; known: {list(KNOWN_MODELS)}")
+    snapshot_id = snapshot_id or latest_snapshot_id(DataRoot(get_settings().data))
+    if snapshot_id is None:
+        raise ValueError("no snapshot to train on: run `labelops ingest` first")
+    results: dict[str, dict] = {}
+    if "text" in models:
+        overrides = {"max_steps": max_steps} if max_steps else {}
+        config = TextTrainConfig(snapshot_id=snapshot_id, devices=devices, base_model=base_model, **overrides)
+        work = prepare_text_training(config)
+        fit_text_generator(work)
+        results["text"] = register_text_generator(work).model_dump()
+    lines = ["# Training", "", f"snapshot `{snapshot_id}`", "", "| model | version | run | metrics |", "|---|---|---|---|"]
+    for result in results.values():
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items()))
+        lines.append(f"| {result['model_name']} | {result['version']} | `{result['run_id']}` | {metrics} |")
+    create_markdown_artifact(key="training-summary", markdown="\n".join(lines), description="Models trained")
+    logger.info("trained %s on snapshot %s", ", ".join(results), snapshot_id)
+    return results

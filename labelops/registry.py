@@ -1,0 +1,76 @@
+"""MLflow conventions (DESIGN.md, Registry): tracking URI, experiments, lineage tags, aliases.
+
+Aliases only, never stages: ``challenger`` is set by training, ``champion`` only by the gate.
+A training registers at most one version: versions carry a ``training_key`` tag, and
+:func:`find_version` finds the one a training already registered.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+
+from labelops.settings import Settings
+
+TEXT_MODEL = "product-text-generator"
+IMAGE_MODEL = "product-image-gan"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def configure_mlflow(settings: Settings) -> str:
+    """Point MLflow at the project's tracking URI (``LABELOPS_MLFLOW_URI`` or SQLite under the data root)."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def artifact_location(settings: Settings) -> str | None:
+    """Artifacts under the data root (MLflow would otherwise put them relative to the working directory)."""
+    if settings.data_is_local:
+        return (settings.local_data_path / "mlartifacts").as_uri()
+    if settings.tracking_uri.startswith(("http://", "https://")):
+        return None  # a tracking server decides (its --artifacts-destination)
+    return f"{settings.data.rstrip('/')}/mlartifacts"
+
+
+def ensure_experiment(name: str, settings: Settings) -> str:
+    """The id of experiment ``name``, created with artifacts under the data root when new."""
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(name, artifact_location=artifact_location(settings))
+
+
+def git_commit() -> str:
+    """The project's git commit, or "unknown" outside a checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def find_version(model_name: str, training_key: str) -> ModelVersion | None:
+    """The version a training (by its key) already registered, if any."""
+    client = MlflowClient()
+    for version in client.search_model_versions(f"name = '{model_name}'"):
+        if version.tags.get("training_key") == training_key:
+            return version
+    return None
+
+
+def version_by_alias(model_name: str, alias: str) -> ModelVersion | None:
+    try:
+        return MlflowClient().get_model_version_by_alias(model_name, alias)
+    except mlflow.exceptions.MlflowException:
+        return None

@@ -1,0 +1,97 @@
+"""Training data for the text generator: splits, examples, token ids, and the LightningDataModule.
+
+**Splits** are a pure function of ``listing_id`` (sha256 → 0..99: < 80 train, < 90 val, else test),
+so a product never moves between splits and every evaluation of a snapshot compares models on
+the same test rows. :func:`test_split` lists them; training logs that list with the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from labelops.textgen.serialize import clean_description, format_target, reference_tags, serialize_input
+from labelops.textgen.tokenizer import prompt_ids
+
+IGNORE_INDEX = -100  # label of prompt and padding tokens: no loss there
+
+
+def split_of(listing_id: str) -> str:
+    bucket = int(hashlib.sha256(listing_id.encode()).hexdigest()[:8], 16) % 100
+    return "train" if bucket < 80 else "val" if bucket < 90 else "test"
+
+
+def test_split(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The frozen test rows of a snapshot: their listing ids, sorted."""
+    return sorted(r["listing_id"] for r in rows if split_of(r["listing_id"]) == "test")
+
+
+def build_example(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Prompt and target of one listing; None when it has no description to learn from."""
+    description = clean_description(row.get("description"))
+    if not description:
+        return None
+    tags = reference_tags(row)
+    return {"listing_id": row["listing_id"], "prompt": serialize_input(row), "description": description,
+            "tags": tags, "target": format_target(description, tags)}
+
+
+def build_examples(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Examples by split ("train", "val", "test")."""
+    splits: dict[str, list[dict[str, Any]]] = {"train": [], "val": [], "test": []}
+    for row in rows:
+        if (example := build_example(row)) is not None:
+            splits[split_of(row["listing_id"])].append(example)
+    return splits
+
+
+def encode_example(tokenizer, prompt: str, target: str, max_length: int) -> dict[str, list[int]]:  # noqa: ANN001
+    """Token ids of prompt + target, with labels only on the target (loss on target tokens only).
+
+    The prompt keeps at most half of ``max_length``; the target is cut to what is left.
+    """
+    prompt = prompt_ids(tokenizer, prompt, max_length // 2)
+    target_ids = tokenizer(target, add_special_tokens=False)["input_ids"][: max_length - len(prompt)]
+    return {"input_ids": prompt + target_ids, "labels": [IGNORE_INDEX] * len(prompt) + target_ids}
+
+
+def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad a batch; padding has attention 0 and no loss."""
+    width = max(len(item["input_ids"]) for item in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, item in enumerate(batch):
+        n = len(item["input_ids"])
+        input_ids[i, :n] = torch.tensor(item["input_ids"])
+        labels[i, :n] = torch.tensor(item["labels"])
+        attention[i, :n] = 1
+    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+
+
+class TextDataModule(L.LightningDataModule):
+    """Encoded train/val examples from a file the preparation step wrote (``encoded.pt``)."""
+
+    def __init__(self, encoded_path: str | Path, batch_size: int, pad_id: int, num_workers: int = 0):
+        super().__init__()
+        self.encoded_path, self.batch_size, self.pad_id, self.num_workers = Path(encoded_path), batch_size, pad_id, num_workers
+        self.splits: dict[str, list[dict[str, list[int]]]] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        self.splits = torch.load(self.encoded_path)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle,
+                          num_workers=self.num_workers, collate_fn=lambda b: collate(b, self.pad_id))
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)

@@ -1,0 +1,62 @@
+"""The text generator as an MLflow pyfunc model.
+
+    model = mlflow.pyfunc.load_model("models:/product-text-generator@challenger")
+    model.predict(df)   # df: Listing columns (title, brand, category_path, price, currency, attributes);
+                        # missing columns are fine. Returns a DataFrame with `description` and `tags`.
+
+Decoding options go in ``params`` (``strategy``, ``max_new_tokens``, ``batch_size``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import mlflow.pyfunc
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types.schema import ParamSchema, ParamSpec
+
+from labelops.textgen.generate import GenerationOptions, generate_texts
+
+DEFAULTS = GenerationOptions()
+SIGNATURE = ModelSignature(
+    inputs=None,  # any subset of the Listing columns
+    outputs=None,
+    params=ParamSchema([
+        ParamSpec("strategy", "string", DEFAULTS.strategy),
+        ParamSpec("max_new_tokens", "long", DEFAULTS.max_new_tokens),
+        ParamSpec("batch_size", "long", DEFAULTS.batch_size),
+    ]),
+)
+
+
+def _present(value: Any) -> Any:
+    """DataFrame cells: NaN and None mean "missing"."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+class TextGeneratorModel(mlflow.pyfunc.PythonModel):
+    """Loads the Hugging Face model and tokenizer logged as the ``model`` artifact."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        from transformers import AutoModelForCausalLM
+
+        from labelops.textgen.tokenizer import load_tokenizer
+
+        path = context.artifacts["model"]
+        self.tokenizer = load_tokenizer(path)
+        self.model = AutoModelForCausalLM.from_pretrained(path)
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        if isinstance(model_input, dict):
+            model_input = pd.DataFrame([model_input])
+        params = params or {}
+        options = GenerationOptions(
+            strategy=params.get("strategy", DEFAULTS.strategy),
+            max_new_tokens=int(params.get("max_new_tokens", DEFAULTS.max_new_tokens)),
+            batch_size=int(params.get("batch_size", DEFAULTS.batch_size)),
+        )
+        rows = [{k: _present(v) for k, v in row.items()} for row in model_input.to_dict("records")]
+        generated = generate_texts(self.model, self.tokenizer, rows, options)
+        return pd.DataFrame({"description": [g.description for g in generated], "tags": [g.tags for g in generated]})

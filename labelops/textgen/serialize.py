@@ -1,0 +1,152 @@
+"""What the text generator reads and writes, as plain text.
+
+**Input** — a product's facts in a fixed order, one per line, missing ones left out::
+
+    title: Kite Cotton T-Shirt
+    brand: Seabright
+    category: Clothing > T-Shirts
+    price: 30.99 EUR
+    color: red
+    material: cotton            (attributes sorted by key; at most MAX_ATTRIBUTES, values cut at 80 chars)
+
+**Target** — the description, then the tags::
+
+    <description><|tags|>tag one, tag two, ...<|endoftext|>
+
+**Reference tags** (:func:`reference_tags`), in this order, casefolded, without repeats, at most
+``MAX_TAGS``: every level of the category path; attribute values that read like a tag (contain a
+letter, at most 3 words and 30 characters, and the key is not an identifier, price or stock
+field); then up to 3 salient words of the description (Latin words of 4+ letters, not stop
+words, by frequency then first position; none for CJK text, which has no word boundaries).
+
+**Cleaning** (:func:`clean_description`) happens only when building training targets; the stored
+listing keeps what the shop published. It drops a trailing "...more" and a truncated teaser that
+repeats the start of the full text (books.toscrape.com does both), and cuts very long text at a
+sentence end.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SEP = "<|sep|>"
+TAGS = "<|tags|>"
+EOS = "<|endoftext|>"
+PAD = "<pad>"
+SPECIAL_TOKENS = [EOS, PAD, SEP, TAGS]
+
+MAX_ATTRIBUTES = 12
+MAX_VALUE_CHARS = 80
+MAX_TAGS = 12
+MAX_DESCRIPTION_CHARS = 600
+
+_SKIP_TAG_KEYS = re.compile(r"upc|sku|gtin|ean|isbn|mpn|\bid\b|model id|price|tax|availab|stock|review|warranty", re.I)
+_LETTER = re.compile(r"[^\W\d_]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+_MORE = re.compile(r"\s*(\.\.\.|…)\s*more\s*$", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+_STOPWORDS = frozenset(
+    """about above after again against also among because been before being below between both cannot could
+    does doing down during each every from further have having here itself just like made make makes many more
+    most much must only other ours over same should some such than that their theirs them then there these they
+    this those through under until very were what when where which while will with within without would your
+    yours into onto upon well even ever still yet also perfect great good best order ideal""".split()
+)
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value).split()) if value not in (None, "") else ""
+
+
+def is_cjk(text: str) -> bool:
+    """True when at least a fifth of the letters are Chinese, Japanese or Korean characters."""
+    letters = _LETTER.findall(text)
+    return bool(letters) and sum(bool(_CJK.match(c)) for c in letters) >= 0.2 * len(letters)
+
+
+def _attributes(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
+    attributes = listing.get("attributes") or {}
+    if not isinstance(attributes, Mapping):  # Arrow maps arrive as lists of (key, value) pairs
+        attributes = dict(attributes)
+    pairs = [(_text(k), _text(v)[:MAX_VALUE_CHARS]) for k, v in attributes.items()]
+    return sorted((k, v) for k, v in pairs if k and v)[:MAX_ATTRIBUTES]
+
+
+def _category_path(listing: Mapping[str, Any]) -> list[str]:
+    path = listing.get("category_path")
+    if path is None or isinstance(path, float):  # missing, or NaN from a DataFrame
+        return []
+    if isinstance(path, str):
+        path = [p for p in re.split(r"\s*>\s*", path)]
+    return [t for t in (_text(p) for p in path) if t]
+
+
+def serialize_input(listing: Mapping[str, Any]) -> str:
+    """The product's facts as the model's prompt (the fixed order documented above)."""
+    lines = []
+    for key in ("title", "brand"):
+        if value := _text(listing.get(key)):
+            lines.append(f"{key}: {value}")
+    if path := _category_path(listing):
+        lines.append("category: " + " > ".join(path))
+    if price := _text(listing.get("price")):
+        lines.append(f"price: {price} {_text(listing.get('currency'))}".rstrip())
+    lines += [f"{key}: {value}" for key, value in _attributes(listing)]
+    return "\n".join(lines)
+
+
+def clean_description(text: str | None, max_chars: int = MAX_DESCRIPTION_CHARS) -> str:
+    """A training target from a published description (see the module docstring)."""
+    text = _MORE.sub("", _text(text))
+    head = text[:40]
+    if len(head) == 40:
+        again = text.find(head, 40)
+        if again > 0 and text[again:].startswith(text[:again].strip()):
+            text = text[again:]
+    if len(text) > max_chars:
+        sentences, kept = _SENTENCE_END.split(text), ""
+        for sentence in sentences:
+            if kept and len(kept) + len(sentence) + 1 > max_chars:
+                break
+            kept = f"{kept} {sentence}".strip() if not is_cjk(sentence) else kept + sentence
+        text = kept[:max_chars]
+    return text
+
+
+def _salient_words(description: str, exclude: set[str], k: int = 3) -> list[str]:
+    if is_cjk(description):
+        return []
+    words = [w.casefold() for w in _WORD.findall(description)]
+    counts = Counter(w for w in words if w not in _STOPWORDS and w not in exclude)
+    first = {w: i for i, w in reversed(list(enumerate(words)))}
+    return sorted(counts, key=lambda w: (-counts[w], first[w]))[:k]
+
+
+def reference_tags(listing: Mapping[str, Any]) -> list[str]:
+    """The tags a product should get (the documented rule above)."""
+    tags: list[str] = [p.casefold() for p in _category_path(listing)]
+    for key, value in _attributes(listing):
+        if _SKIP_TAG_KEYS.search(key) or not _LETTER.search(value):
+            continue
+        if len(value) <= 30 and len(value.split()) <= 3:
+            tags.append(value.casefold())
+    tags = list(dict.fromkeys(tags))
+    tags += _salient_words(_text(listing.get("description")), set(tags) | {w for t in tags for w in t.split()})
+    return list(dict.fromkeys(tags))[:MAX_TAGS]
+
+
+def format_target(description: str, tags: Iterable[str]) -> str:
+    """The text the model learns to write after the prompt."""
+    return f"{description}{TAGS}{', '.join(tags)}{EOS}"
+
+
+def parse_output(text: str) -> tuple[str, list[str]]:
+    """Generated text → (description, tags); tolerant of a missing tags part or end marker."""
+    text = text.split(EOS, 1)[0].replace(SEP, " ").replace(PAD, "")
+    description, _, tags = text.partition(TAGS)
+    tag_list = [t.strip() for t in tags.replace(TAGS, ",").split(",") if t.strip()]
+    return " ".join(description.split()), list(dict.fromkeys(tag_list))

@@ -1,0 +1,287 @@
+"""Training the text generator: prepare → fit (a subprocess, one or many devices) → register.
+
+1. :func:`prepare` (in the caller's process): examples and splits from the snapshot, the
+   tokenizer, encoded train/val data, the frozen test split, and an MLflow run with the params.
+   Everything lands in a work folder named by the training's key (a hash of its config), so the
+   same command finds the same folder again.
+2. :func:`fit` runs in a fresh process (``python -m labelops.textgen.train WORK_DIR``, see
+   :func:`launch`). With ``devices > 1`` Lightning's launcher starts the other ranks (DDP). Rank 0
+   alone logs to the MLflow run. Checkpoints every N steps; started again after a crash, it
+   resumes from ``last.ckpt`` into the same run.
+3. :func:`register` (in the caller's process): sample generations, test metrics, the pyfunc
+   model, registration as ``product-text-generator`` with alias ``challenger``. A training
+   registers at most once (``registered.json`` and the version's ``training_key`` tag).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from labelops.registry import TEXT_MODEL, configure_mlflow, ensure_experiment, find_version, git_commit
+from labelops.settings import Settings, get_settings
+from labelops.storage import DataRoot
+
+log = logging.getLogger(__name__)
+
+# The Listing fields the generator reads (labelops.textgen.serialize.serialize_input).
+INPUT_FIELDS = ("title", "brand", "category_path", "price", "currency", "attributes")
+
+
+class TextTrainConfig(BaseModel):
+    """Everything that defines one training; its hash is the training's key."""
+
+    snapshot_id: str
+    base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
+    vocab_size: int = 4096
+    n_embd: int = 128
+    n_layer: int = 4
+    n_head: int = 4
+    n_positions: int = 512
+    max_length: int = 320
+    batch_size: int = 16
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 30
+    max_steps: int = 400
+    val_every_steps: int = 100
+    checkpoint_every_steps: int = 50
+    log_every_steps: int = 10
+    devices: int = 1
+    accelerator: str = "auto"
+    precision: str = "auto"
+    compile: bool = False
+    seed: int = 0
+    samples: int = 8
+
+    def key(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+class TrainedText(BaseModel):
+    """What a finished training produced."""
+
+    key: str
+    run_id: str
+    model_name: str
+    version: str
+    work_dir: str
+    metrics: dict[str, float] = Field(default_factory=dict)
+    already_registered: bool = False
+
+
+def work_dir_for(config: TextTrainConfig, settings: Settings) -> Path:
+    base = settings.local_data_path if settings.data_is_local else Path(os.environ.get("TMPDIR", "/tmp")) / "labelops"
+    return base / "training" / "text" / config.key()
+
+
+# ------------------------------------------------------------------------------------ prepare
+def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
+    """Write the work folder (idempotent: an existing, prepared folder is reused)."""
+    import torch
+    from mlflow import MlflowClient
+
+    from labelops.snapshot import read_snapshot
+    from labelops.textgen.data import build_examples, encode_example
+    from labelops.textgen.tokenizer import load_tokenizer, train_tokenizer
+
+    settings = settings or get_settings()
+    work = work_dir_for(config, settings)
+    if (work / "prepared.json").exists():
+        return work
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "config.json").write_text(config.model_dump_json(indent=2))
+    rows = read_snapshot(DataRoot(settings.data), config.snapshot_id).to_pylist()
+    splits = build_examples(rows)
+    if not splits["train"]:
+        raise ValueError(f"snapshot {config.snapshot_id} has no listing with a description to learn from")
+    if not splits["val"]:  # tiny snapshots: validate on the training rows rather than not at all
+        splits["val"] = splits["train"][:8]
+    if config.base_model:
+        tokenizer = load_tokenizer(config.base_model)
+    else:
+        corpus = (text for e in splits["train"] for text in (e["prompt"], e["target"]))
+        tokenizer = train_tokenizer(corpus, config.vocab_size)
+    tokenizer.save_pretrained(work / "tokenizer")
+    encoded = {name: [encode_example(tokenizer, e["prompt"], e["target"], config.max_length) for e in splits[name]]
+               for name in ("train", "val")}
+    torch.save(encoded, work / "encoded.pt")
+    (work / "test_split.json").write_text(json.dumps([e["listing_id"] for e in splits["test"]], indent=1))
+    by_id = {r["listing_id"]: r for r in rows}
+    heldout = [{**e, "row": {k: by_id[e["listing_id"]].get(k) for k in INPUT_FIELDS}} for e in splits["test"] or splits["val"]]
+    (work / "heldout.json").write_text(json.dumps(heldout, ensure_ascii=False))
+
+    configure_mlflow(settings)
+    client = MlflowClient()
+    experiment_id = ensure_experiment(TEXT_MODEL, settings)
+    run = client.create_run(experiment_id, run_name=f"text-{config.snapshot_id}-{config.key()[:6]}", tags={
+        "snapshot_id": config.snapshot_id, "git_commit": git_commit(), "training_key": config.key(),
+        "model": TEXT_MODEL})
+    for name, value in config.model_dump().items():
+        client.log_param(run.info.run_id, name, value)
+    counts = {f"examples_{name}": len(split) for name, split in splits.items()}
+    for name, value in counts.items():
+        client.log_param(run.info.run_id, name, value)
+    client.log_artifact(run.info.run_id, str(work / "test_split.json"))
+    (work / "prepared.json").write_text(json.dumps({"run_id": run.info.run_id, **counts}, indent=2))
+    log.info("prepared text training %s in %s (%s)", config.key(), work, counts)
+    return work
+
+
+# ---------------------------------------------------------------------------------------- fit
+def fit(work: Path) -> None:
+    """Train from the work folder (runs in its own process; every DDP rank runs this)."""
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import MLFlowLogger
+
+    from labelops.textgen.data import TextDataModule
+    from labelops.textgen.model import TextGeneratorModule, load_pretrained, small_gpt2
+    from labelops.textgen.tokenizer import load_tokenizer
+
+    config = TextTrainConfig.model_validate_json((work / "config.json").read_text())
+    prepared = json.loads((work / "prepared.json").read_text())
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    tokenizer = load_tokenizer(work / "tokenizer")
+    if config.base_model:
+        network = load_pretrained(config.base_model, len(tokenizer))
+    else:
+        network = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id,
+                             config.n_embd, config.n_layer, config.n_head, config.n_positions)
+    module = TextGeneratorModule(network, config.lr, config.weight_decay, config.warmup_steps, config.max_steps,
+                                 config.compile)
+    data = TextDataModule(work / "encoded.pt", config.batch_size, tokenizer.pad_token_id)
+    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
+    precision = config.precision if config.precision != "auto" else ("bf16-mixed" if gpu else "32-true")
+    settings = get_settings()
+    trainer = L.Trainer(
+        accelerator=config.accelerator, devices=config.devices,
+        strategy="ddp" if config.devices > 1 else "auto",
+        max_steps=config.max_steps, precision=precision, gradient_clip_val=1.0,
+        val_check_interval=config.val_every_steps, check_val_every_n_epoch=None,
+        log_every_n_steps=config.log_every_steps, default_root_dir=work, num_sanity_val_steps=0,
+        logger=MLFlowLogger(tracking_uri=settings.tracking_uri, run_id=prepared["run_id"], log_model=False),
+        callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=config.checkpoint_every_steps,
+                                   save_last=True, save_top_k=1)],
+        enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False,
+    )
+    last = work / "checkpoints" / "last.ckpt"
+    resumed_from = 0
+    if last.exists():
+        resumed_from = int(torch.load(last, map_location="cpu", weights_only=False).get("global_step", 0))
+        log.info("resuming text training %s from step %d (%s)", config.key(), resumed_from, last)
+    trainer.fit(module, data, ckpt_path=str(last) if last.exists() else None)
+    if trainer.is_global_zero:
+        network = getattr(module.model, "_orig_mod", module.model)
+        network.save_pretrained(work / "final")
+        tokenizer.save_pretrained(work / "final")
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        (work / "trained.json").write_text(json.dumps({
+            "global_step": trainer.global_step, "resumed_from_step": resumed_from, "world_size": trainer.world_size,
+            "metrics": metrics}))
+
+
+def launch(work: Path, timeout: float | None = None) -> None:
+    """Run :func:`fit` in a fresh Python process (never fork DDP inside a flow's process)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "labelops.textgen.train", str(work)]
+    log.info("training: %s", " ".join(command))
+    subprocess.run(command, check=True, env=env, timeout=timeout)
+    if not (work / "trained.json").exists():
+        raise RuntimeError(f"training in {work} ended without a trained model")
+
+
+# ----------------------------------------------------------------------------------- register
+def register(work: Path, settings: Settings | None = None, alias: str = "challenger") -> TrainedText:
+    """Evaluate the trained model on held-out rows, log it as a pyfunc model, register it once."""
+    import mlflow
+    import pandas as pd
+    from mlflow import MlflowClient
+    from transformers import AutoModelForCausalLM
+
+    from labelops.textgen.generate import GenerationOptions, generate_texts
+    from labelops.textgen.pyfunc import SIGNATURE
+    from labelops.textgen.tokenizer import load_tokenizer
+
+    settings = settings or get_settings()
+    configure_mlflow(settings)
+    config = TextTrainConfig.model_validate_json((work / "config.json").read_text())
+    run_id = json.loads((work / "prepared.json").read_text())["run_id"]
+    client = MlflowClient()
+    if (work / "registered.json").exists():
+        return TrainedText.model_validate({**json.loads((work / "registered.json").read_text()), "already_registered": True})
+    existing = find_version(TEXT_MODEL, config.key())
+    if existing is not None:  # registered, but the process died before writing registered.json
+        result = TrainedText(key=config.key(), run_id=run_id, model_name=TEXT_MODEL, version=str(existing.version),
+                             work_dir=str(work), already_registered=True)
+        (work / "registered.json").write_text(result.model_dump_json(indent=2))
+        return result
+
+    tokenizer = load_tokenizer(work / "final")
+    network = AutoModelForCausalLM.from_pretrained(work / "final")
+    heldout = json.loads((work / "heldout.json").read_text())
+    generated = generate_texts(network, tokenizer, [e["row"] for e in heldout], GenerationOptions())
+    metrics = _heldout_metrics(heldout, generated)
+    samples = pd.DataFrame({
+        "listing_id": [e["listing_id"] for e in heldout[: config.samples]],
+        "input": [e["prompt"] for e in heldout[: config.samples]],
+        "reference": [e["description"] for e in heldout[: config.samples]],
+        "generated": [g.description for g in generated[: config.samples]],
+        "tags": [", ".join(g.tags) for g in generated[: config.samples]],
+    })
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics({f"test/{k}": v for k, v in metrics.items()})
+        mlflow.log_table(samples, artifact_file="sample_generations.json")
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")), artifacts={"model": str(work / "final")},
+            signature=SIGNATURE, code_paths=[str(Path(__file__).resolve().parents[1])],
+            pip_requirements=_requirements(),
+        )
+    version = mlflow.register_model(info.model_uri, TEXT_MODEL, tags={
+        "snapshot_id": config.snapshot_id, "git_commit": git_commit(), "training_key": config.key(),
+        "run_id": run_id, **{f"metric.{k}": f"{v:.4f}" for k, v in metrics.items()},
+    })
+    client.set_registered_model_alias(TEXT_MODEL, alias, version.version)
+    result = TrainedText(key=config.key(), run_id=run_id, model_name=TEXT_MODEL, version=str(version.version),
+                         work_dir=str(work), metrics=metrics)
+    (work / "registered.json").write_text(result.model_dump_json(indent=2))
+    log.info("registered %s version %s as @%s (run %s)", TEXT_MODEL, version.version, alias, run_id)
+    return result
+
+
+def _heldout_metrics(heldout: list[dict[str, Any]], generated: list[Any]) -> dict[str, float]:
+    from labelops.textgen.metrics import evaluate_text, tag_f1
+
+    rows = [e["row"] for e in heldout]
+    metrics = evaluate_text([g.description for g in generated], [e["description"] for e in heldout], rows)
+    metrics["tag_f1"] = tag_f1([g.tags for g in generated], [e["tags"] for e in heldout])
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("mlflow", "torch", "transformers", "tokenizers", "pandas")]
+
+
+def train_text(config: TextTrainConfig, settings: Settings | None = None) -> TrainedText:
+    """prepare → fit in a subprocess → register; the same call after a crash resumes and finishes."""
+    settings = settings or get_settings()
+    work = prepare(config, settings)
+    if not (work / "trained.json").exists():
+        launch(work)
+    return register(work, settings)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fit(Path(sys.argv[1]))

@@ -1,0 +1,127 @@
+"""Training the text generator: it learns, it registers once, it survives kill -9, DDP works."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from labelops.registry import TEXT_MODEL, configure_mlflow
+from labelops.settings import get_settings
+from labelops.storage import DataRoot
+from labelops.textgen.data import build_example, collate, encode_example
+from labelops.textgen.generate import GenerationOptions, generate_texts
+from labelops.textgen.model import TextGeneratorModule, small_gpt2
+from labelops.textgen.tokenizer import train_tokenizer
+from labelops.textgen.train import TextTrainConfig, prepare, register, train_text, work_dir_for
+from tests.helpers.listings import demo_listings, publish_demo_snapshot
+
+TINY = dict(vocab_size=600, n_embd=32, n_layer=2, n_head=2, n_positions=384, batch_size=8, max_length=256,
+            warmup_steps=2, val_every_steps=5, log_every_steps=1, samples=3)
+
+
+def versions_of(training_key: str) -> list:
+    from mlflow import MlflowClient
+
+    return [v for v in MlflowClient().search_model_versions(f"name = '{TEXT_MODEL}'")
+            if v.tags.get("training_key") == training_key]
+
+
+def test_tiny_model_overfits_eight_products():
+    rows = [listing.model_dump() for listing in demo_listings(9)][:8]
+    examples = [build_example(row) for row in rows]
+    corpus = [text for e in examples for text in (e["prompt"], e["target"])] * 4
+    tokenizer = train_tokenizer(corpus, vocab_size=800)
+    encoded = [encode_example(tokenizer, e["prompt"], e["target"], 320) for e in examples]
+    network = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id, n_embd=64, n_layer=2, n_head=2)
+    module = TextGeneratorModule(network, lr=5e-3, warmup_steps=10, max_steps=250)
+    loader = torch.utils.data.DataLoader(encoded, batch_size=8, shuffle=True,
+                                         collate_fn=lambda b: collate(b, tokenizer.pad_token_id))
+    L.seed_everything(0, verbose=False)
+    before = module(**collate(encoded, tokenizer.pad_token_id)).loss.item()
+    L.Trainer(max_steps=250, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False, gradient_clip_val=1.0).fit(module, loader)
+    after = module(**collate(encoded, tokenizer.pad_token_id)).loss.item()
+    assert after < before / 10
+    generated = generate_texts(module.model, tokenizer, rows, GenerationOptions(max_new_tokens=200, repetition_penalty=1.0))
+    exact = sum(g.description == e["description"] for g, e in zip(generated, examples))
+    assert exact >= 6, [(g.description, e["description"]) for g, e in zip(generated, examples)][:2]
+    assert all(g.tags for g in generated)
+
+
+@pytest.fixture
+def snapshot(data_root: Path) -> str:
+    return publish_demo_snapshot(DataRoot(str(data_root)), 60)
+
+
+def test_train_registers_a_challenger_that_loads_by_alias_in_a_fresh_process(data_root, snapshot):
+    result = train_text(TextTrainConfig(snapshot_id=snapshot, max_steps=12, **TINY))
+    assert result.version == "1" and not result.already_registered
+    assert {"chrf", "attribute_coverage", "hallucination_rate"} <= set(result.metrics)
+    configure_mlflow(get_settings())
+    from mlflow import MlflowClient
+
+    version = MlflowClient().get_model_version_by_alias(TEXT_MODEL, "challenger")
+    assert str(version.version) == result.version
+    assert version.tags["snapshot_id"] == snapshot and version.tags["git_commit"]
+    # running it again registers nothing new
+    assert train_text(TextTrainConfig(snapshot_id=snapshot, max_steps=12, **TINY)).already_registered
+    assert len(versions_of(result.key)) == 1
+
+    script = (
+        "import json, mlflow, pandas as pd\n"
+        f"mlflow.set_tracking_uri({get_settings().tracking_uri!r})\n"
+        "m = mlflow.pyfunc.load_model('models:/product-text-generator@challenger')\n"
+        "df = pd.DataFrame([{'title': 'Red cotton T-Shirt', 'brand': 'Seabright', 'attributes': {'color': 'red'}},\n"
+        "                   {'title': 'Oak chair', 'category_path': ['Home & Kitchen', 'Chairs'], 'price': '99.00'}])\n"
+        "out = m.predict(df, params={'max_new_tokens': 24})\n"
+        "print(json.dumps({'columns': list(out.columns), 'rows': out.to_dict('records')}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    output = json.loads(done.stdout.strip().splitlines()[-1])
+    assert output["columns"] == ["description", "tags"] and len(output["rows"]) == 2
+    assert all(isinstance(r["description"], str) and isinstance(r["tags"], list) for r in output["rows"])
+
+
+def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, snapshot):
+    config = TextTrainConfig(snapshot_id=snapshot, max_steps=120, checkpoint_every_steps=5, **TINY)
+    work = prepare(config)
+    run_id = json.loads((work / "prepared.json").read_text())["run_id"]
+    process = subprocess.Popen([sys.executable, "-m", "labelops.textgen.train", str(work)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = work / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 240
+    while not last.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert last.exists() and not (work / "trained.json").exists()
+
+    result = train_text(config)  # the same command again
+    trained = json.loads((work / "trained.json").read_text())
+    assert trained["resumed_from_step"] >= 5
+    assert trained["global_step"] == 120
+    assert result.run_id == run_id
+    assert len(versions_of(config.key())) == 1
+
+
+def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
+    config = TextTrainConfig(snapshot_id=snapshot, max_steps=6, devices=2, accelerator="cpu", **TINY)
+    result = train_text(config)
+    trained = json.loads((work_dir_for(config, get_settings()) / "trained.json").read_text())
+    assert trained["world_size"] == 2 and trained["global_step"] == 6
+    assert len(versions_of(config.key())) == 1
+    from mlflow import MlflowClient
+
+    assert MlflowClient().get_run(result.run_id).data.params["devices"] == "2"

@@ -2,7 +2,8 @@
 
     labelops demo            # or: make demo
 
-Builds the synthetic shop under the data root, serves it on 127.0.0.1 and ingests it.
+Builds the synthetic shop under the data root, serves it on 127.0.0.1, ingests it, and trains
+the text generator on the snapshot (registered in MLflow as the ``challenger``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows.ingest import ingest
+from flows.train import train
 from labelops.crawl import new_crawl_id
 from labelops.settings import get_settings
 from labelops.shop import serve_folder
@@ -27,8 +29,9 @@ def demo_shop_dir(products: int, seed: int) -> Path:
 
 
 @flow(name="demo", log_prints=True)
-def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | None = None) -> dict:
-    """Build the demo shop, serve it on 127.0.0.1:``port`` and ingest it; returns the ids and the shop URL.
+def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | None = None,
+         train_steps: int = 300) -> dict:
+    """Build the demo shop, serve it on 127.0.0.1:``port``, ingest it, train on it; returns ids, URL, models.
 
     The port is fixed by default so that listing URLs, and with them snapshot ids, are the same
     from one demo run to the next.
@@ -38,4 +41,6 @@ def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | N
     with serve_folder(shop_dir, port=port) as base_url:
         print(f"demo shop {shop_dir} served at {base_url}")
         snapshot_id = ingest(start_urls=[f"{base_url}/"], sitemap_urls=[f"{base_url}/sitemap.xml"], crawl_id=crawl_id)
-    return {"snapshot_id": snapshot_id, "crawl_id": crawl_id, "shop_dir": str(shop_dir), "shop_url": base_url}
+    models = train(snapshot_id=snapshot_id, max_steps=train_steps)
+    return {"snapshot_id": snapshot_id, "crawl_id": crawl_id, "shop_dir": str(shop_dir), "shop_url": base_url,
+            "models": models}

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -51,6 +50,15 @@ def print_ingest_summary(summary) -> None:  # noqa: ANN001 - labelops.ingest.Ing
         console.print(f"[bold green]snapshot {summary.publish.snapshot_id}[/] {state}: {summary.publish.path}")
     if summary.error:
         console.print(f"[bold red]{escape(summary.error)}[/]")
+
+
+def print_trained(models: dict[str, dict]) -> None:
+    """One line per registered model: version, run and held-out metrics."""
+    for result in models.values():
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items()) if k != "n")
+        console.print(f"[bold green]{result['model_name']} version {result['version']}[/] @challenger "
+                      f"(run {result['run_id']}): {metrics or 'already registered'}")
+    console.print(f"MLflow tracking: {get_settings().tracking_uri}  (mlflow ui --backend-store-uri ...)")
 
 
 def _prepare_runtime() -> None:
@@ -121,10 +129,7 @@ def train(
     if state.is_failed():
         console.print(f"[bold red]training failed:[/] {escape(str(state.message))}")
         raise typer.Exit(1)
-    for result in state.result().values():
-        console.print(f"[bold green]{result['model_name']} version {result['version']}[/] @challenger "
-                      f"(run {result['run_id']}): " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items())))
-    console.print(f"MLflow: {get_settings().tracking_uri}")
+    print_trained(state.result())
 
 
 @app.command()
@@ -132,8 +137,9 @@ def demo(
     products: Annotated[int, typer.Option("--products", "-n", min=1, help="products in the demo shop")] = 500,
     seed: Annotated[int, typer.Option(help="random seed of the demo shop")] = 0,
     port: Annotated[int, typer.Option(help="port to serve the demo shop on (127.0.0.1)")] = 8765,
+    train_steps: Annotated[int, typer.Option(min=1, help="training steps of the text generator")] = 300,
 ) -> None:
-    """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest it."""
+    """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest it, train on it."""
     import time
 
     _prepare_runtime()
@@ -141,9 +147,11 @@ def demo(
     from labelops.crawl import new_crawl_id
 
     started, crawl_id = time.perf_counter(), new_crawl_id()
-    state = demo_flow(products=products, seed=seed, port=port, crawl_id=crawl_id, return_state=True)
+    state = demo_flow(products=products, seed=seed, port=port, crawl_id=crawl_id, train_steps=train_steps,
+                      return_state=True)
     result = _finish(state, crawl_id)
     console.print(f"demo shop: {result['shop_dir']} (served at {result['shop_url']} during the run)")
+    print_trained(result["models"])
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.0f} s[/]; data root: {get_settings().data}")
 
 

@@ -6,7 +6,7 @@ from labelops.crawl import crawl
 from labelops.ingest import normalize_crawl, validate_crawl
 from labelops.settings import CrawlSettings
 from labelops.storage import DataRoot
-from tests.helpers.fault_server import BROKEN, GOOD_PRODUCTS, FaultyHandler, fault_server
+from tests.helpers.fault_server import BROKEN, GOOD_PRODUCTS, fault_server
 
 
 def test_faulty_shop_crawl_finishes_and_counts_reconcile(tmp_path):

@@ -16,7 +16,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from labelops.textgen.serialize import clean_description, format_target, reference_tags, serialize_input
+from labelops.textgen.serialize import clean_description, delexicalize, format_target, reference_tags, serialize_input
 from labelops.textgen.tokenizer import prompt_ids
 
 IGNORE_INDEX = -100  # label of prompt and padding tokens: no loss there
@@ -33,13 +33,17 @@ def test_split(rows: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def build_example(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Prompt and target of one listing; None when it has no description to learn from."""
+    """Prompt and (slotted) target of one listing; None when it has no description to learn from.
+
+    ``description`` and ``tags`` are the plain references that evaluation compares against.
+    """
     description = clean_description(row.get("description"))
     if not description:
         return None
     tags = reference_tags(row)
+    target = format_target(delexicalize(description, row), [delexicalize(t, row) for t in tags])
     return {"listing_id": row["listing_id"], "prompt": serialize_input(row), "description": description,
-            "tags": tags, "target": format_target(description, tags)}
+            "tags": tags, "target": target}
 
 
 def build_examples(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:

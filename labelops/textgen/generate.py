@@ -1,5 +1,8 @@
 """Batched generation of descriptions and tags.
 
+The model writes slots (``⟦color⟧``) where a description states the product's facts;
+:func:`~labelops.textgen.serialize.lexicalize` fills them from the row being described.
+
 Prompts are left-padded into batches, decoding uses the KV cache, and the decoding strategy is
 an option: ``greedy`` (default, reproducible), ``beam`` or ``sample``.
 """
@@ -12,7 +15,7 @@ from typing import Any, Literal
 
 import torch
 
-from labelops.textgen.serialize import parse_output, serialize_input
+from labelops.textgen.serialize import lexicalize, parse_output, serialize_input
 from labelops.textgen.tokenizer import prompt_ids
 
 Strategy = Literal["greedy", "beam", "sample"]
@@ -76,7 +79,8 @@ def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa:
             repetition_penalty=options.repetition_penalty, **decoding,
         )
         new_tokens = output[:, encoded["input_ids"].shape[1]:]
-        for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=False):
+        for row, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=False)):
             description, tags = parse_output(text)
-            results.append(GeneratedText(description, tags))
+            tags = [t for t in (lexicalize(tag, row) for tag in tags) if t]
+            results.append(GeneratedText(lexicalize(description, row), list(dict.fromkeys(tags))))
     return results

@@ -19,6 +19,16 @@ letter, at most 3 words and 30 characters, and the key is not an identifier, pri
 field); then up to 3 salient words of the description (Latin words of 4+ letters, not stop
 words, by frequency then first position; none for CJK text, which has no word boundaries).
 
+**Slots** (:func:`delexicalize`, :func:`lexicalize`): in training targets, the input's own values
+(brand, the category's last level, price, each attribute value, and the product's name: the
+first capitalised title word that is none of those) are replaced by slots named after their
+field, ``⟦brand⟧``, ``⟦category⟧``, ``⟦price⟧``, ``⟦color⟧``, ``⟦name⟧``...; generation fills the
+slots back from the product being described. The model learns how products are described, and
+the facts it states come from the input, never from memory (delexicalised data-to-text
+generation). Values shorter than 2 characters are left alone unless they are digits ("3" pockets);
+Latin values match on word
+boundaries, case-insensitively; CJK values match as substrings; longer values win overlaps.
+
 **Cleaning** (:func:`clean_description`) happens only when building training targets; the stored
 listing keeps what the shop published. It drops a trailing "...more" and a truncated teaser that
 repeats the start of the full text (books.toscrape.com does both), and cuts very long text at a
@@ -115,6 +125,59 @@ def clean_description(text: str | None, max_chars: int = MAX_DESCRIPTION_CHARS) 
             kept = f"{kept} {sentence}".strip() if not is_cjk(sentence) else kept + sentence
         text = kept[:max_chars]
     return text
+
+
+SLOT_OPEN, SLOT_CLOSE = "⟦", "⟧"
+_SLOT = re.compile(f"{SLOT_OPEN}([^{SLOT_CLOSE}{SLOT_OPEN}]{{1,40}}){SLOT_CLOSE}")
+
+
+def slot_values(listing: Mapping[str, Any]) -> dict[str, str]:
+    """Slot name → the input's value, for the fields a description states as facts."""
+    values: dict[str, str] = {}
+    if brand := _text(listing.get("brand")):
+        values["brand"] = brand
+    if path := _category_path(listing):
+        values["category"] = path[-1]
+    if price := _text(listing.get("price")):
+        values["price"] = price
+    for key, value in _attributes(listing):
+        values.setdefault(key, value)
+    if name := _name_word(_text(listing.get("title")), values.values(), _category_path(listing)):
+        values.setdefault("name", name)
+    return {k: v for k, v in values.items()
+            if (len(v) >= 2 or v.isdigit()) and SLOT_OPEN not in k and SLOT_CLOSE not in k}
+
+
+def _name_word(title: str, values: Iterable[str], path: list[str]) -> str | None:
+    """The product's own name in its title ("Aria" in "Urbanfolk Aria Sneakers - Blue"), if any."""
+    if not title or is_cjk(title):
+        return None
+    taken = {w.casefold() for text in [*values, *path] for w in re.findall(r"\w+", text)}
+    taken |= {w[:-1] for w in taken if w.endswith("s")}  # "Backpacks" also takes "Backpack"
+    for word in re.findall(r"[^\W\d_][\w'-]{2,}", title):
+        stem = re.split(r"['-]", word)[0].casefold()
+        if word[0].isupper() and stem not in taken and stem not in _STOPWORDS:
+            return word
+    return None
+
+
+def _value_pattern(value: str) -> re.Pattern[str]:
+    escaped = re.escape(value)
+    return re.compile(escaped if is_cjk(value) else rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE)
+
+
+def delexicalize(text: str, listing: Mapping[str, Any]) -> str:
+    """Replace the input's values in ``text`` by their slots (longest values first)."""
+    for name, value in sorted(slot_values(listing).items(), key=lambda item: -len(item[1])):
+        text = _value_pattern(value).sub(f"{SLOT_OPEN}{name}{SLOT_CLOSE}", text)
+    return text
+
+
+def lexicalize(text: str, listing: Mapping[str, Any]) -> str:
+    """Fill slots with the input's values; a slot the input has no value for is dropped."""
+    values = slot_values(listing)
+    filled = _SLOT.sub(lambda m: values.get(m.group(1), ""), text)
+    return " ".join(filled.replace(SLOT_OPEN, "").replace(SLOT_CLOSE, "").split())
 
 
 def _salient_words(description: str, exclude: set[str], k: int = 3) -> list[str]:

@@ -40,6 +40,7 @@ class TextTrainConfig(BaseModel):
     """Everything that defines one training; its hash is the training's key."""
 
     snapshot_id: str
+    recipe: str = Field("slots-v2", description="version of the data preparation; change it when that changes")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
     vocab_size: int = 4096
     n_embd: int = 128
@@ -91,6 +92,7 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
 
     from labelops.snapshot import read_snapshot
     from labelops.textgen.data import build_examples, encode_example
+    from labelops.textgen.metrics import HallucinationVocabulary
     from labelops.textgen.tokenizer import load_tokenizer, train_tokenizer
 
     settings = settings or get_settings()
@@ -118,6 +120,11 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     by_id = {r["listing_id"]: r for r in rows}
     heldout = [{**e, "row": {k: by_id[e["listing_id"]].get(k) for k in INPUT_FIELDS}} for e in splits["test"] or splits["val"]]
     (work / "heldout.json").write_text(json.dumps(heldout, ensure_ascii=False))
+    train_ids = {e["listing_id"] for e in splits["train"]}
+    vocabulary = HallucinationVocabulary.from_listings([r for r in rows if r["listing_id"] in train_ids])
+    (work / "vocabulary.json").write_text(json.dumps({
+        "known_brands": sorted(vocabulary.known_brands),
+        "known_values": {k: sorted(v) for k, v in sorted(vocabulary.known_values.items())}}, ensure_ascii=False))
 
     configure_mlflow(settings)
     client = MlflowClient()
@@ -230,7 +237,7 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     network = AutoModelForCausalLM.from_pretrained(work / "final")
     heldout = json.loads((work / "heldout.json").read_text())
     generated = generate_texts(network, tokenizer, [e["row"] for e in heldout], GenerationOptions())
-    metrics = _heldout_metrics(heldout, generated)
+    metrics = _heldout_metrics(heldout, generated, json.loads((work / "vocabulary.json").read_text()))
     samples = pd.DataFrame({
         "listing_id": [e["listing_id"] for e in heldout[: config.samples]],
         "input": [e["prompt"] for e in heldout[: config.samples]],
@@ -258,12 +265,15 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     return result
 
 
-def _heldout_metrics(heldout: list[dict[str, Any]], generated: list[Any]) -> dict[str, float]:
-    from labelops.textgen.metrics import evaluate_text, tag_f1
+def _heldout_metrics(heldout: list[dict[str, Any]], generated: list[Any], vocabulary: dict) -> dict[str, float]:
+    """The text metrics on held-out rows; hallucinations judged against the training rows' vocabulary."""
+    from labelops.textgen.metrics import HallucinationVocabulary, evaluate_text
 
-    rows = [e["row"] for e in heldout]
-    metrics = evaluate_text([g.description for g in generated], [e["description"] for e in heldout], rows)
-    metrics["tag_f1"] = tag_f1([g.tags for g in generated], [e["tags"] for e in heldout])
+    metrics = evaluate_text(
+        [g.description for g in generated], [e["description"] for e in heldout], [e["row"] for e in heldout],
+        vocabulary=HallucinationVocabulary(**vocabulary),
+        predicted_tags=[g.tags for g in generated], reference_tags=[e["tags"] for e in heldout],
+    )
     return {k: float(v) for k, v in metrics.items()}
 
 

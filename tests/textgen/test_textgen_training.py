@@ -21,7 +21,7 @@ from labelops.textgen.data import build_example, collate, encode_example
 from labelops.textgen.generate import GenerationOptions, generate_texts
 from labelops.textgen.model import TextGeneratorModule, small_gpt2
 from labelops.textgen.tokenizer import train_tokenizer
-from labelops.textgen.train import TextTrainConfig, prepare, register, train_text, work_dir_for
+from labelops.textgen.train import TextTrainConfig, prepare, train_text, work_dir_for
 from tests.helpers.listings import demo_listings, publish_demo_snapshot
 
 TINY = dict(vocab_size=600, n_embd=32, n_layer=2, n_head=2, n_positions=384, batch_size=8, max_length=256,

@@ -1,0 +1,892 @@
+"""Text metrics the promotion gate reads: pure functions over lists, English and Chinese alike.
+
+Every function takes plain lists (``predictions``, ``references`` as strings; ``inputs`` as the
+products' Listing-shaped mappings: ``title``, ``brand``, ``category_path``, ``price``,
+``currency``, ``attributes``...) and returns plain floats. The exact definitions:
+
+- :func:`bleu` — sacreBLEU corpus BLEU (0–100), one reference per prediction, sacreBLEU's
+  defaults (4-grams, ``exp`` smoothing, no lowercasing), tokenizer ``13a`` for English and other
+  space-delimited languages, ``zh`` for Chinese (every Chinese character a token).
+- :func:`chrf` — sacreBLEU corpus chrF (0–100; character 6-grams, beta 2, whitespace removed
+  before counting, so "白 色" and "白色" read the same and Chinese needs no tokenizer).
+- :func:`rouge_l` — ROUGE-L F1 (longest common subsequence, beta 1) per pair, averaged (0–1), on
+  casefolded word tokens for space-delimited text and on characters for CJK text.
+- :func:`distinct_2` — distinct bigrams / all bigrams over all predictions (0–1), same tokens.
+- :func:`attribute_coverage` — share of a product's attribute values (and brand) that its
+  description states, matched by substring, averaged over products that have any.
+- :func:`hallucination_rate` — share of descriptions stating a number, brand or attribute
+  value that the product's input does not support.
+- :func:`tag_f1` — micro F1 of predicted against reference tags (casefolded).
+
+Language: ``lang`` is ``"en"`` (any space-delimited language), ``"zh"`` (Chinese; ``"ja"`` works
+the same way) or ``"auto"``, which looks at the references (:func:`detect_lang`): CJK when at least
+30% of their letters are Chinese/Japanese characters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cached_property, lru_cache
+from typing import Any, Literal, NamedTuple
+
+
+__all__ = [
+    "CJK_THRESHOLD",
+    "Hallucination",
+    "HallucinationVocabulary",
+    "attribute_coverage",
+    "attribute_coverage_per_row",
+    "bleu",
+    "chrf",
+    "cjk_share",
+    "detect_lang",
+    "distinct_2",
+    "evaluate_text",
+    "find_hallucinations",
+    "hallucination_flags",
+    "hallucination_rate",
+    "is_cjk",
+    "rouge_l",
+    "tag_f1",
+]
+
+CJK_THRESHOLD = 0.3  # share of letters that are CJK characters for a text to count as CJK
+
+# Han ideographs (basic, extension A, compatibility, extensions B–H) and Japanese kana: the
+# scripts written without spaces between words. Hangul is left out: Korean uses spaces.
+_CJK_CLASS = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\U00020000-\U0002fa1f\U00030000-\U0003134f"
+)
+_CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+# Tokens for ROUGE-L / distinct-2: words (runs of letters and digits) ...
+_WORD_TOKEN = re.compile(r"[^\W_]+")
+# ... or, for CJK text: CJK characters alone, digit runs, letter runs.
+_MATCH_TOKEN = re.compile(f"[{_CJK_CLASS}]|\\d+|[^\\W\\d_{_CJK_CLASS}]+")
+_ASCII_MATCH_TOKEN = re.compile(r"[a-z]+|[0-9]+")  # the same on lowercased ASCII text, faster
+# On ASCII text, blanking everything but letters and digits and splitting gives _WORD_TOKEN's
+# tokens far faster than the regex (a 1:1 ASCII table takes str.translate's fast path).
+_ASCII_BLANKS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+_MIXED = re.compile(r"[0-9][a-z]|[a-z][0-9]")
+# Punctuation that ends a phrase: it stays in match forms as a token, so that no value matches
+# across it ("Color: Metal. Strap: ..." does not say "metal strap").
+_CLAUSE_ASCII = '.,;:!?()[]{}"|/'
+_CLAUSE = _CLAUSE_ASCII + "。、“”‘’《》【】「」『』〈〉"
+_ASCII_FORM = str.maketrans(
+    {chr(c): "|" if chr(c) in _CLAUSE_ASCII else " " for c in range(128) if not chr(c).isalnum()}
+)
+_ASCII_FORM_TOKEN = re.compile(r"[a-z]+|[0-9]+|\|")
+_FORM_TOKEN = re.compile(f"[{_CJK_CLASS}]|\\d+|[^\\W\\d_{_CJK_CLASS}]+|[{re.escape(_CLAUSE)}]+")
+_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+_VALUE_SEPARATORS = re.compile(r"[，、;；|]|(?<!\d),|,(?!\d)")
+_EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
+
+_LANG_SAMPLE = 2000  # texts language detection looks at, spread over the list
+
+
+# ------------------------------------------------------------------------------------ language
+
+
+def cjk_share(text: str) -> float:
+    """Share of the letters in ``text`` that are CJK characters (0 when it has no letters)."""
+    letters = len(_LETTER.findall(text or ""))
+    return len(_CJK_CHAR.findall(text or "")) / letters if letters else 0.0
+
+
+def is_cjk(text: str, threshold: float = CJK_THRESHOLD) -> bool:
+    """True when at least ``threshold`` of the text's letters are Chinese/Japanese characters."""
+    share = cjk_share(text)
+    return share > 0 and share >= threshold
+
+
+def detect_lang(texts: Iterable[str | None], threshold: float = CJK_THRESHOLD) -> Literal["en", "zh"]:
+    """``"zh"`` when at least ``threshold`` of all letters in ``texts`` are CJK, else ``"en"``
+    (a long list is judged on 2,000 of its texts, evenly spaced)."""
+    texts = list(texts)
+    if len(texts) > _LANG_SAMPLE:
+        texts = texts[:: len(texts) // _LANG_SAMPLE]
+    letters = cjk = 0
+    for text in texts:
+        if text:
+            letters += len(_LETTER.findall(text))
+            cjk += len(_CJK_CHAR.findall(text))
+    return "zh" if letters and cjk >= threshold * letters else "en"
+
+
+def _resolve_lang(lang: str, *texts: Sequence[str | None]) -> Literal["en", "zh"]:
+    lang = (lang or "auto").lower()
+    if lang == "auto":
+        for group in texts:
+            if any(group):
+                return detect_lang(group)
+        return "en"
+    return "zh" if lang.split("-")[0].split("_")[0] in {"zh", "ja", "cjk", "cn"} else "en"
+
+
+def _strings(values: Sequence[str | None] | None) -> list[str]:
+    return ["" if v is None else str(v) for v in (values or [])]
+
+
+def _paired(predictions: Sequence[str | None], references: Sequence[str | None]) -> tuple[list[str], list[str]]:
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    return _strings(predictions), _strings(references)
+
+
+# ------------------------------------------------------------------------------- BLEU / chrF
+
+
+def bleu(
+    predictions: Sequence[str | None],
+    references: Sequence[str | None],
+    lang: str = "en",
+    *,
+    tokenize: str | None = None,
+) -> float:
+    """sacreBLEU corpus BLEU, 0–100: ``sacrebleu.corpus_bleu(predictions, [references])``.
+
+    Tokenizer ``"zh"`` when ``lang`` is Chinese (or ``"auto"`` finds CJK references), otherwise
+    ``"13a"``; ``tokenize`` overrides the choice. Empty input scores 0.
+    """
+    import sacrebleu
+
+    preds, refs = _paired(predictions, references)
+    if not preds:
+        return 0.0
+    tokenize = tokenize or ("zh" if _resolve_lang(lang, refs, preds) == "zh" else "13a")
+    return float(sacrebleu.corpus_bleu(preds, [refs], tokenize=tokenize).score)
+
+
+def chrf(predictions: Sequence[str | None], references: Sequence[str | None]) -> float:
+    """sacreBLEU corpus chrF, 0–100: ``sacrebleu.corpus_chrf(predictions, [references])``.
+
+    Character n-grams of orders 1–6, beta 2, whitespace removed first (sacreBLEU's defaults), so
+    it reads Chinese as is, spaced or not. Empty input scores 0.
+    """
+    import sacrebleu
+
+    preds, refs = _paired(predictions, references)
+    if not preds:
+        return 0.0
+    return float(sacrebleu.corpus_chrf(preds, [refs]).score)
+
+
+# ------------------------------------------------------------------------ ROUGE-L, distinct-2
+
+
+def _normal(text: str) -> str:
+    """NFKC-normalised and casefolded (ASCII text only lowercased: the same, much faster)."""
+    return text.lower() if text.isascii() else unicodedata.normalize("NFKC", text).casefold()
+
+
+def _tokens(normal_text: str, lang: str) -> list[str]:
+    if lang == "zh":
+        return _match_tokens(normal_text)
+    if normal_text.isascii():
+        return normal_text.translate(_ASCII_BLANKS).split()
+    return _WORD_TOKEN.findall(normal_text)
+
+
+def _match_tokens(normal_text: str) -> list[str]:
+    """CJK characters, digit runs and letter runs of normalised text."""
+    if normal_text.isascii():
+        blanked = normal_text.translate(_ASCII_BLANKS)
+        return _ASCII_MATCH_TOKEN.findall(blanked) if _MIXED.search(blanked) else blanked.split()
+    return _MATCH_TOKEN.findall(normal_text)
+
+
+def _lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence (bit-parallel, Hyyrö 2004: O(|a|·|b|/64))."""
+    if len(a) < len(b):
+        a, b = b, a
+    if not b:
+        return 0
+    masks: dict[str, int] = {}
+    for i, token in enumerate(a):
+        masks[token] = masks.get(token, 0) | (1 << i)
+    v = full = (1 << len(a)) - 1
+    for m in [masks[t] for t in b if t in masks]:  # a token absent from ``a`` leaves v as it is
+        u = v & m
+        v = (v + u) | (v - u)  # bits above len(a) never reach back down: masked once at the end
+    return len(a) - (v & full).bit_count()
+
+
+def _rouge_l_f1(prediction: list[str], reference: list[str]) -> float:
+    if not prediction or not reference:
+        return 0.0
+    lcs = _lcs_length(prediction, reference)
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(prediction), lcs / len(reference)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_l(predictions: Sequence[str | None], references: Sequence[str | None], lang: str = "en") -> float:
+    """ROUGE-L F1, 0–1, averaged over pairs.
+
+    Per pair: LCS = longest common subsequence of the token lists; P = LCS/|prediction|,
+    R = LCS/|reference|, F1 = 2PR/(P+R); 0 when either side has no tokens. Tokens come from the
+    NFKC-normalised, casefolded text: runs of letters/digits (punctuation dropped) for ``"en"``;
+    for CJK text (``"zh"``) every CJK character is a token of its own, while runs of other
+    letters and runs of digits inside it stay words ("这款BRAND外套" → 这 款 brand 外 套).
+    """
+    preds, refs = _paired(predictions, references)
+    if not preds:
+        return 0.0
+    lang = _resolve_lang(lang, refs, preds)
+    return _rouge_l_tokens([_tokens(_normal(p), lang) for p in preds], [_tokens(_normal(r), lang) for r in refs])
+
+
+def _rouge_l_tokens(preds: list[list[str]], refs: list[list[str]]) -> float:
+    return sum(map(_rouge_l_f1, preds, refs)) / len(preds) if preds else 0.0
+
+
+def distinct_2(predictions: Sequence[str | None], lang: str = "en") -> float:
+    """Distinct bigrams / all bigrams over all predictions, 0–1 (0 when there are no bigrams).
+
+    Bigrams are counted within each prediction (never across two), on the tokens of
+    :func:`rouge_l`: words, or single characters for CJK text.
+    """
+    preds = _strings(predictions)
+    lang = _resolve_lang(lang, preds)
+    return _distinct_2_tokens([_tokens(_normal(p), lang) for p in preds])
+
+
+def _distinct_2_tokens(token_lists: list[list[str]]) -> float:
+    seen: set[tuple[str, str]] = set()
+    total = 0
+    for tokens in token_lists:
+        if len(tokens) > 1:
+            total += len(tokens) - 1
+            seen.update(zip(tokens, tokens[1:]))
+    return len(seen) / total if total else 0.0
+
+
+# --------------------------------------------------------------------- matching values in text
+
+
+def _form(normal_text: str) -> str:
+    """Matching tokens of already normalised text, joined by single spaces.
+
+    CJK characters, digit runs and letter runs are separate tokens, phrase-ending punctuation
+    (``_CLAUSE``) is a token too and other punctuation is dropped. So ``f" {value} " in
+    f" {text} "`` is a plain substring test for Chinese and a whole-word test for Latin text
+    that does not cross a full stop or comma; "500ml" and "500 ml" read the same.
+    """
+    if normal_text.isascii():
+        blanked = normal_text.translate(_ASCII_FORM)
+        if _MIXED.search(blanked):
+            return " ".join(_ASCII_FORM_TOKEN.findall(blanked))
+        return " ".join(blanked.replace("|", " | ").split())
+    return " ".join(_FORM_TOKEN.findall(normal_text))
+
+
+def _match_form(text: Any) -> str:
+    """:func:`_form` of any text (NFKC, casefolded)."""
+    return "" if text is None else _form(_normal(str(text)))
+
+
+@lru_cache(maxsize=1 << 16)
+def _field_form(text: str) -> str:
+    """:func:`_match_form` for the short, often repeated texts of inputs and vocabularies."""
+    return _form(_normal(text))
+
+
+_CJK_GAP = re.compile(f"(?<=[{_CJK_CLASS}]) (?=[{_CJK_CLASS}])")
+
+
+def _display(form: str) -> str:
+    """A match form made readable: "白 色" → "白色" ("dark blue" stays)."""
+    return _CJK_GAP.sub("", form)
+
+
+def _get(row: Any, name: str) -> Any:
+    if type(row) is dict or isinstance(row, Mapping):
+        return row.get(name)
+    return getattr(row, name, None)
+
+
+def _clean(value: Any) -> str:
+    if type(value) is str:
+        return " ".join(value.split())
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return " ".join(str(value).split())
+
+
+def _text_value(value: Any) -> str:
+    if type(value) is str:
+        return value.strip()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _attribute_items(row: Any) -> list[tuple[str, str]]:
+    """The product's (key, value) attribute pairs, stripped, without empty values: from a dict,
+    Arrow's list of (key, value) pairs, or a list of {"key", "value"} dicts."""
+    attributes = _get(row, "attributes")
+    if attributes is None or isinstance(attributes, (str, float)):
+        return []
+    if isinstance(attributes, Mapping):
+        items: Iterable[Any] = attributes.items()
+    else:
+        items = []
+        for entry in attributes:
+            if isinstance(entry, Mapping):
+                items.append((entry.get("key"), entry.get("value")))
+            elif isinstance(entry, (tuple, list)) and len(entry) == 2:
+                items.append((entry[0], entry[1]))
+    pairs = [(_text_value(k), _text_value(v)) for k, v in items]
+    return [(k, v) for k, v in pairs if v]
+
+
+def _category_items(row: Any) -> list[str]:
+    path = _get(row, "category_path")
+    if path is None or isinstance(path, float):
+        return []
+    if isinstance(path, str):
+        path = re.split(r"\s*>\s*", path)
+    return [c for c in (_clean(p) for p in path) if c]
+
+
+@lru_cache(maxsize=1 << 16)
+def _split_values(value: str) -> tuple[str, ...]:
+    """A multi-valued attribute ("复古、文艺", "red, blue") as its values; "1,299" stays whole."""
+    return tuple(part.strip() for part in _VALUE_SEPARATORS.split(value) if part.strip())
+
+
+@lru_cache(maxsize=1 << 14)
+def _norm_key(key: str) -> str:
+    key = " ".join(_WORD_TOKEN.findall(_normal(key)))
+    return {"colour": "color", "colours": "color", "colors": "color"}.get(key, key)
+
+
+_INPUT_FIELDS = ("title", "brand", "price", "currency", "sku", "mpn", "gtin")
+
+
+class _Facts(NamedTuple):
+    """A product's input, read once: what the hallucination check compares against."""
+
+    form: str  # all input texts as match forms, " | " between fields
+    values: dict[str, list[str]]  # attribute values (whole and split) as match forms, by key
+    numbers: frozenset[str]  # canonical numbers found in any input text
+
+
+@lru_cache(maxsize=1 << 16)
+def _value_forms(value: str) -> tuple[str, ...]:
+    """Match forms of an attribute value: the whole value and each of its values."""
+    forms = dict.fromkeys([_field_form(value), *map(_field_form, _split_values(value))])
+    return tuple(f for f in forms if f)
+
+
+def _facts(row: Any) -> _Facts:
+    texts = [_text_value(_get(row, name)) for name in _INPUT_FIELDS] + _category_items(row)
+    values: dict[str, list[str]] = {}
+    for key, value in _attribute_items(row):
+        texts.append(key)
+        texts.append(value)
+        values.setdefault(_norm_key(key), []).extend(_value_forms(value))
+    texts = [t for t in texts if t]
+    forms = [f for f in map(_field_form, texts) if f]
+    numbers = frozenset().union(*map(_field_numbers, texts))
+    return _Facts(" " + " | ".join(forms) + " ", values, numbers)
+
+
+# ---------------------------------------------------------------------------- attribute coverage
+
+_YES = frozenset({"yes", "y", "true", "是", "有"})
+_NO = frozenset({"no", "n", "false", "none", "n/a", "na", "否", "无", "没有"})
+_STOPWORDS = frozenset("a an and are as at be by for from in into is it of on or per the to with without x".split())
+
+
+@lru_cache(maxsize=1 << 16)
+def _value_targets(value: str) -> tuple[tuple[str, ...], ...]:
+    """What stating ``value`` takes: one tuple of match forms that must all appear per value
+    (one form for a short value, the content words of one of more than 4 words)."""
+    targets = []
+    for part in _split_values(value):
+        part = _EDGE_PUNCTUATION.sub("", _normal(part))
+        if len(part.split()) > 4:
+            words = (_field_form(_EDGE_PUNCTUATION.sub("", w)) for w in part.split())
+            target = tuple(dict.fromkeys(w for w in words if w and w not in _STOPWORDS and len(w) > 1))
+        else:
+            target = (_field_form(part),)
+        if target and all(target):
+            targets.append(target)
+    return tuple(targets)
+
+
+@lru_cache(maxsize=1 << 16)
+def _attribute_targets(key: str, value: str) -> tuple[tuple[str, ...], ...]:
+    flag = _normal(value).strip(" .")
+    if flag in _YES:  # "Machine Washable: Yes" is stated by saying "machine washable"
+        return _value_targets(key)
+    return () if flag in _NO else _value_targets(value)
+
+
+def _coverage_targets(row: Any) -> list[tuple[str, ...]]:
+    """All targets of a product: its attribute values (a yes-flag by its key; no-flags skipped)
+    and its brand, without repeats."""
+    targets: dict[tuple[str, ...], None] = {}
+    for key, value in _attribute_items(row):
+        targets.update(dict.fromkeys(_attribute_targets(key, value)))
+    brand = _text_value(_get(row, "brand"))
+    if brand:
+        targets.update(dict.fromkeys(_value_targets(brand)))
+    return list(targets)
+
+
+def _states(description_form: str, value_form: str) -> bool:
+    """``value_form`` appears in the description as whole tokens (English plurals accepted)."""
+    if f" {value_form} " in description_form:
+        return True
+    last = value_form[-1:]
+    if last.isalpha() and last.isascii():
+        return f" {value_form}s " in description_form or f" {value_form}es " in description_form
+    return False
+
+
+def attribute_coverage_per_row(descriptions: Sequence[str | None], inputs: Sequence[Any]) -> list[float | None]:
+    """Per product: the share of its attribute values (and its brand) the description states.
+
+    Values are the ``attributes`` values plus ``brand``; a multi-valued attribute ("复古、文艺",
+    "red, blue") counts each value; a yes-flag ("Machine Washable: Yes") is stated by its key;
+    no-flags ("No", "否", "无") are skipped; repeats count once. A value is stated when it
+    appears in the description case-insensitively as a substring, after light normalisation of
+    both (NFKC, casefold, extra whitespace and punctuation dropped, values stripped of it at
+    their ends; Latin words must match whole words, a trailing plural s/es is accepted, and a
+    match never spans a full stop, comma or the like; Chinese matches as a plain substring). A
+    value of more than 4 words is stated when all its content words appear. ``None`` for a
+    product without values.
+    """
+    if len(descriptions) != len(inputs):
+        raise ValueError(f"{len(descriptions)} descriptions but {len(inputs)} inputs")
+    return _coverage_rows([_form(_normal(d)) for d in _strings(descriptions)], inputs)
+
+
+def _coverage_rows(description_forms: list[str], inputs: Sequence[Any]) -> list[float | None]:
+    result: list[float | None] = []
+    for description_form, row in zip(description_forms, inputs):
+        targets = _coverage_targets(row)
+        if not targets:
+            result.append(None)
+            continue
+        form = f" {description_form} "
+        stated = sum(all(_states(form, part) for part in target) for target in targets)
+        result.append(stated / len(targets))
+    return result
+
+
+def _mean_defined(values: list[float | None]) -> float:
+    defined = [v for v in values if v is not None]
+    return sum(defined) / len(defined) if defined else 0.0
+
+
+def attribute_coverage(descriptions: Sequence[str | None], inputs: Sequence[Any]) -> float:
+    """Mean of :func:`attribute_coverage_per_row` over products that have ≥1 value (0–1; 0 when
+    none has)."""
+    return _mean_defined(attribute_coverage_per_row(descriptions, inputs))
+
+
+# --------------------------------------------------------------------------------- hallucination
+
+_GENERIC_VALUES = frozenset(
+    [
+        *"yes no none nil null other others unknown generic unbranded brand standard regular normal".split(),
+        *"general default various assorted multi multicolor multicolour unisex".split(),
+        *["n/a", "na", "free size", "one size", "not applicable", "not specified", "no brand"],
+        *["multi color", "multi colour", "multi-color", "multi-colour"],
+        *"其他 其它 无 是 否 有 常规 通用 不限 均码 品牌 未知 其他品牌 无品牌".split(),
+    ]
+)
+
+
+class Hallucination(NamedTuple):
+    """One unsupported statement: ``kind`` is ``number``, ``brand`` or ``attribute``."""
+
+    kind: Literal["number", "brand", "attribute"]
+    text: str
+    key: str | None = None
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical_number(text: str) -> str:
+    try:
+        number = Decimal(text.replace(",", "")).normalize()
+    except InvalidOperation:
+        return text
+    return format(number, "f")
+
+
+def _numbers(normal_text: str) -> list[tuple[str, str]]:
+    """(as written, canonical) for each number: "1,299.00" → "1299", "4.50" → "4.5"."""
+    return [(m, _canonical_number(m)) for m in _NUMBER.findall(normal_text)]
+
+
+@lru_cache(maxsize=1 << 16)
+def _field_numbers(text: str) -> frozenset[str]:
+    return frozenset(canonical for _, canonical in _numbers(_normal(text)))
+
+
+def _vocab_ok(value: str) -> bool:
+    """The static filter of :meth:`HallucinationVocabulary.from_listings` (``value`` casefolded)."""
+    if not value or value in _GENERIC_VALUES or not _LETTER.search(value) or _DIGIT.search(value):
+        return False  # numbers and measurements ("500 ml", "pack of 2") are the number rule's
+    compact = "".join(_field_form(value).split())
+    if _CJK_CHAR.search(compact):
+        return 2 <= len(compact) <= 10
+    return 3 <= len(compact) <= 30 and len(value.split()) <= 4
+
+
+@dataclass(frozen=True)
+class HallucinationVocabulary:
+    """Names the hallucination check looks for: brands, and known values of known attribute keys.
+
+    ``known_brands`` and ``known_values`` are used as given (case, punctuation and spacing do
+    not matter when matching); :meth:`from_listings` builds a filtered vocabulary from training
+    rows.
+    """
+
+    known_brands: frozenset[str] = frozenset()
+    known_values: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "known_brands", frozenset(self.known_brands or ()))
+        values = {str(k): frozenset(v) for k, v in (self.known_values or {}).items()}
+        object.__setattr__(self, "known_values", values)
+
+    @classmethod
+    def from_listings(
+        cls,
+        listings: Iterable[Any],
+        *,
+        min_count: int = 1,
+        calibrate: bool = True,
+        min_mentions: int = 5,
+        max_unsupported_share: float = 0.5,
+        max_unsupported_share_brands: float = 0.1,
+        min_key_listings: int = 20,
+        max_distinct_share: float = 0.5,
+    ) -> HallucinationVocabulary:
+        """The brands and attribute values of ``listings`` (the training snapshot), filtered so
+        that ordinary words do not pass for facts.
+
+        A brand or value (NFKC, casefolded, whitespace collapsed; multi-valued attributes split
+        into their values) is kept when all of these hold:
+
+        - it contains a letter and no digit (numbers and measurements such as "500 ml" or
+          "pack of 2" are the number rule's) and is not a generic word ("yes", "no", "other",
+          "standard", "free size", "其他", "无", "常规", ...);
+        - it is 2–10 characters long when it contains CJK characters (so no single characters
+          like "棉" or "红", which occur inside unrelated words), otherwise 3–30 characters and
+          at most 4 words (no "xl", "m", "hp"; long values are never repeated verbatim);
+        - it occurs in at least ``min_count`` listings;
+        - its key is not identifier-like: a key found in at least ``min_key_listings`` listings
+          whose distinct values number more than ``max_distinct_share`` of those listings
+          ("model name", "style code", free-text "notes") is dropped; closed sets such as colour
+          or material repeat their values;
+        - with ``calibrate``: among the training descriptions that mention it where it can be
+          judged (a brand always; a value when that row has the key), fewer than
+          ``max_unsupported_share`` (``max_unsupported_share_brands`` for brands) find it
+          unsupported by their own input. Otherwise the people who wrote the training copy use
+          it loosely (a brand that is also a word, like "Home"; a style word; the colour of what
+          to wear with it) and it would flag good text. Terms with fewer than ``min_mentions``
+          such mentions are kept.
+
+        Attribute keys are casefolded ("Colour" and "colour" become "color").
+        """
+        rows = list(listings)
+        brand_counts: dict[str, int] = {}
+        value_counts: dict[tuple[str, str], int] = {}
+        key_listings: dict[str, int] = {}
+        key_values: dict[str, set[str]] = {}
+        for row in rows:
+            brand = " ".join(_normal(_text_value(_get(row, "brand"))).split())
+            if _vocab_ok(brand):
+                brand_counts[brand] = brand_counts.get(brand, 0) + 1
+            seen: set[tuple[str, str]] = set()
+            for key, value in _attribute_items(row):
+                norm_key = _norm_key(key)
+                if not norm_key:
+                    continue
+                key_listings[norm_key] = key_listings.get(norm_key, 0) + 1
+                for part in _split_values(value):
+                    form = " ".join(_EDGE_PUNCTUATION.sub("", _normal(part)).split())
+                    key_values.setdefault(norm_key, set()).add(form)
+                    if _vocab_ok(form):
+                        seen.add((norm_key, form))
+            for pair in seen:
+                value_counts[pair] = value_counts.get(pair, 0) + 1
+        identifier_like = {
+            key
+            for key, n in key_listings.items()
+            if n >= min_key_listings and len(key_values[key]) > max_distinct_share * n
+        }
+        brands = frozenset(b for b, c in brand_counts.items() if c >= min_count)
+        values: dict[str, set[str]] = {}
+        for (key, value), count in value_counts.items():
+            if count >= min_count and key not in identifier_like:
+                values.setdefault(key, set()).add(value)
+        vocabulary = cls(brands, {k: frozenset(v) for k, v in values.items()})
+        if not calibrate or not rows:
+            return vocabulary
+        return vocabulary._calibrated(rows, min_mentions, max_unsupported_share, max_unsupported_share_brands)
+
+    def _calibrated(
+        self, rows: list[Any], min_mentions: int, max_share: float, max_share_brands: float
+    ) -> HallucinationVocabulary:
+        matcher = self._matcher
+        judged: dict[str, int] = {}
+        unsupported: dict[str, int] = {}
+        for row in rows:
+            description = _text_value(_get(row, "description"))
+            if not description:
+                continue
+            facts = _facts(row)
+            for term in matcher.mentions(_match_form(description)):
+                brand, keys = matcher.terms[term]
+                if brand or any(k in facts.values for k in keys):
+                    judged[term] = judged.get(term, 0) + 1
+                    if matcher.unsupported(term, facts):
+                        unsupported[term] = unsupported.get(term, 0) + 1
+        drop = {
+            term
+            for term, n in judged.items()
+            if n >= min_mentions
+            and unsupported.get(term, 0) >= (max_share_brands if matcher.terms[term][0] else max_share) * n
+        }
+        if not drop:
+            return self
+        brands = frozenset(b for b in self.known_brands if _field_form(b) not in drop)
+        values = {k: frozenset(v for v in vs if _field_form(v) not in drop) for k, vs in self.known_values.items()}
+        return HallucinationVocabulary(brands, {k: v for k, v in values.items() if v})
+
+    @cached_property
+    def _matcher(self) -> _Matcher:
+        return _Matcher(self)
+
+
+class _Matcher:
+    """Finds vocabulary terms in a match form: a dict of terms, indexed by their first token."""
+
+    def __init__(self, vocabulary: HallucinationVocabulary) -> None:
+        brands = {f for f in map(_field_form, map(str, vocabulary.known_brands)) if f}
+        keys_of: dict[str, set[str]] = {form: set() for form in brands}
+        for key, values in vocabulary.known_values.items():
+            for value in values:
+                if form := _field_form(str(value)):
+                    keys_of.setdefault(form, set()).add(_norm_key(key))
+        self.terms: dict[str, tuple[bool, frozenset[str]]] = {}
+        lengths: dict[tuple[str, str], set[int]] = {}
+        for form, keys in keys_of.items():
+            self.terms[form] = (form in brands, frozenset(keys))
+            tokens = form.split()
+            if len(tokens) > 1:
+                lengths.setdefault((tokens[0], tokens[1]), set()).add(len(tokens))
+        self.single = frozenset(t for t in self.terms if " " not in t)
+        self.by_bigram = {bigram: sorted(ls) for bigram, ls in lengths.items()}
+
+    def mentions(self, form: str) -> set[str]:
+        """The terms that occur in ``form`` as whole tokens."""
+        tokens = form.split()
+        found = set(self.single.intersection(tokens))
+        if self.by_bigram and len(tokens) > 1:
+            for bigram in self.by_bigram.keys() & set(zip(tokens, tokens[1:])):
+                for length in self.by_bigram[bigram]:
+                    if length == 2:
+                        found.add(" ".join(bigram))
+                        continue
+                    i = -1
+                    while True:
+                        try:
+                            i = tokens.index(bigram[0], i + 1)
+                        except ValueError:
+                            break
+                        if tokens[i + 1 : i + 2] == [bigram[1]]:
+                            candidate = " ".join(tokens[i : i + length])
+                            if candidate in self.terms:
+                                found.add(candidate)
+        return found
+
+    def unsupported(self, term: str, facts: _Facts) -> bool:
+        padded = f" {term} "
+        if padded in facts.form:
+            return False
+        brand, keys = self.terms[term]
+        if brand:
+            return True
+        for key in keys:
+            if key in facts.values and not any(f" {v} " in padded for v in facts.values[key] if v):
+                return True  # the input has this key with another value ("dark blue" ⊇ "blue" is fine)
+        return False
+
+
+def find_hallucinations(
+    description: str | None,
+    row: Any,
+    vocabulary: HallucinationVocabulary | None = None,
+) -> list[Hallucination]:
+    """What ``description`` states that ``row`` (the product's input) does not support.
+
+    - ``number``: a number written with digits ("500 ml", "12W", "4.5", "1,299") whose value
+      occurs in none of the input's texts (title, brand, category path, price, currency, sku,
+      mpn, gtin, attribute keys and values). Numbers compare by value ("1299.00" = "1,299"),
+      so a number that is part of an input value ("iPhone 12", "goldbedi-38") is supported;
+      units are not compared; spelled-out numbers ("two", "两") are not checked.
+    - ``brand``: a known brand that appears in the description but nowhere in the input (so not
+      the input's brand, nor in its title).
+    - ``attribute``: a known value of a known attribute key that appears in the description
+      while the input has that key with a different value (input color=red, text says "blue"),
+      and the value appears nowhere else in the input. A more specific mention of the input's
+      own value ("dark blue" for blue) is not flagged; keys the input lacks are not judged.
+
+    Names match as whole words in Latin text and as plain substrings in CJK text, casefolded.
+    """
+    if not description:
+        return []
+    normal = _normal(str(description))
+    return _hallucinations(normal, _form(normal), _facts(row), vocabulary)
+
+
+def _hallucinations(
+    normal_description: str, form: str, facts: _Facts, vocabulary: HallucinationVocabulary | None
+) -> list[Hallucination]:
+    found = [Hallucination("number", w) for w, c in _numbers(normal_description) if c not in facts.numbers]
+    if vocabulary is not None and (vocabulary.known_brands or vocabulary.known_values):
+        matcher = vocabulary._matcher
+        for term in sorted(matcher.mentions(form)):
+            if matcher.unsupported(term, facts):
+                brand, keys = matcher.terms[term]
+                if brand:
+                    found.append(Hallucination("brand", _display(term)))
+                else:
+                    judged = sorted(k for k in keys if k in facts.values)
+                    found.append(Hallucination("attribute", _display(term), judged[0] if judged else None))
+    return found
+
+
+def _vocabulary(
+    known_brands: Iterable[str] | None,
+    known_values: Mapping[str, Iterable[str]] | None,
+    vocabulary: HallucinationVocabulary | None,
+) -> HallucinationVocabulary | None:
+    if vocabulary is not None:
+        return vocabulary
+    if known_brands or known_values:
+        values = {k: frozenset(v) for k, v in (known_values or {}).items()}
+        return HallucinationVocabulary(frozenset(known_brands or ()), values)
+    return None
+
+
+def hallucination_flags(
+    descriptions: Sequence[str | None],
+    inputs: Sequence[Any],
+    known_brands: Iterable[str] | None = None,
+    known_values: Mapping[str, Iterable[str]] | None = None,
+    *,
+    vocabulary: HallucinationVocabulary | None = None,
+) -> list[bool]:
+    """Per description: does it state a number, brand or attribute value absent from its input?
+
+    The rules are those of :func:`find_hallucinations`; brands and values come from
+    ``vocabulary`` or else from ``known_brands``/``known_values`` (used as given). Without
+    either, only numbers are checked. An empty description is not hallucinated.
+    """
+    if len(descriptions) != len(inputs):
+        raise ValueError(f"{len(descriptions)} descriptions but {len(inputs)} inputs")
+    vocab = _vocabulary(known_brands, known_values, vocabulary)
+    normal = [_normal(d) for d in _strings(descriptions)]
+    return _flags(normal, [_form(d) for d in normal], inputs, vocab)
+
+
+def _flags(
+    normal_descriptions: list[str], forms: list[str], inputs: Sequence[Any], vocab: HallucinationVocabulary | None
+) -> list[bool]:
+    return [
+        bool(normal) and bool(_hallucinations(normal, form, _facts(row), vocab))
+        for normal, form, row in zip(normal_descriptions, forms, inputs)
+    ]
+
+
+def hallucination_rate(
+    descriptions: Sequence[str | None],
+    inputs: Sequence[Any],
+    known_brands: Iterable[str] | None = None,
+    known_values: Mapping[str, Iterable[str]] | None = None,
+    *,
+    vocabulary: HallucinationVocabulary | None = None,
+) -> float:
+    """Share of descriptions flagged by :func:`hallucination_flags` (0–1; 0 for no descriptions)."""
+    flags = hallucination_flags(descriptions, inputs, known_brands, known_values, vocabulary=vocabulary)
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+# ----------------------------------------------------------------------------------- tags, all
+
+
+def _tag_set(tags: Iterable[str] | None) -> set[str]:
+    return {" ".join(str(t).casefold().split()) for t in (tags or []) if t is not None and str(t).strip()}
+
+
+def tag_f1(predicted_tags: Sequence[Iterable[str]], reference_tags: Sequence[Iterable[str]]) -> float:
+    """Micro F1 of predicted tags, 0–1: tags casefolded with whitespace collapsed, as a set per
+    product; TP = Σ|P∩R|, precision = TP/Σ|P|, recall = TP/Σ|R|. 1 when neither side has any
+    tag, 0 when only one side has."""
+    if len(predicted_tags) != len(reference_tags):
+        raise ValueError(f"{len(predicted_tags)} predicted but {len(reference_tags)} reference tag lists")
+    tp = n_pred = n_ref = 0
+    for predicted, reference in zip(predicted_tags, reference_tags):
+        p, r = _tag_set(predicted), _tag_set(reference)
+        tp += len(p & r)
+        n_pred += len(p)
+        n_ref += len(r)
+    if n_pred == 0 and n_ref == 0:
+        return 1.0
+    if tp == 0:
+        return 0.0
+    precision, recall = tp / n_pred, tp / n_ref
+    return 2 * precision * recall / (precision + recall)
+
+
+def evaluate_text(
+    predictions: Sequence[str | None],
+    references: Sequence[str | None],
+    inputs: Sequence[Any],
+    *,
+    lang: str = "auto",
+    vocabulary: HallucinationVocabulary | None = None,
+    predicted_tags: Sequence[Iterable[str]] | None = None,
+    reference_tags: Sequence[Iterable[str]] | None = None,
+) -> dict[str, float]:
+    """All text metrics at once, each as its own function defines it: ``n``, ``bleu``,
+    ``chrf``, ``rouge_l``, ``distinct_2``, ``attribute_coverage``, ``hallucination_rate`` (plus
+    ``tag_f1`` when both tag lists are given). ``lang="auto"`` decides once from the references
+    (:func:`detect_lang`); each text is normalised and tokenized once for all metrics."""
+    preds, refs = _paired(predictions, references)
+    if len(inputs) != len(preds):
+        raise ValueError(f"{len(preds)} predictions but {len(inputs)} inputs")
+    resolved = _resolve_lang(lang, refs, preds)
+    normal_preds = [_normal(p) for p in preds]
+    pred_tokens = [_tokens(p, resolved) for p in normal_preds]
+    ref_tokens = [_tokens(_normal(r), resolved) for r in refs]
+    forms = [_form(p) for p in normal_preds]
+    result = {
+        "n": float(len(preds)),
+        "bleu": bleu(preds, refs, resolved),
+        "chrf": chrf(preds, refs),
+        "rouge_l": _rouge_l_tokens(pred_tokens, ref_tokens),
+        "distinct_2": _distinct_2_tokens(pred_tokens),
+        "attribute_coverage": _mean_defined(_coverage_rows(forms, inputs)),
+        "hallucination_rate": (sum(_flags(normal_preds, forms, inputs, vocabulary)) / len(preds)) if preds else 0.0,
+    }
+    if predicted_tags is not None and reference_tags is not None:
+        result["tag_f1"] = tag_f1(predicted_tags, reference_tags)
+    return result

@@ -58,7 +58,8 @@ def print_trained(models: dict[str, dict]) -> None:
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items()) if k != "n")
         console.print(f"[bold green]{result['model_name']} version {result['version']}[/] @challenger "
                       f"(run {result['run_id']}): {metrics or 'already registered'}")
-    console.print(f"MLflow tracking: {get_settings().tracking_uri}  (mlflow ui --backend-store-uri ...)")
+    uri = get_settings().tracking_uri
+    console.print(f"MLflow tracking: {uri}  (browse it: mlflow ui --backend-store-uri {uri})")
 
 
 def _prepare_runtime() -> None:

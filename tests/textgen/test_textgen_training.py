@@ -125,3 +125,32 @@ def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
     from mlflow import MlflowClient
 
     assert MlflowClient().get_run(result.run_id).data.params["devices"] == "2"
+
+
+def save_tiny_pretrained(path: Path) -> int:
+    """A stand-in for a hub model: a tiny GPT-2 and a BPE tokenizer that know none of our markers."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.BPE(unk_token=None))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    raw.train_from_iterator([r.description for r in demo_listings(30)], trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>")
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=384, n_embd=32, n_layer=2, n_head=2)).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return len(tokenizer)
+
+
+def test_base_model_from_a_local_folder_is_fine_tuned(data_root, snapshot, tmp_path):
+    base = tmp_path / "tiny-pretrained"
+    original_vocab = save_tiny_pretrained(base)
+    config = TextTrainConfig(snapshot_id=snapshot, base_model=str(base), max_steps=4, **TINY)
+    result = train_text(config)
+    from transformers import AutoConfig
+
+    final = AutoConfig.from_pretrained(Path(result.work_dir) / "final")
+    assert final.vocab_size == original_vocab + 3  # <pad>, <|sep|>, <|tags|> were added and embeddings resized
+    assert len(versions_of(config.key())) == 1

@@ -209,7 +209,6 @@ def test_flipkart_csv_in_the_export_format(tmp_path: Path) -> None:
 
 
 @pytest.mark.shared_data
-@pytest.mark.slow
 def test_real_flipkart_catalog(tmp_path: Path) -> None:
     shared = os.environ.get("LABELOPS_SHARED_DATA")
     if not shared:

@@ -45,7 +45,7 @@ def ingest_site(site: Path, start: str, root) -> str:  # noqa: ANN001
     from labelops.shop import serve_folder
 
     with serve_folder(site) as base_url:
-        crawl([f"{base_url}/{start}"], root, CrawlSettings(download_images=False), crawl_id="bench", log_level="ERROR")
+        crawl([f"{base_url}/{start}"], root, CrawlSettings(), crawl_id="bench", log_level="ERROR")
     normalize_crawl(root, "bench")
     return publish_snapshot(root, validate_crawl(root, "bench", data_docs=False), max_invalid_share=0.5).snapshot_id
 

@@ -20,8 +20,9 @@ field); then up to 3 salient words of the description (Latin words of 4+ letters
 words, by frequency then first position; none for CJK text, which has no word boundaries).
 
 **Slots** (:func:`delexicalize`, :func:`lexicalize`): in training targets, the input's own values
-(brand, the category's last level, price, each attribute value, and the product's name: the
-first capitalised title word that is none of those) are replaced by slots named after their
+(the whole title, brand, the category's last level, price (also without zero decimals: "899"
+for "899.00"), each attribute value, and the product's name: the first capitalised title word
+that is none of those) are replaced by slots named after their
 field, ``⟦brand⟧``, ``⟦category⟧``, ``⟦price⟧``, ``⟦color⟧``, ``⟦name⟧``...; generation fills the
 slots back from the product being described. The model learns how products are described, and
 the facts it states come from the input, never from memory (delexicalised data-to-text
@@ -134,6 +135,8 @@ _SLOT = re.compile(f"{SLOT_OPEN}([^{SLOT_CLOSE}{SLOT_OPEN}]{{1,40}}){SLOT_CLOSE}
 def slot_values(listing: Mapping[str, Any]) -> dict[str, str]:
     """Slot name → the input's value, for the fields a description states as facts."""
     values: dict[str, str] = {}
+    if title := _text(listing.get("title")):
+        values["title"] = title
     if brand := _text(listing.get("brand")):
         values["brand"] = brand
     if path := _category_path(listing):
@@ -166,10 +169,18 @@ def _value_pattern(value: str) -> re.Pattern[str]:
     return re.compile(escaped if is_cjk(value) else rf"(?<!\w){escaped}(?!\w)", re.IGNORECASE)
 
 
+def _price_pattern(price: str) -> re.Pattern[str]:
+    """A price as shops write it: "899.00" also matches "899" and "899.0"."""
+    whole, _, cents = price.partition(".")
+    optional = rf"(?:\.{re.escape(cents)}|\.0)?" if cents and not cents.strip("0") else rf"\.{re.escape(cents)}" if cents else ""
+    return re.compile(rf"(?<![\d.,]){re.escape(whole)}{optional}(?![\d])")
+
+
 def delexicalize(text: str, listing: Mapping[str, Any]) -> str:
     """Replace the input's values in ``text`` by their slots (longest values first)."""
     for name, value in sorted(slot_values(listing).items(), key=lambda item: -len(item[1])):
-        text = _value_pattern(value).sub(f"{SLOT_OPEN}{name}{SLOT_CLOSE}", text)
+        pattern = _price_pattern(value) if name == "price" else _value_pattern(value)
+        text = pattern.sub(f"{SLOT_OPEN}{name}{SLOT_CLOSE}", text)
     return text
 
 

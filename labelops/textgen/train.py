@@ -40,7 +40,7 @@ class TextTrainConfig(BaseModel):
     """Everything that defines one training; its hash is the training's key."""
 
     snapshot_id: str
-    recipe: str = Field("slots-v2", description="version of the data preparation; change it when that changes")
+    recipe: str = Field("slots-v3", description="version of the data preparation; change it when that changes")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
     vocab_size: int = 4096
     n_embd: int = 128

@@ -116,3 +116,24 @@ def test_splits_are_stable_and_roughly_80_10_10():
 
 def test_products_without_description_are_not_examples():
     assert build_examples([{**SHIRT, "description": None}]) == {"train": [], "val": [], "test": []}
+
+
+def test_slots_replace_the_inputs_own_values_and_come_back():
+    from labelops.textgen.serialize import delexicalize, lexicalize
+
+    row = {"title": "Elegance Door Curtain", "brand": "Elegance", "price": "899.00",
+           "attributes": {"color": "multicolor", "pockets": "3"}}
+    text = "Key Features of Elegance Door Curtain in multicolor with 3 pockets. Rs. 899 only, not 1899 or 13."
+    slotted = delexicalize(text, row)
+    assert slotted == ("Key Features of ⟦title⟧ in ⟦color⟧ with ⟦pockets⟧ pockets. Rs. ⟦price⟧ only, "
+                       "not 1899 or 13.")
+    assert lexicalize(slotted, row) == text.replace("Rs. 899 ", "Rs. 899.00 ")
+    assert lexicalize("A ⟦material⟧ curtain.", row) == "A curtain."  # a slot the input cannot fill is dropped
+
+
+def test_chinese_values_become_slots_by_substring():
+    from labelops.textgen.serialize import delexicalize, lexicalize
+
+    slotted = delexicalize(COAT["description"], COAT)
+    assert slotted == "这款⟦颜色⟧外套采用⟦材质⟧，简约百搭。"
+    assert lexicalize(slotted, COAT) == COAT["description"]

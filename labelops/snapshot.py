@@ -90,16 +90,6 @@ def set_latest(root: DataRoot, snapshot_id: str, crawl_id: str) -> None:
     )
 
 
-def list_snapshots(root: DataRoot) -> list[dict]:
-    """Manifests of every snapshot, oldest first."""
-    manifests = []
-    for name in root.listdir("snapshots"):
-        path = f"snapshots/{name}/manifest.json"
-        if root.exists(path):
-            manifests.append(root.read_json(path))
-    return sorted(manifests, key=lambda m: m.get("created_at", ""))
-
-
 def read_snapshot(root: DataRoot, snapshot_id: str | None = None, columns: list[str] | None = None) -> pa.Table:
     """The listings of a snapshot (the latest when ``snapshot_id`` is None)."""
     snapshot_id = snapshot_id or latest_snapshot_id(root)

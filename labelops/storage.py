@@ -57,10 +57,6 @@ class DataRoot:
         return f"raw/{crawl_id}/crawl.json"
 
     @staticmethod
-    def image(sha1: str) -> str:
-        return f"images/{sha1}.jpg"
-
-    @staticmethod
     def snapshot_dir(snapshot_id: str) -> str:
         return f"snapshots/{snapshot_id}"
 

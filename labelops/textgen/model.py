@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, GPT2Config, GPT2LMHeadModel, PreT
 
 def small_gpt2(vocab_size: int, pad_id: int, eos_id: int, n_embd: int = 128, n_layer: int = 4,
                n_head: int = 4, n_positions: int = 512) -> GPT2LMHeadModel:
-    """A GPT-2 small enough to train in minutes on two CPU cores (about 1.4 M parameters at the defaults)."""
+    """A GPT-2 small enough to train in minutes on two CPU cores (about 1.1 M parameters at the defaults)."""
     config = GPT2Config(vocab_size=vocab_size, n_positions=n_positions, n_embd=n_embd, n_layer=n_layer, n_head=n_head,
                         bos_token_id=eos_id, eos_token_id=eos_id, pad_token_id=pad_id)
     return GPT2LMHeadModel(config)

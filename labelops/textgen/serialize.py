@@ -43,6 +43,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from labelops.textgen.metrics import is_cjk
+
 SEP = "<|sep|>"
 TAGS = "<|tags|>"
 EOS = "<|endoftext|>"
@@ -56,7 +58,6 @@ MAX_DESCRIPTION_CHARS = 600
 
 _SKIP_TAG_KEYS = re.compile(r"upc|sku|gtin|ean|isbn|mpn|\bid\b|model id|price|tax|availab|stock|review|warranty", re.I)
 _LETTER = re.compile(r"[^\W\d_]")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 _MORE = re.compile(r"\s*(\.\.\.|…)\s*more\s*$", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
@@ -71,12 +72,6 @@ _STOPWORDS = frozenset(
 
 def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value not in (None, "") else ""
-
-
-def is_cjk(text: str) -> bool:
-    """True when at least a fifth of the letters are Chinese, Japanese or Korean characters."""
-    letters = _LETTER.findall(text)
-    return bool(letters) and sum(bool(_CJK.match(c)) for c in letters) >= 0.2 * len(letters)
 
 
 def _attributes(listing: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -16,10 +16,14 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from labelops.textgen.grounding import ground
+from labelops.textgen.metrics import HallucinationVocabulary
+from labelops.textgen.retrieval import ExemplarIndex
 from labelops.textgen.serialize import clean_description, delexicalize, format_target, reference_tags, serialize_input
 from labelops.textgen.tokenizer import prompt_ids
 
 IGNORE_INDEX = -100  # label of prompt and padding tokens: no loss there
+PROMPT_SHARE = 0.6  # of a training sequence, at most this much is prompt
 
 
 def split_of(listing_id: str) -> str:
@@ -32,25 +36,32 @@ def test_split(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return sorted(r["listing_id"] for r in rows if split_of(r["listing_id"]) == "test")
 
 
-def build_example(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Prompt and (slotted) target of one listing; None when it has no description to learn from.
+def build_example(row: Mapping[str, Any], exemplar: str | None = None,
+                  vocabulary: HallucinationVocabulary | None = None) -> dict[str, Any] | None:
+    """Prompt and (slotted, grounded) target of one listing; None when it has no description to
+    learn from, or none of it is supported by the listing's facts.
 
+    The target keeps only the clauses the listing's facts support (:func:`ground`);
     ``description`` and ``tags`` are the plain references that evaluation compares against.
     """
     description = clean_description(row.get("description"))
-    if not description:
+    target_text = ground(description, row, vocabulary)
+    if not description or not target_text:
         return None
     tags = reference_tags(row)
-    target = format_target(delexicalize(description, row), [delexicalize(t, row) for t in tags])
-    return {"listing_id": row["listing_id"], "prompt": serialize_input(row), "description": description,
+    target = format_target(delexicalize(target_text, row), [delexicalize(t, row) for t in tags])
+    return {"listing_id": row["listing_id"], "prompt": serialize_input(row, exemplar), "description": description,
             "tags": tags, "target": target}
 
 
-def build_examples(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Examples by split ("train", "val", "test")."""
+def build_examples(rows: Iterable[Mapping[str, Any]], exemplars: ExemplarIndex | None = None,
+                   vocabulary: HallucinationVocabulary | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Examples by split ("train", "val", "test"), each with its exemplar when an index is given."""
+    rows = list(rows)
+    hints = exemplars.exemplars(rows) if exemplars is not None else [None] * len(rows)
     splits: dict[str, list[dict[str, Any]]] = {"train": [], "val": [], "test": []}
-    for row in rows:
-        if (example := build_example(row)) is not None:
+    for row, hint in zip(rows, hints):
+        if (example := build_example(row, hint, vocabulary)) is not None:
             splits[split_of(row["listing_id"])].append(example)
     return splits
 
@@ -58,9 +69,9 @@ def build_examples(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str
 def encode_example(tokenizer, prompt: str, target: str, max_length: int) -> dict[str, list[int]]:  # noqa: ANN001
     """Token ids of prompt + target, with labels only on the target (loss on target tokens only).
 
-    The prompt keeps at most half of ``max_length``; the target is cut to what is left.
+    The prompt keeps at most ``PROMPT_SHARE`` of ``max_length``; the target is cut to what is left.
     """
-    prompt = prompt_ids(tokenizer, prompt, max_length // 2)
+    prompt = prompt_ids(tokenizer, prompt, int(max_length * PROMPT_SHARE))
     target_ids = tokenizer(target, add_special_tokens=False)["input_ids"][: max_length - len(prompt)]
     return {"input_ids": prompt + target_ids, "labels": [IGNORE_INDEX] * len(prompt) + target_ids}
 

@@ -1,7 +1,11 @@
 """Batched generation of descriptions and tags.
 
 The model writes slots (``⟦color⟧``) where a description states the product's facts;
-:func:`~labelops.textgen.serialize.lexicalize` fills them from the row being described.
+:func:`~labelops.textgen.serialize.lexicalize` fills them from the row being described. A model
+trained with exemplars gets each row's exemplar in its prompt (:mod:`labelops.textgen.retrieval`);
+with ``ground`` on (the default), clauses stating what the row does not support are dropped
+(:mod:`labelops.textgen.grounding`). :class:`TextGenerator` bundles a trained model with its
+tokenizer, exemplar index and hallucination vocabulary, as saved in one folder.
 
 Prompts are left-padded into batches, decoding uses the KV cache, and the decoding strategy is
 an option: ``greedy`` (default, reproducible), ``beam`` or ``sample``.
@@ -9,12 +13,17 @@ an option: ``greedy`` (default, reproducible), ``beam`` or ``sample``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
+from labelops.textgen.grounding import ground
+from labelops.textgen.metrics import HallucinationVocabulary
+from labelops.textgen.retrieval import ExemplarIndex
 from labelops.textgen.serialize import lexicalize, parse_output, serialize_input
 from labelops.textgen.tokenizer import prompt_ids
 
@@ -31,6 +40,8 @@ class GenerationOptions:
     temperature: float = 0.8
     top_p: float = 0.95
     repetition_penalty: float = 1.1
+    no_repeat_ngram_size: int = 0
+    ground: bool = True
     seed: int = 0
 
 
@@ -57,8 +68,13 @@ def _left_padded(prompts: list[list[int]], pad_id: int, device: torch.device) ->
 
 @torch.inference_mode()
 def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa: ANN001
-                   options: GenerationOptions = GenerationOptions()) -> list[GeneratedText]:
-    """A description and tags for every row (Listing fields; missing ones are fine)."""
+                   options: GenerationOptions = GenerationOptions(), exemplars: ExemplarIndex | None = None,
+                   vocabulary: HallucinationVocabulary | None = None) -> list[GeneratedText]:
+    """A description and tags for every row (Listing fields; missing ones are fine).
+
+    Pass the ``exemplars`` index a model was trained with (see :class:`TextGenerator`), and the
+    ``vocabulary`` of brands and attribute values the grounding guard should know.
+    """
     model.eval()
     device = next(model.parameters()).device
     torch.manual_seed(options.seed)
@@ -71,16 +87,65 @@ def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa:
         decoding = {"do_sample": True, "temperature": options.temperature, "top_p": options.top_p}
     results: list[GeneratedText] = []
     for batch in _batches(rows, options.batch_size):
-        encoded = _left_padded([prompt_ids(tokenizer, serialize_input(row), prompt_budget) for row in batch],
-                               tokenizer.pad_token_id, device)
+        hints = exemplars.exemplars(batch) if exemplars is not None else [None] * len(batch)
+        prompts = [serialize_input(row, hint) for row, hint in zip(batch, hints)]
+        encoded = _left_padded([prompt_ids(tokenizer, p, prompt_budget) for p in prompts], tokenizer.pad_token_id, device)
         output = model.generate(
             **encoded, max_new_tokens=options.max_new_tokens, use_cache=True,
             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-            repetition_penalty=options.repetition_penalty, **decoding,
+            repetition_penalty=options.repetition_penalty, no_repeat_ngram_size=options.no_repeat_ngram_size,
+            **decoding,
         )
         new_tokens = output[:, encoded["input_ids"].shape[1]:]
         for row, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=False)):
             description, tags = parse_output(text)
             tags = [t for t in (lexicalize(tag, row) for tag in tags) if t]
-            results.append(GeneratedText(lexicalize(description, row), list(dict.fromkeys(tags))))
+            description = lexicalize(description, row)
+            if options.ground:
+                description = ground(description, row, vocabulary)
+            results.append(GeneratedText(description, list(dict.fromkeys(tags))))
     return results
+
+
+VOCABULARY_FILE = "vocabulary.json"
+
+
+def save_vocabulary(vocabulary: HallucinationVocabulary, folder: str | Path) -> Path:
+    path = Path(folder) / VOCABULARY_FILE
+    path.write_text(json.dumps({
+        "known_brands": sorted(vocabulary.known_brands),
+        "known_values": {k: sorted(v) for k, v in sorted(vocabulary.known_values.items())}}, ensure_ascii=False))
+    return path
+
+
+def load_vocabulary(folder: str | Path) -> HallucinationVocabulary | None:
+    path = Path(folder) / VOCABULARY_FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return HallucinationVocabulary(frozenset(data["known_brands"]),
+                                   {k: frozenset(v) for k, v in data["known_values"].items()})
+
+
+@dataclass
+class TextGenerator:
+    """A trained generator as one folder: the Hugging Face model and tokenizer, and, when it was
+    trained with them, ``exemplars.pkl`` and ``vocabulary.json``."""
+
+    model: Any
+    tokenizer: Any
+    exemplars: ExemplarIndex | None = None
+    vocabulary: HallucinationVocabulary | None = None
+
+    @classmethod
+    def load(cls, folder: str | Path) -> TextGenerator:
+        from transformers import AutoModelForCausalLM
+
+        from labelops.textgen.tokenizer import load_tokenizer
+
+        return cls(AutoModelForCausalLM.from_pretrained(folder), load_tokenizer(folder),
+                   ExemplarIndex.load(folder), load_vocabulary(folder))
+
+    def generate(self, rows: Sequence[Mapping[str, Any]],
+                 options: GenerationOptions = GenerationOptions()) -> list[GeneratedText]:
+        return generate_texts(self.model, self.tokenizer, rows, options, self.exemplars, self.vocabulary)

@@ -17,7 +17,7 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types.schema import ParamSchema, ParamSpec
 
-from labelops.textgen.generate import GenerationOptions, generate_texts
+from labelops.textgen.generate import GenerationOptions, TextGenerator
 
 DEFAULTS = GenerationOptions()
 SIGNATURE = ModelSignature(
@@ -37,16 +37,10 @@ def _present(value: Any) -> Any:
 
 
 class TextGeneratorModel(mlflow.pyfunc.PythonModel):
-    """Loads the Hugging Face model and tokenizer logged as the ``model`` artifact."""
+    """Loads the generator folder logged as the ``model`` artifact (:class:`TextGenerator`)."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        from transformers import AutoModelForCausalLM
-
-        from labelops.textgen.tokenizer import load_tokenizer
-
-        path = context.artifacts["model"]
-        self.tokenizer = load_tokenizer(path)
-        self.model = AutoModelForCausalLM.from_pretrained(path)
+        self.generator = TextGenerator.load(context.artifacts["model"])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         if isinstance(model_input, dict):
@@ -58,5 +52,5 @@ class TextGeneratorModel(mlflow.pyfunc.PythonModel):
             batch_size=int(params.get("batch_size", DEFAULTS.batch_size)),
         )
         rows = [{k: _present(v) for k, v in row.items()} for row in model_input.to_dict("records")]
-        generated = generate_texts(self.model, self.tokenizer, rows, options)
+        generated = self.generator.generate(rows, options)
         return pd.DataFrame({"description": [g.description for g in generated], "tags": [g.tags for g in generated]})

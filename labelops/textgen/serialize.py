@@ -8,6 +8,8 @@
     price: 30.99 EUR
     color: red
     material: cotton            (attributes sorted by key; at most MAX_ATTRIBUTES, values cut at 80 chars)
+    similar: ⟦name⟧ is a soft ⟦material⟧ tee...   (the exemplar, when the model uses one:
+                                 labelops.textgen.retrieval)
 
 **Target** — the description, then the tags::
 
@@ -74,12 +76,12 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value not in (None, "") else ""
 
 
-def _attributes(listing: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _attributes(listing: Mapping[str, Any], limit: int | None = MAX_ATTRIBUTES) -> list[tuple[str, str]]:
     attributes = listing.get("attributes") or {}
     if not isinstance(attributes, Mapping):  # Arrow maps arrive as lists of (key, value) pairs
         attributes = dict(attributes)
     pairs = [(_text(k), _text(v)[:MAX_VALUE_CHARS]) for k, v in attributes.items()]
-    return sorted((k, v) for k, v in pairs if k and v)[:MAX_ATTRIBUTES]
+    return sorted((k, v) for k, v in pairs if k and v)[:limit]
 
 
 def _category_path(listing: Mapping[str, Any]) -> list[str]:
@@ -91,8 +93,9 @@ def _category_path(listing: Mapping[str, Any]) -> list[str]:
     return [t for t in (_text(p) for p in path) if t]
 
 
-def serialize_input(listing: Mapping[str, Any]) -> str:
-    """The product's facts as the model's prompt (the fixed order documented above)."""
+def serialize_input(listing: Mapping[str, Any], exemplar: str | None = None) -> str:
+    """The product's facts as the model's prompt (the fixed order documented above), then the
+    exemplar, if any (it comes last, so a prompt cut to fit loses it before any fact)."""
     lines = []
     for key in ("title", "brand"):
         if value := _text(listing.get(key)):
@@ -102,6 +105,8 @@ def serialize_input(listing: Mapping[str, Any]) -> str:
     if price := _text(listing.get("price")):
         lines.append(f"price: {price} {_text(listing.get('currency'))}".rstrip())
     lines += [f"{key}: {value}" for key, value in _attributes(listing)]
+    if exemplar:
+        lines.append(f"similar: {_text(exemplar)}")
     return "\n".join(lines)
 
 
@@ -138,7 +143,7 @@ def slot_values(listing: Mapping[str, Any]) -> dict[str, str]:
         values["category"] = path[-1]
     if price := _text(listing.get("price")):
         values["price"] = price
-    for key, value in _attributes(listing):
+    for key, value in _attributes(listing, limit=None):  # all of them: a slot needs no place in the prompt
         values.setdefault(key, value)
     if name := _name_word(_text(listing.get("title")), values.values(), _category_path(listing)):
         values.setdefault("name", name)
@@ -168,7 +173,7 @@ def _price_pattern(price: str) -> re.Pattern[str]:
     """A price as shops write it: "899.00" also matches "899" and "899.0"."""
     whole, _, cents = price.partition(".")
     optional = rf"(?:\.{re.escape(cents)}|\.0)?" if cents and not cents.strip("0") else rf"\.{re.escape(cents)}" if cents else ""
-    return re.compile(rf"(?<![\d.,]){re.escape(whole)}{optional}(?![\d])")
+    return re.compile(rf"(?<![\d,])(?<!\d\.){re.escape(whole)}{optional}(?![\d])")  # "Rs.550" is 550
 
 
 def delexicalize(text: str, listing: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,8 @@ class TextTrainConfig(BaseModel):
     """Everything that defines one training; its hash is the training's key."""
 
     snapshot_id: str
-    recipe: str = Field("slots-v3", description="version of the data preparation; change it when that changes")
+    recipe: str = Field("grounded-v4", description="version of the data preparation; change it when that changes")
+    exemplars: bool = Field(True, description="prompt with the nearest training product's description (retrieve-then-edit)")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
     vocab_size: int = 4096
     n_embd: int = 128
@@ -91,8 +93,10 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     from mlflow import MlflowClient
 
     from labelops.snapshot import read_snapshot
-    from labelops.textgen.data import build_examples, encode_example
+    from labelops.textgen.data import build_examples, encode_example, split_of
+    from labelops.textgen.generate import save_vocabulary
     from labelops.textgen.metrics import HallucinationVocabulary
+    from labelops.textgen.retrieval import ExemplarIndex
     from labelops.textgen.tokenizer import load_tokenizer, train_tokenizer
 
     settings = settings or get_settings()
@@ -102,7 +106,14 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     (work / "config.json").write_text(config.model_dump_json(indent=2))
     rows = read_snapshot(DataRoot(settings.data), config.snapshot_id).to_pylist()
-    splits = build_examples(rows)
+    train_rows = [r for r in rows if split_of(r["listing_id"]) == "train"]
+    vocabulary = HallucinationVocabulary.from_listings(train_rows)
+    save_vocabulary(vocabulary, work)
+    exemplars = None
+    if config.exemplars and any(r.get("description") for r in train_rows):
+        exemplars = ExemplarIndex().fit(train_rows)
+        exemplars.save(work)
+    splits = build_examples(rows, exemplars, vocabulary)
     if not splits["train"]:
         raise ValueError(f"snapshot {config.snapshot_id} has no listing with a description to learn from")
     if not splits["val"]:  # tiny snapshots: validate on the training rows rather than not at all
@@ -120,11 +131,6 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     by_id = {r["listing_id"]: r for r in rows}
     heldout = [{**e, "row": {k: by_id[e["listing_id"]].get(k) for k in INPUT_FIELDS}} for e in splits["test"] or splits["val"]]
     (work / "heldout.json").write_text(json.dumps(heldout, ensure_ascii=False))
-    train_ids = {e["listing_id"] for e in splits["train"]}
-    vocabulary = HallucinationVocabulary.from_listings([r for r in rows if r["listing_id"] in train_ids])
-    (work / "vocabulary.json").write_text(json.dumps({
-        "known_brands": sorted(vocabulary.known_brands),
-        "known_values": {k: sorted(v) for k, v in sorted(vocabulary.known_values.items())}}, ensure_ascii=False))
 
     configure_mlflow(settings)
     client = MlflowClient()
@@ -191,6 +197,9 @@ def fit(work: Path) -> None:
         network = getattr(module.model, "_orig_mod", module.model)
         network.save_pretrained(work / "final")
         tokenizer.save_pretrained(work / "final")
+        for extra in (work / "exemplars.pkl", work / "vocabulary.json"):  # they generate with the model
+            if extra.exists():
+                shutil.copy2(extra, work / "final" / extra.name)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         (work / "trained.json").write_text(json.dumps({
             "global_step": trainer.global_step, "resumed_from_step": resumed_from, "world_size": trainer.world_size,
@@ -213,11 +222,8 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     import mlflow
     import pandas as pd
     from mlflow import MlflowClient
-    from transformers import AutoModelForCausalLM
-
-    from labelops.textgen.generate import GenerationOptions, generate_texts
+    from labelops.textgen.generate import GenerationOptions, TextGenerator
     from labelops.textgen.pyfunc import SIGNATURE
-    from labelops.textgen.tokenizer import load_tokenizer
 
     settings = settings or get_settings()
     configure_mlflow(settings)
@@ -233,11 +239,10 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
         (work / "registered.json").write_text(result.model_dump_json(indent=2))
         return result
 
-    tokenizer = load_tokenizer(work / "final")
-    network = AutoModelForCausalLM.from_pretrained(work / "final")
+    generator = TextGenerator.load(work / "final")
     heldout = json.loads((work / "heldout.json").read_text())
-    generated = generate_texts(network, tokenizer, [e["row"] for e in heldout], GenerationOptions())
-    metrics = _heldout_metrics(heldout, generated, json.loads((work / "vocabulary.json").read_text()))
+    generated = generator.generate([e["row"] for e in heldout], GenerationOptions())
+    metrics = _heldout_metrics(heldout, generated, generator.vocabulary)
     samples = pd.DataFrame({
         "listing_id": [e["listing_id"] for e in heldout[: config.samples]],
         "input": [e["prompt"] for e in heldout[: config.samples]],
@@ -265,13 +270,13 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     return result
 
 
-def _heldout_metrics(heldout: list[dict[str, Any]], generated: list[Any], vocabulary: dict) -> dict[str, float]:
+def _heldout_metrics(heldout: list[dict[str, Any]], generated: list[Any], vocabulary: Any) -> dict[str, float]:
     """The text metrics on held-out rows; hallucinations judged against the training rows' vocabulary."""
-    from labelops.textgen.metrics import HallucinationVocabulary, evaluate_text
+    from labelops.textgen.metrics import evaluate_text
 
     metrics = evaluate_text(
         [g.description for g in generated], [e["description"] for e in heldout], [e["row"] for e in heldout],
-        vocabulary=HallucinationVocabulary(**vocabulary),
+        vocabulary=vocabulary,
         predicted_tags=[g.tags for g in generated], reference_tags=[e["tags"] for e in heldout],
     )
     return {k: float(v) for k, v in metrics.items()}

@@ -123,6 +123,9 @@ def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
                                 predicted_tags=[p["tags"] for p in predicted], reference_tags=[e["tags"] for e in heldout])
         results.append((name, label, metrics, 0.0))
     print(f"{name}: {len(rows)} listings, {len(train_rows)} training rows, {len(heldout)} test rows", file=sys.stderr)
+    for _, system, metrics, _ in results:  # as soon as a dataset is done, in case a later one fails
+        print(f"{name} | {system} | " + " | ".join(f"{m} {metrics.get(m, float('nan')):.3f}" for m in METRICS),
+              file=sys.stderr, flush=True)
     return results
 
 

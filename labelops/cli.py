@@ -3,6 +3,9 @@
     labelops shop demo ./shop            # generate the demo shop
     labelops shop serve ./shop           # serve it on 127.0.0.1
     labelops ingest --start-url URL      # crawl → validate → publish a snapshot
+    labelops train                       # train on the latest snapshot, register challengers
+    labelops generate                    # gate the challengers, label every product, write the report
+    labelops promote --rollback MODEL --reason "..."   # put the previous champion back
     labelops demo                        # the whole pipeline on the demo shop
 """
 
@@ -131,6 +134,64 @@ def train(
         console.print(f"[bold red]training failed:[/] {escape(str(state.message))}")
         raise typer.Exit(1)
     print_trained(state.result())
+
+
+def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
+    """The gate's verdicts were logged; here: the counts and where the labels and report went."""
+    table = Table(title=f"labels {run.run_id}", show_header=False)
+    table.add_row("snapshot", run.snapshot_id)
+    table.add_row("text model (champion)", f"version {run.text_model_version}")
+    table.add_row("image model (champion)", f"version {run.image_model_version}" if run.image_model_version else "none")
+    table.add_row("valid labels", str(run.counts.valid))
+    table.add_row("quarantined", f"{run.counts.quarantined} {run.counts.failed_expectations or ''}")
+    table.add_row("flagged hallucinated", str(run.counts.hallucinated))
+    table.add_row("generated images", str(run.counts.generated_images))
+    table.add_row("time", f"{run.seconds:.1f} s")
+    console.print(table)
+    console.print(f"labels:      {run.labels}")
+    if run.quarantine:
+        console.print(f"quarantine:  {run.quarantine}")
+    console.print(f"[bold green]report:[/]      {run.report}")
+
+
+def print_gates(gates) -> None:  # noqa: ANN001 - list of labelops.gate.GateResult
+    for gate in gates:
+        colour = "green" if gate.promoted else "yellow"
+        console.print(f"[bold {colour}]{gate.model_name}[/]: {escape(gate.summary)} "
+                      f"(champion: {gate.champion_after or 'none'})")
+
+
+@app.command()
+def generate(
+    snapshot: Annotated[str | None, typer.Option(help="snapshot id (default: the latest)")] = None,
+) -> None:
+    """Gate the challengers against the champions, then label every product of the snapshot and write the report."""
+    _prepare_runtime()
+    from flows.generate import generate as generate_flow
+
+    state = generate_flow(snapshot_id=snapshot, return_state=True)
+    if state.is_failed():
+        console.print(f"[bold red]generation failed:[/] {escape(str(state.message))}")
+        raise typer.Exit(1)
+    print_label_run(state.result())
+
+
+@app.command()
+def promote(
+    rollback: Annotated[str, typer.Option("--rollback", metavar="MODEL",
+                                          help="move MODEL's champion back to the previous champion")],
+    reason: Annotated[str, typer.Option(help="why (recorded with the rollback)")],
+) -> None:
+    """Roll a model's champion back to the previous champion (the gate alone promotes)."""
+    from labelops.promotion import PromotionError
+    from labelops.promotion import rollback as roll_back
+
+    try:
+        old, new = roll_back(rollback, reason)
+    except PromotionError as error:
+        console.print(f"[bold red]{escape(str(error))}[/]")
+        raise typer.Exit(1) from error
+    console.print(f"[bold]{rollback}[/]: champion moved back from version {old} to version {new} ({escape(reason)})")
 
 
 @app.command()

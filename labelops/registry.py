@@ -48,7 +48,13 @@ def ensure_experiment(name: str, settings: Settings) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_location(settings))
+    try:
+        return client.create_experiment(name, artifact_location=artifact_location(settings))
+    except mlflow.exceptions.MlflowException:
+        experiment = client.get_experiment_by_name(name)  # another process created it a moment ago
+        if experiment is None:
+            raise
+        return experiment.experiment_id
 
 
 def git_commit() -> str:

@@ -66,6 +66,8 @@ def test_train_registers_a_challenger_that_loads_by_alias_in_a_fresh_process(dat
     result = train_text(TextTrainConfig(snapshot_id=snapshot, max_steps=12, **TINY))
     assert result.version == "1" and not result.already_registered
     assert {"chrf", "attribute_coverage", "hallucination_rate"} <= set(result.metrics)
+    final = Path(result.work_dir) / "final"  # the exemplar index and the grounding vocabulary travel with the model
+    assert (final / "exemplars.pkl").exists() and (final / "vocabulary.json").exists()
     configure_mlflow(get_settings())
     from mlflow import MlflowClient
 

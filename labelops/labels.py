@@ -1,0 +1,247 @@
+"""Labels: a description, tags, categories and an image for every listing of a snapshot.
+
+One :class:`Label` per listing, written by the champion models: the text generator's
+description and tags (batched), the category read from the text (the first generated tag that
+names a known top-level category) and, when an image model is given, the category its tagger
+reads from the product photo, with its confidence; products without a usable photo get a
+generated placeholder image (marked as generated). Every label records the model versions,
+the snapshot and the run that made it, and whether its description states something its
+input does not support (``hallucinated``, with what).
+
+Labels are checked by the ``labels`` Great Expectations suite: failing ones go to
+``quarantine/labels-<run_id>.parquet`` with the expectations they broke, the others to
+``labels/<run_id>/labels.parquet``. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+from labelops.storage import DataRoot
+from labelops.textgen.generate import GenerationOptions
+from labelops.textgen.metrics import HallucinationVocabulary, find_hallucinations
+from labelops.validation import SuiteValidator
+
+log = logging.getLogger(__name__)
+
+SUITE = "labels"
+
+
+class Label(BaseModel):
+    """The label of one listing (the ``labels`` table's row)."""
+
+    label_id: str = Field(description="sha256 of run id and listing id, 16 hex digits")
+    listing_id: str
+    run_id: str
+    snapshot_id: str
+    created_at: datetime
+    title: str | None = None
+    description: str
+    tags: list[str]
+    text_category: str | None = None
+    image_category: str | None = None
+    image_category_confidence: float | None = None
+    image: str | None = Field(None, description="the product photo, or the generated image, relative to the data root")
+    image_generated: bool = False
+    text_model_version: str
+    image_model_version: str | None = None
+    hallucinated: bool
+    hallucinations: list[str] = Field(default_factory=list)
+
+
+LABEL_SCHEMA = pa.schema([
+    pa.field("label_id", pa.string(), nullable=False),
+    pa.field("listing_id", pa.string(), nullable=False),
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("snapshot_id", pa.string(), nullable=False),
+    pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("title", pa.string()),
+    pa.field("description", pa.string()),
+    pa.field("tags", pa.list_(pa.string())),
+    pa.field("text_category", pa.string()),
+    pa.field("image_category", pa.string()),
+    pa.field("image_category_confidence", pa.float64()),
+    pa.field("image", pa.string()),
+    pa.field("image_generated", pa.bool_()),
+    pa.field("text_model_version", pa.string()),
+    pa.field("image_model_version", pa.string()),
+    pa.field("hallucinated", pa.bool_()),
+    pa.field("hallucinations", pa.list_(pa.string())),
+])
+LABEL_QUARANTINE_SCHEMA = LABEL_SCHEMA.append(pa.field("failed_expectations", pa.list_(pa.string()), nullable=False))
+
+
+def labels_path(run_id: str) -> str:
+    return f"labels/{run_id}/labels.parquet"
+
+
+def labels_quarantine_path(run_id: str) -> str:
+    return f"quarantine/labels-{run_id}.parquet"
+
+
+def label_id_of(run_id: str, listing_id: str) -> str:
+    return hashlib.sha256(f"{run_id}\x00{listing_id}".encode()).hexdigest()[:16]
+
+
+class ImageLabeller(Protocol):
+    """What labelling needs of an image model (the GAN's tagger and generator)."""
+
+    categories: list[str]
+
+    def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
+        """(category, confidence) for each PIL image."""
+
+    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
+        """One generated PIL image per requested category."""
+
+
+def text_category(tags: Iterable[str], categories: Iterable[str]) -> str | None:
+    """The first tag naming a known top-level category (casefolded), else the first tag."""
+    known = {c.casefold(): c for c in categories}
+    tags = list(tags)
+    for tag in tags:
+        if tag.casefold() in known:
+            return known[tag.casefold()]
+    return tags[0] if tags else None
+
+
+def _open_image(root: DataRoot, relative: str):  # noqa: ANN202 - PIL image or None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with root.open(relative, "rb") as handle:
+            image = Image.open(io.BytesIO(handle.read()))
+            image.load()
+            return image.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def make_labels(
+    rows: Sequence[Mapping[str, Any]], generator, *, run_id: str, snapshot_id: str, text_version: str,  # noqa: ANN001
+    root: DataRoot, vocabulary: HallucinationVocabulary | None = None, image_model: ImageLabeller | None = None,
+    image_version: str | None = None, categories: Iterable[str] = (), batch_size: int = 256,
+    options: GenerationOptions = GenerationOptions(), progress: Callable[[int], None] | None = None,
+) -> Iterator[list[Label]]:
+    """Labels for ``rows`` (Listing fields), a batch at a time; ``progress(n)`` after each batch.
+
+    Generated images are written to ``labels/<run_id>/images/<label_id>.png``.
+    """
+    categories = list(categories) or list(getattr(image_model, "categories", []) or [])
+    for batch in _batches(rows, batch_size):
+        texts = generator.generate(batch, options)
+        photos = [None] * len(batch)
+        if image_model is not None:
+            photos = [next((img for img in (_open_image(root, p) for p in (r.get("images") or [])) if img), None)
+                      for r in batch]
+        now = datetime.now(timezone.utc)
+        labels: list[Label] = []
+        for row, text in zip(batch, texts):
+            found = find_hallucinations(text.description, row, vocabulary)
+            labels.append(Label(
+                label_id=label_id_of(run_id, row["listing_id"]), listing_id=row["listing_id"], run_id=run_id,
+                snapshot_id=snapshot_id, created_at=now, title=row.get("title"), description=text.description,
+                tags=text.tags, text_category=text_category(text.tags, categories),
+                image=(row.get("images") or [None])[0], text_model_version=text_version,
+                image_model_version=image_version, hallucinated=bool(found),
+                hallucinations=[f"{h.kind}: {h.text}" for h in found]))
+        if image_model is not None:
+            _label_images(labels, photos, image_model, root, run_id)
+        if progress:
+            progress(len(batch))
+        yield labels
+
+
+def _label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str) -> None:
+    """The image tagger's category for each photo; a generated image where there is none."""
+    with_photo = [i for i, p in enumerate(photos) if p is not None]
+    for i, (category, confidence) in zip(with_photo, image_model.tag([photos[i] for i in with_photo])):
+        labels[i].image_category, labels[i].image_category_confidence = category, float(confidence)
+    without = [i for i, p in enumerate(photos) if p is None]
+    if not without:
+        return
+    wanted = [labels[i].text_category if labels[i].text_category in image_model.categories else image_model.categories[0]
+              for i in without]
+    for i, image in zip(without, image_model.sample(wanted, seed=len(without))):
+        relative = f"labels/{run_id}/images/{labels[i].label_id}.png"
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        with root.open(relative, "wb") as handle:
+            handle.write(buffer.getvalue())
+        labels[i].image, labels[i].image_generated = relative, True
+
+
+# ------------------------------------------------------------------------------------ validation
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!]|javascript:|\bon[a-z]+\s*=", re.I)
+
+
+def validation_frame(labels: pd.DataFrame, expects_image_model: bool) -> pd.DataFrame:
+    """The label columns plus the derived ones the labels suite checks (never stored)."""
+    frame = labels.copy().reset_index(drop=True)
+    frame["tag_count"] = frame["tags"].map(lambda t: 0 if t is None else len(t)).astype("int64")
+    frame["tags_text"] = frame["tags"].map(lambda t: " | ".join(t) if t is not None else "")
+    frame["markup_free"] = ~(frame["description"].fillna("").str.contains(_MARKUP) | frame["tags_text"].str.contains(_MARKUP))
+    versions = frame["text_model_version"].notna()
+    if expects_image_model:
+        versions &= frame["image_model_version"].notna()
+    frame["model_versions_present"] = versions
+    return frame
+
+
+def to_table(labels: Iterable[Label]) -> pa.Table:
+    return pa.Table.from_pylist([label.model_dump() for label in labels], schema=LABEL_SCHEMA)
+
+
+class LabelCounts(BaseModel):
+    valid: int = 0
+    quarantined: int = 0
+    hallucinated: int = 0
+    generated_images: int = 0
+    failed_expectations: dict[str, int] = Field(default_factory=dict)
+
+
+def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], expects_image_model: bool) -> LabelCounts:
+    """Validate each batch with the ``labels`` suite; valid labels to the labels table, the
+    others to the quarantine with the expectations they broke."""
+    validator = SuiteValidator(SUITE)
+    counts = LabelCounts()
+    root.makedirs(f"labels/{run_id}")
+    with root.parquet_writer(labels_path(run_id), LABEL_SCHEMA) as good, \
+            root.parquet_writer(labels_quarantine_path(run_id), LABEL_QUARANTINE_SCHEMA) as bad:
+        for batch in batches:
+            table = to_table(batch)
+            frame = validation_frame(table.to_pandas(), expects_image_model)
+            failures = validator.validate(frame).failures
+            keep = [i for i in range(table.num_rows) if i not in failures]
+            rejected = sorted(failures)
+            good.write(table.take(keep))
+            if rejected:
+                names = [sorted(set(failures[i])) for i in rejected]
+                bad.write(table.take(rejected).append_column("failed_expectations", pa.array(names, pa.list_(pa.string()))))
+                for row_names in names:
+                    for name in row_names:
+                        counts.failed_expectations[name] = counts.failed_expectations.get(name, 0) + 1
+            counts.valid += len(keep)
+            counts.quarantined += len(rejected)
+            counts.hallucinated += sum(label.hallucinated for label in batch)
+            counts.generated_images += sum(label.image_generated for label in batch)
+    if counts.quarantined == 0:
+        root.remove(labels_quarantine_path(run_id))
+    log.info("labels of run %s: %d valid in %s, %d quarantined", run_id, counts.valid,
+             root.uri(labels_path(run_id)), counts.quarantined)
+    return counts

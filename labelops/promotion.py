@@ -1,0 +1,132 @@
+"""Moving the ``champion`` alias: promotion after the gate, and rollback by hand.
+
+Nothing but :func:`promote` and :func:`rollback` moves ``champion``. Both hold a lock per
+model (a file lock under the data root, or under the temp folder when the data root is remote;
+across machines, the gate deployment's Prefect concurrency limit of one plays that part), and
+:func:`promote` also checks that the champion is still the one the challenger was measured
+against: when two gates run at once, the second finds the champion moved and refuses rather
+than promoting a model that was never compared with the new champion.
+
+Every move is written down: the model's ``champion_history`` tag (versions, oldest first),
+and tags on the versions (``promoted_by_run``, ``rolled_back_by_run``, ``rollback_reason``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from mlflow import MlflowClient
+
+from labelops.registry import version_by_alias
+from labelops.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+HISTORY_TAG = "champion_history"
+
+
+class PromotionError(RuntimeError):
+    """A move of the champion alias that must not happen (it names why)."""
+
+
+def _lock_dir(settings: Settings) -> Path:
+    base = settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
+    path = base / "locks"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def champion_lock(model_name: str, settings: Settings | None = None, timeout: float = 600) -> Iterator[None]:
+    """Hold the lock on ``model_name``'s champion alias."""
+    settings = settings or get_settings()
+    path = _lock_dir(settings) / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', model_name)}.lock"
+    try:
+        with FileLock(str(path), timeout=timeout):
+            yield
+    except Timeout as error:
+        raise PromotionError(f"another gate has held {path} for over {timeout:.0f} s") from error
+
+
+def champion_version(model_name: str) -> str | None:
+    version = version_by_alias(model_name, CHAMPION)
+    return None if version is None else str(version.version)
+
+
+def champion_history(model_name: str) -> list[str]:
+    """Versions that were champion, oldest first (the current champion last)."""
+    try:
+        tags = MlflowClient().get_registered_model(model_name).tags
+    except Exception:  # noqa: BLE001 - no such model yet
+        return []
+    return json.loads(tags.get(HISTORY_TAG, "[]"))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def promote(model_name: str, version: str, expected_champion: str | None, run_id: str,
+            settings: Settings | None = None) -> None:
+    """Make ``version`` the champion, if the champion is still ``expected_champion``."""
+    client = MlflowClient()
+    with champion_lock(model_name, settings):
+        current = champion_version(model_name)
+        if current != expected_champion:
+            raise PromotionError(
+                f"{model_name}: the champion moved to version {current} while version {version} was compared "
+                f"with version {expected_champion}; run the gate again")
+        client.set_registered_model_alias(model_name, CHAMPION, version)
+        history = [v for v in champion_history(model_name)] + [str(version)]
+        client.set_registered_model_tag(model_name, HISTORY_TAG, json.dumps(history))
+        client.set_model_version_tag(model_name, version, "promoted_by_run", run_id)
+        client.set_model_version_tag(model_name, version, "promoted_at", _now())
+    log.info("%s version %s is now @%s (was %s)", model_name, version, CHAMPION, expected_champion or "none")
+
+
+def rollback(model_name: str, reason: str, settings: Settings | None = None) -> tuple[str, str]:
+    """Move the champion back to the previous champion; returns (from version, to version).
+
+    The move is an MLflow run of its own (experiment ``gate``) with the reason.
+    """
+    import mlflow
+
+    from labelops.registry import configure_mlflow, ensure_experiment
+
+    settings = settings or get_settings()
+    if not reason.strip():
+        raise PromotionError("a rollback needs a reason")
+    configure_mlflow(settings)
+    client = MlflowClient()
+    with champion_lock(model_name, settings):
+        current = champion_version(model_name)
+        history = champion_history(model_name)
+        if current is None:
+            raise PromotionError(f"{model_name} has no champion to roll back")
+        if len(history) < 2 or history[-1] != current:
+            raise PromotionError(f"{model_name} has no previous champion to go back to (history: {history or 'empty'})")
+        previous = history[-2]
+        experiment_id = ensure_experiment("gate", settings)
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"rollback-{model_name}-v{current}") as run:
+            mlflow.set_tags({"action": "rollback", "model": model_name, "from_version": current,
+                             "to_version": previous, "reason": reason})
+        client.set_registered_model_alias(model_name, CHAMPION, previous)
+        client.set_registered_model_tag(model_name, HISTORY_TAG, json.dumps(history[:-1]))
+        client.set_model_version_tag(model_name, current, "rolled_back_by_run", run.info.run_id)
+        client.set_model_version_tag(model_name, current, "rollback_reason", reason)
+    log.info("%s: champion rolled back from version %s to %s (%s)", model_name, current, previous, reason)
+    return current, previous
+
+
+__all__ = ["CHALLENGER", "CHAMPION", "PromotionError", "champion_history", "champion_lock", "champion_version",
+           "promote", "rollback"]

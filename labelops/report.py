@@ -1,0 +1,62 @@
+"""The HTML report of a generation run: ``labels/<run_id>/report.html``.
+
+The gate's decision with both models' metrics, then every product with its photo (or the
+generated image, marked), description, tags and categories, searchable and paginated in the
+page (thousands of products stay fast: only one page is in the document at a time).
+
+Every scraped or generated string is untrusted. The template is rendered with autoescaping; the
+labels travel as JSON inside a ``<script type="application/json">`` block with ``<``, ``>``,
+``&`` and line separators escaped, so no string can close the block; the page script builds
+the product cards with ``textContent`` only, never as HTML; and a Content-Security-Policy
+allows no script but the page's own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from labelops.storage import DataRoot
+
+PAGE_SIZE = 50
+REPORT_COLUMNS = ("listing_id", "title", "description", "tags", "text_category", "image_category",
+                  "image_category_confidence", "image", "image_generated", "text_model_version",
+                  "image_model_version", "hallucinated", "hallucinations")
+
+
+def report_path(run_id: str) -> str:
+    return f"labels/{run_id}/report.html"
+
+
+def script_safe_json(data: Any) -> str:
+    """JSON that cannot end the ``<script>`` element it is written into."""
+    text = json.dumps(data, ensure_ascii=False, default=str)
+    for raw, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("labelops", "templates"), autoescape=select_autoescape(["html"]),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def render_report(*, run_id: str, snapshot_id: str, labels: Iterable[Mapping[str, Any]], gates: list[Any],
+                  counts: Mapping[str, Any], models: Mapping[str, str | None], page_size: int = PAGE_SIZE) -> str:
+    """The report as an HTML string (``gates``: :class:`labelops.gate.GateResult` objects or dicts)."""
+    rows = [{k: row.get(k) for k in REPORT_COLUMNS} for row in labels]
+    return _environment().get_template("report.html").render(
+        run_id=run_id, snapshot_id=snapshot_id, created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        gates=[g if isinstance(g, Mapping) else g.model_dump() for g in gates], counts=counts, models=models,
+        labels_json=script_safe_json(rows), page_size=page_size)
+
+
+def write_report(root: DataRoot, run_id: str, html: str) -> str:
+    """Write the report; returns its URL (a path for a local data root)."""
+    with root.open(report_path(run_id), "w", encoding="utf-8") as handle:
+        handle.write(html)
+    return root.uri(report_path(run_id))

@@ -1,0 +1,55 @@
+"""Label validation: bad labels go to the quarantine with reasons, good ones to the labels table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from labelops.labels import Label, labels_path, labels_quarantine_path, store_labels, text_category
+from labelops.storage import DataRoot
+
+
+def label(listing_id: str, **changes) -> Label:
+    fields = dict(label_id=f"l-{listing_id}", listing_id=listing_id, run_id="run1", snapshot_id="snap",
+                  created_at=datetime.now(timezone.utc), title="Kite Cotton T-Shirt",
+                  description="A soft red cotton T-shirt with a relaxed fit.", tags=["clothing", "red"],
+                  text_category="Clothing", text_model_version="3", hallucinated=False)
+    return Label(**{**fields, **changes})
+
+
+def test_labels_breaking_expectations_are_quarantined_with_their_reasons(tmp_path):
+    root = DataRoot(str(tmp_path))
+    batch = [
+        label("ok"),
+        label("script", description="Nice shirt <script>alert(1)</script> for everyone."),
+        label("img", tags=["<img src=x onerror=alert(1)>"]),
+        label("short", description="Shirt."),
+        label("notags", tags=[]),
+        label("hallucinated", hallucinated=True, hallucinations=["brand: Seabright"]),
+    ]
+    counts = store_labels(root, "run1", [batch], expects_image_model=False)
+    assert (counts.valid, counts.quarantined, counts.hallucinated) == (2, 4, 1)
+    quarantined = {r["listing_id"]: r["failed_expectations"] for r in root.read_parquet(labels_quarantine_path("run1")).to_pylist()}
+    assert quarantined == {"script": ["no_markup_or_script"], "img": ["no_markup_or_script"],
+                           "short": ["description_length_in_bounds"], "notags": ["tag_count_in_bounds"]}
+    valid = root.read_parquet(labels_path("run1")).to_pylist()
+    assert [r["listing_id"] for r in valid] == ["ok", "hallucinated"]  # flagged, not dropped: the report shows it
+    assert counts.failed_expectations == {"no_markup_or_script": 2, "description_length_in_bounds": 1, "tag_count_in_bounds": 1}
+
+
+def test_an_image_model_run_needs_the_image_model_version_on_every_label(tmp_path):
+    root = DataRoot(str(tmp_path))
+    counts = store_labels(root, "run2", [[label("a", image_model_version="1"), label("b")]], expects_image_model=True)
+    assert (counts.valid, counts.quarantined) == (1, 1)
+    assert root.read_parquet(labels_quarantine_path("run2")).to_pylist()[0]["failed_expectations"] == ["model_versions_present"]
+
+
+def test_no_quarantine_file_when_every_label_is_valid(tmp_path):
+    root = DataRoot(str(tmp_path))
+    store_labels(root, "run3", [[label("a")]], expects_image_model=False)
+    assert not root.exists(labels_quarantine_path("run3"))
+
+
+def test_text_category_is_the_first_tag_naming_a_known_category():
+    assert text_category(["red", "clothing", "home"], ["Home", "Clothing"]) == "Clothing"
+    assert text_category(["red"], ["Home"]) == "red"
+    assert text_category([], ["Home"]) is None

@@ -1,0 +1,83 @@
+"""Promotion and rollback on a real MLflow registry: only the gate promotes, at most once at a time."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from mlflow import MlflowClient
+
+from labelops.evaluation import EvaluationSet
+from labelops.gate import run_gate
+from labelops.promotion import CHAMPION, PromotionError, champion_history, champion_version, promote, rollback
+from labelops.registry import configure_mlflow
+from labelops.settings import get_settings
+from labelops.textgen.metrics import HallucinationVocabulary
+
+MODEL = "product-text-generator"
+
+
+def register_versions(n: int) -> list[str]:
+    """``n`` registered versions (the registry's bookkeeping is what these tests are about)."""
+    configure_mlflow(get_settings())
+    client = MlflowClient()
+    if not client.search_registered_models(f"name = '{MODEL}'"):
+        client.create_registered_model(MODEL)
+    return [str(client.create_model_version(MODEL, source=f"file:///nowhere/{i}").version) for i in range(n)]
+
+
+def test_promote_moves_the_alias_and_records_the_history(data_root):
+    v1, v2 = register_versions(2)
+    promote(MODEL, v1, None, "run-a")
+    promote(MODEL, v2, v1, "run-b")
+    assert champion_version(MODEL) == v2 and champion_history(MODEL) == [v1, v2]
+    assert MlflowClient().get_model_version(MODEL, v2).tags["promoted_by_run"] == "run-b"
+
+
+def test_promote_refuses_when_the_champion_moved_since_the_comparison(data_root):
+    v1, v2, v3 = register_versions(3)
+    promote(MODEL, v1, None, "run-a")
+    promote(MODEL, v2, v1, "run-b")
+    with pytest.raises(PromotionError, match="moved to version 2"):
+        promote(MODEL, v3, v1, "run-c")  # v3 was compared with v1, which is no longer champion
+    assert champion_version(MODEL) == v2
+
+
+def test_rollback_returns_to_the_previous_champion_and_records_why(data_root):
+    v1, v2 = register_versions(2)
+    with pytest.raises(PromotionError, match="no champion"):
+        rollback(MODEL, "nothing yet")
+    promote(MODEL, v1, None, "run-a")
+    with pytest.raises(PromotionError, match="no previous champion"):
+        rollback(MODEL, "only one so far")
+    promote(MODEL, v2, v1, "run-b")
+    assert rollback(MODEL, "reviewers reject its labels") == (v2, v1)
+    assert str(MlflowClient().get_registered_model(MODEL).aliases[CHAMPION]) == v1
+    assert MlflowClient().get_model_version(MODEL, v2).tags["rollback_reason"] == "reviewers reject its labels"
+    with pytest.raises(PromotionError, match="needs a reason"):
+        rollback(MODEL, " ")
+
+
+def slow_winner(version: str, evaluation: EvaluationSet) -> dict[str, float]:
+    """An evaluator that takes a while and rates every version well, so two gates overlap."""
+    time.sleep(2)
+    return {"chrf": 50.0 + float(version), "attribute_coverage": 0.9, "hallucination_rate": 0.0}
+
+
+def test_two_gates_at_the_same_time_promote_at_most_once(data_root):
+    """Two gate runs (threads here; the lock is a file lock, which threads contend for just as
+    processes do) measure the same challenger at once: one promotes, the other finds the
+    champion moved and refuses."""
+    (v1,) = register_versions(1)
+    MlflowClient().set_registered_model_alias(MODEL, "challenger", v1)
+    evaluation = EvaluationSet("snap", [], HallucinationVocabulary())
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(run_gate, MODEL, evaluation, evaluators={MODEL: slow_winner}) for _ in range(2)]
+        results = [run.result(timeout=300) for run in runs]
+    assert sorted(r.promoted for r in results) == [False, True], [r.summary for r in results]
+    refused = next(r for r in results if not r.promoted)
+    assert "champion moved" in refused.summary
+    assert champion_version(MODEL) == v1 and champion_history(MODEL) == [v1]
+    verdicts = {r.run_id: MlflowClient().get_run(r.run_id).data.tags["verdict"] for r in results}
+    assert sorted(verdicts.values()) == ["promote", "refuse"]

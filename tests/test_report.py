@@ -1,0 +1,94 @@
+"""The labels report: escaped, searchable, paginated — checked in a real headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from labelops.report import render_report, script_safe_json, write_report
+from labelops.storage import DataRoot
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+EVIL_TITLE = "<script>alert(1)</script>"
+EVIL_DESCRIPTION = 'Looks nice <img src=x onerror="window.__pwned=1;alert(2)"> really'
+EVIL_TAG = "</script><script>window.__pwned=3</script>"
+
+
+def labels(n: int) -> list[dict]:
+    rows = [{"listing_id": f"id{i:04d}", "title": f"Product {i}", "description": f"A plain product number {i}.",
+             "tags": ["home", f"tag{i}"], "text_category": "Home", "text_model_version": "1", "hallucinated": False}
+            for i in range(n)]
+    rows[0].update(title=EVIL_TITLE, description=EVIL_DESCRIPTION, tags=[EVIL_TAG, "kettle"])
+    rows[1].update(title="Copper Kettle", description="A kettle for the stove.", hallucinated=True,
+                   hallucinations=["number: 30"], image="labels/r/images/x.png", image_generated=True)
+    return rows
+
+
+def gate() -> dict:
+    return {"model_name": "product-text-generator", "challenger_version": "2", "champion_before": "1",
+            "champion_after": "1", "promoted": False, "summary": "refuse: chrf <b>bold</b>",
+            "decision": {"challenger": {"chrf": 30.0}, "champion": {"chrf": 31.0},
+                         "checks": [{"kind": "primary", "metric": "chrf", "passed": False, "reason": "chrf 30 < 31"}]}}
+
+
+def render(n: int = 120) -> str:
+    return render_report(run_id="r", snapshot_id="snap", labels=labels(n), gates=[gate()],
+                         counts={"valid": n, "quarantined": 0, "hallucinated": 1, "generated_images": 1},
+                         models={"product-text-generator": "1", "product-image-gan": None})
+
+
+def test_scraped_strings_never_appear_as_markup_in_the_page():
+    html = render()
+    assert "<script>alert(1)" not in html and "<img src=x" not in html and "</script><script>" not in html
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html  # the gate's text is escaped too
+    assert script_safe_json({"t": "</script>&\u2028"}) == '{"t": "\\u003c/script\\u003e\\u0026\\u2028"}'
+
+
+@pytest.fixture
+def page(tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (the CI installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page()
+        page.dialogs = []
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        yield page
+        browser.close()
+
+
+def test_report_renders_pages_searches_and_executes_nothing_in_chromium(page, tmp_path):
+    from labelops.shop import serve_folder
+
+    root = DataRoot(str(tmp_path))
+    write_report(root, "r", render(120))
+    with serve_folder(tmp_path) as base_url:
+        page.goto(f"{base_url}/labels/r/report.html")
+        page.wait_for_selector(".card")
+        assert page.text_content("#page-info") == "page 1 of 3 · 120 of 120 products"
+        assert page.locator(".card").count() == 50
+        first = page.locator(".card").first
+        assert first.locator(".title").text_content() == EVIL_TITLE  # shown as text, not run
+        assert first.locator(".description").text_content() == EVIL_DESCRIPTION
+        assert first.locator(".tag").first.text_content() == EVIL_TAG
+        assert page.locator(".card").nth(1).locator(".generated").text_content() == "generated image"
+
+        page.click("#next")
+        assert page.text_content("#page-info") == "page 2 of 3 · 120 of 120 products"
+        assert page.locator(".card").first.get_attribute("data-listing-id") == "id0050"
+
+        page.fill("#search", "kettle")
+        assert page.text_content("#page-info") == "page 1 of 1 · 2 of 120 products"
+        assert sorted(page.locator(".card").evaluate_all("cards => cards.map(c => c.dataset.listingId)")) == ["id0000", "id0001"]
+        page.fill("#search", "")
+        assert page.locator(".card").count() == 50
+
+        page.screenshot(path=str(tmp_path / "report.png"))
+        assert page.evaluate("window.__pwned") is None
+        assert page.dialogs == []
+        assert page.locator("img[src='x']").count() == 0

@@ -33,3 +33,18 @@ def is_empty(value: Any) -> bool:
 def compact(fields: dict[str, Any]) -> dict[str, Any]:
     """The fields without empty values."""
     return {k: v for k, v in fields.items() if not is_empty(v)}
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One value for one field, with how much evidence backs it.
+
+    Structured layers give their values a weight by layer (:data:`LAYER_WEIGHTS`); page
+    heuristics weigh what they saw (a labelled value, a price beside the buy button...). The
+    resolver adds up the weight of equal values and keeps the heaviest.
+    """
+
+    field: str
+    value: Any
+    weight: float
+    source: str

@@ -1,0 +1,168 @@
+"""Product identifiers a page shows: labelled codes (sku, mpn, gtin), ``data-sku``-style attributes,
+and the identifier in the page's own URL (``/itm/302474151804``, ``-iid-1021493409``,
+``/p4781720``, ``?sku=1049084``) when the page repeats it elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import lxml.etree
+
+from labelops.extraction.fields import Candidate
+from labelops.extraction.heuristics.labels import Labelled, match_label
+from labelops.extraction.page import Page
+from labelops.extraction.vocabulary import token_set
+from labelops.normalize import clean_code, parse_gtin
+
+SOURCE_LABEL = "page:label"
+SOURCE_ATTRIBUTE = "page:attribute"
+SOURCE_URL = "page:url"
+SOURCE_NAMED = "page:named"
+CODE_NAME_TOKENS = frozenset({
+    "sku", "skus", "product-reference", "productreference", "product-ref", "reference", "product-code",
+    "productcode", "product-number", "productnumber", "article-number", "articlenumber", "artnr", "art-nr",
+    "item-number", "itemnumber", "item-code", "itemcode", "product-sku", "productsku", "style-number",
+    "stylenumber", "model-number", "part-number",
+})
+"""Class/id/test-hook names of elements that hold the product's code."""
+
+_CODE = re.compile(r"^[\w][\w./\-–#]{0,38}[\w]$|^\w$", re.UNICODE)
+_SKU_ATTRIBUTES = ("data-sku", "data-product-sku", "data-item-sku", "data-product-code", "data-productcode",
+                   "data-product-number", "data-item-number", "data-article-number", "data-articlenumber")
+_XP_NAMES = lxml.etree.XPath(
+    "//body//@class | //body//@id | //body//@itemprop | //body//@data-testid | //body//@data-test"
+    " | //body//@data-qa | //body//@data-qa-qualifier | //body//@data-test-id | //body//@data-automation"
+)
+_MAYBE_CODE_NAME = re.compile(r"sku|ref|code|number|artnr|art-nr")
+_XP_SKU_ATTRIBUTES = lxml.etree.XPath("//body//*[" + " or ".join(f"@{name}" for name in _SKU_ATTRIBUTES) + "]")
+_ID_ATTRIBUTES = ("data-product-id", "data-productid", "data-product_id", "data-item-id", "data-itemid", "data-pid",
+                  "data-id", "data-ad-id", "data-adid", "data-listing-id", "data-offer-id", "value")
+_ID_QUERY_KEYS = frozenset({"sku", "id", "pid", "productid", "product_id", "products_id", "itemid", "item_id", "item",
+                            "article", "artnr", "art", "code", "childsku", "variant", "v", "p"})
+_URL_TOKEN = re.compile(r"[A-Za-z]*\d[A-Za-z0-9]*")
+
+
+def looks_like_code(value: str) -> bool:
+    """A product code: one token of letters, digits and ``-./#`` with a digit in it, 2-40 long."""
+    return (2 <= len(value) <= 40 and " " not in value.strip() and any(c.isdigit() for c in value)
+            and bool(_CODE.match(value.strip())))
+
+
+def label_candidates(page: Page, labelled: list[Labelled]) -> list[Candidate]:
+    """sku, mpn and gtin candidates from labelled values, weighed by where they are."""
+    found: list[Candidate] = []
+    for item in labelled:
+        if item.field not in ("sku", "mpn", "gtin"):
+            continue
+        value = item.value.strip().split(" ")[0] if item.inline else item.value.strip()
+        value = value.strip(".,;:()[]")
+        if item.field == "gtin":
+            gtin = parse_gtin(value)
+            if gtin:
+                found.append(Candidate("gtin", gtin, _weight(page, item, 3.0), SOURCE_LABEL))
+            continue
+        if not looks_like_code(value):
+            continue
+        found.append(Candidate(item.field, clean_code(value), _weight(page, item, 4.0), SOURCE_LABEL))
+    return found
+
+
+def _weight(page: Page, item: Labelled, base: float) -> float:
+    if page.in_side_region(item.label_element):
+        return base / 3
+    distance = page.anchor_distance(item.label_element)
+    if distance is not None and distance > 16:
+        return base * 0.6
+    return base
+
+
+def attribute_candidates(page: Page) -> list[Candidate]:
+    """sku candidates from ``data-sku``-like attributes of elements outside side regions."""
+    found: list[Candidate] = []
+    seen: set[str] = set()
+    for element in _XP_SKU_ATTRIBUTES(page.tree):
+        if element not in page.index:
+            continue
+        for name in _SKU_ATTRIBUTES:
+            value = (element.get(name) or "").strip()
+            if value and value not in seen and looks_like_code(value) and not page.in_side_region(element):
+                seen.add(value)
+                found.append(Candidate("sku", value, 1.5, SOURCE_ATTRIBUTE))
+    return found
+
+
+def named_candidates(page: Page) -> list[Candidate]:
+    """sku candidates from elements whose class, id, itemprop or test hook names them a product
+    code or reference (``<span data-qa-qualifier="product-reference">1002/710</span>``)."""
+    found: list[Candidate] = []
+    seen: set[lxml.etree._Element] = set()
+    for value in _XP_NAMES(page.tree):
+        if not _MAYBE_CODE_NAME.search(value.lower()):
+            continue
+        element = value.getparent()
+        if element in seen or element not in page.index or len(element) > 3:
+            continue
+        seen.add(element)
+        if not token_set(value) & CODE_NAME_TOKENS or page.in_side_region(element):
+            continue
+        text = page.text_of(element, 60)
+        match = match_label(text) if text else None
+        if match and match[0] in ("sku", "mpn", "gtin"):
+            continue  # "SKU: 123" in one element: the label reader has it
+        if looks_like_code(text):
+            distance = page.anchor_distance(element)
+            weight = 3.0 if distance is None or distance <= 16 else 1.5
+            found.append(Candidate("sku", text, weight, SOURCE_NAMED))
+    return found
+
+
+def url_identifiers(url: str) -> list[str]:
+    """Identifier-looking tokens of a URL, most specific first: query values under id-like keys,
+    then tokens of the last path segments (``p4781720`` also gives ``4781720``)."""
+    parts = urlsplit(url)
+    tokens: list[str] = []
+    for key, value in parse_qsl(parts.query):
+        if key.lower() in _ID_QUERY_KEYS and looks_like_code(value):
+            tokens.append(value)
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    for segment in reversed(segments[-3:]):
+        stem = re.sub(r"\.(?:html?|php|aspx?|jsp)$", "", segment, flags=re.IGNORECASE)
+        for token in reversed(_URL_TOKEN.findall(stem)):
+            digits = sum(c.isdigit() for c in token)
+            if digits < 4 or len(token) > 40:
+                continue
+            tokens.append(token)
+            stripped = re.sub(r"^[A-Za-z]{1,2}(?=\d)", "", token)  # "p4781720" → "4781720"
+            if stripped != token and len(stripped) >= 4:
+                tokens.append(stripped)
+    return list(dict.fromkeys(tokens))
+
+
+def url_candidates(page: Page, html_text: bytes) -> list[Candidate]:
+    """The page URL's identifier, when the page mentions it as a whole token outside links."""
+    found: list[Candidate] = []
+    for url in page.page_urls[:1] or page.page_urls:
+        for rank, token in enumerate(url_identifiers(url)):
+            count = _mentions(token, html_text)
+            if count:
+                found.append(Candidate("sku", token, 1.5 if rank == 0 else 1.0, SOURCE_URL))
+                break
+    return found
+
+
+def _mentions(token: str, html_text: bytes, limit: int = 50) -> int:
+    """How often a token appears in the page as a whole token not inside a URL path."""
+    needle = token.encode("utf-8")
+    count = start = 0
+    while count < limit:
+        at = html_text.find(needle, start)
+        if at < 0:
+            break
+        start = at + len(needle)
+        before = html_text[at - 1 : at] if at else b" "
+        after = html_text[start : start + 1] or b" "
+        if not (before.isalnum() or before in b"/-.%_") and not (after.isalnum() or after == b"_"):
+            count += 1
+    return count

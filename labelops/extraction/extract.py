@@ -17,6 +17,7 @@ from labelops.contracts import ExtractedProduct
 from labelops.extraction.document import MAX_HTML_BYTES, canonical_url, decode_html, parse_utf8
 from labelops.extraction.fields import LayerResult, is_empty
 from labelops.extraction.heuristics import page_evidence
+from labelops.extraction.heuristics.brand import spelled_as_in
 from labelops.extraction.jsonld import extract_jsonld
 from labelops.extraction.microdata import extract_microdata
 from labelops.extraction.opengraph import extract_opengraph
@@ -103,6 +104,9 @@ def extract_product(
     fields = merge(layers)
     resolved, sources = resolve(layers, evidence.candidates, page.visible_tokens)
     fields.update(resolved)
+    if fields.get("brand"):
+        titles = [t for t in (fields.get("title"), *page.title_texts) if t]
+        fields["brand"] = spelled_as_in(fields["brand"], titles)
     fields["sources"] = _sources(layers, sources)
     return ExtractedProduct(**fields, canonical_url=canonical_url(tree, base_url), warnings=warnings)
 

@@ -45,11 +45,13 @@ _SIDE_TOKENS = frozenset(SIDE_REGION_TOKENS)
 _TITLE_TOKENS = frozenset(PRODUCT_TITLE_TOKENS)
 _XP_META = lxml.etree.XPath("//meta[@content][@property or @name or @itemprop or @http-equiv]")
 _XP_CANONICAL = lxml.etree.XPath("//link[@href][@rel]")
+_XP_H1 = lxml.etree.XPath("//body//h1")
 _XP_TITLES = lxml.etree.XPath(
-    "//body//h1 | //body//h2 | //body//*[contains(@class, 'title') or contains(@class, 'name') "
+    "//body//h2 | //body//*[contains(@class, 'title') or contains(@class, 'name') "
     "or contains(@class, 'Title') or contains(@class, 'Name') or contains(@id, 'title') or contains(@id, 'name')]"
 )
-MAX_TITLE_CANDIDATES = 400
+MAX_TITLE_CANDIDATES = 200
+"""Headings, and then other title-like elements, looked at for the product's title."""
 
 
 @dataclass(slots=True)
@@ -263,15 +265,15 @@ class Page:
         names = [_bigrams(n) for n in self.title_texts]
         best: tuple[float, int] | None = None
         chosen = None
-        for position, element in enumerate(_XP_TITLES(self.tree)):
-            if element not in self.index or position > MAX_TITLE_CANDIDATES:
+        headings = _XP_H1(self.tree)[:MAX_TITLE_CANDIDATES]
+        others = [e for e in _XP_TITLES(self.tree) if e.tag == "h2" or self.tokens(e) & _TITLE_TOKENS]
+        for element in headings + others[:MAX_TITLE_CANDIDATES]:
+            if element not in self.index:
                 continue
             text = self.text_of(element, 300)
             if len(text) < 2:
                 continue
             named = bool(self.tokens(element) & _TITLE_TOKENS)
-            if element.tag not in ("h1", "h2") and not named:
-                continue
             grams = _bigrams(text)
             likeness = max((len(grams & n) / len(grams) for n in names if grams), default=0.0)
             value = 3 * likeness + (1.0 if element.tag == "h1" else 0.0) + (1.0 if named else 0.0)
@@ -325,8 +327,9 @@ class Page:
 
     @cached_property
     def buy_button(self) -> lxml.etree._Element | None:
-        """The main product's buy button: the one nearest the title, outside side regions."""
-        buttons = [b for b in self.buy_buttons if not self.in_side_region(b)] or self.buy_buttons
+        """The main product's buy button: the one nearest the title, outside side regions (a page
+        whose only buy buttons sit in carousels of other products has none)."""
+        buttons = [b for b in self.buy_buttons if not self.in_side_region(b)]
         if not buttons:
             return None
         title = self.title_element

@@ -9,21 +9,26 @@ The heaviest value wins; on a tie the earlier candidate (the better layer) wins.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from labelops.extraction.fields import Candidate, LayerResult, is_empty
+from labelops.extraction.heuristics.brand import clean_brand
 
 LAYER_WEIGHTS = {"json-ld": 5.0, "microdata": 5.0, "rdfa": 4.0, "opengraph": 3.0}
 PROFILE_WEIGHT = 3.5
 """A site profile reads the page's own markup: below structured data, above OpenGraph."""
-OTHER_OFFER_SHARE = 0.4
-"""A price of another offer of the same product weighs this share of the layer's weight."""
+OTHER_OFFER_SHARE = 0.5
+"""A price of another offer of the same product weighs this share of the layer's weight..."""
+AMBIGUOUS_SHARE = 0.6
+"""...and the first offer's price only this share, when the offers' prices differ."""
 VISIBLE_BONUS = 1.5
 """Extra weight of an identifier that the page also shows as visible text; a structured-data
 identifier the page never shows loses as much (shops put internal ids in their markup)."""
 IDENTIFIERS = ("sku", "mpn", "gtin")
+_CODE_PUNCTUATION = re.compile(r"[\s/\-._]")
 RESOLVED_FIELDS = ("price", "currency", "sku", "gtin", "mpn", "brand", "availability", "title", "description")
 
 
@@ -32,6 +37,10 @@ def layer_weight(source: str) -> float:
 
 
 def _key(field: str, value: Any) -> Any:
+    if field in ("sku", "mpn"):  # "466/7999" and "4667999" are one code written two ways
+        return _CODE_PUNCTUATION.sub("", str(value)).casefold()
+    if field == "brand":  # "TP-Link" and "TP Link"
+        return _CODE_PUNCTUATION.sub("", str(value)).casefold()
     if field == "price":
         try:
             return Decimal(str(value))
@@ -42,17 +51,34 @@ def _key(field: str, value: Any) -> Any:
     return value
 
 
+def _is_zero(value: Any) -> bool:
+    try:
+        return Decimal(str(value)) == 0
+    except (InvalidOperation, ValueError):
+        return False
+
+
 def layer_candidates(layers: Iterable[LayerResult]) -> list[Candidate]:
-    """The structured layers' values as candidates (``price`` and ``currency`` of a layer travel together)."""
+    """The structured layers' values as candidates (brands cleaned like the page's: "See more from
+    the brand: X" is "X"), plus the prices of a product's other offers, weighing less."""
     found: list[Candidate] = []
     for layer in layers:
         weight = layer_weight(layer.source)
         for field in RESOLVED_FIELDS:
             value = layer.fields.get(field)
+            if field == "brand":
+                value = clean_brand(value)
+            if field == "price" and value is not None and _is_zero(value):
+                continue  # "0.00" is a placeholder (no price set), not a price
             if not is_empty(value):
                 found.append(Candidate(field, value, weight, layer.source))
-        for price in layer.fields.get("offer_prices") or ():  # the product's other offers
-            found.append(Candidate("price", price, weight * OTHER_OFFER_SHARE, layer.source))
+        others = layer.fields.get("offer_prices") or ()
+        if others:  # offers at several prices: which one is the price is uncertain
+            for candidate in found:
+                if candidate.source == layer.source and candidate.field == "price":
+                    candidate.weight *= AMBIGUOUS_SHARE
+            for price in others:
+                found.append(Candidate("price", price, weight * OTHER_OFFER_SHARE, layer.source))
     return found
 
 
@@ -60,16 +86,19 @@ def choose(candidates: list[Candidate], visible: frozenset[str] = frozenset()) -
     """The winning candidate of each field (its weight is the total of its equal values)."""
     totals: dict[tuple[str, Any], float] = {}
     first: dict[tuple[str, Any], Candidate] = {}
+    shown: set[tuple[str, Any]] = set()
     for candidate in candidates:
         key = (candidate.field, _key(candidate.field, candidate.value))
         weight = candidate.weight
-        if key not in first:
-            first[key] = candidate
-            if candidate.field in IDENTIFIERS and visible:
-                if str(candidate.value).strip() in visible:
+        if candidate.field in IDENTIFIERS and visible:
+            if str(candidate.value).strip() in visible:
+                if key not in shown:  # the page shows this code: once per code, in the form shown
+                    shown.add(key)
                     weight += VISIBLE_BONUS
-                elif not candidate.source.startswith("page"):
-                    weight -= VISIBLE_BONUS
+                    first[key] = candidate
+            elif key not in first and not candidate.source.startswith("page"):
+                weight -= VISIBLE_BONUS
+        first.setdefault(key, candidate)
         totals[key] = totals.get(key, 0.0) + weight
     chosen: dict[str, Candidate] = {}
     best: dict[str, float] = {}

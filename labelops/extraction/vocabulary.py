@@ -20,7 +20,8 @@ SKU_LABELS = (
     "art no", "article code", "catalogue number", "catalog number", "cat. no", "cat no", "stock code",
     "stock number", "style number", "style no", "style code", "reference", "ref", "ref.", "code",
     "post id", "ad id", "ad number", "listing id", "listing number", "order code", "order number", "order no",
-    "part code", "model code",
+    "part code", "model code", "ad", "ad no", "anzeige", "anzeige nr", "anzeigen nr", "annonce", "annuncio",
+    "ogłoszenie", "inzerát", "oglas", "hirdetés", "hirdetéskód", "объявление", "listing",
     # German
     "artikelnummer", "artikel-nr", "artikel-nr.", "artikelnr", "artikelnr.", "art.-nr", "art.-nr.", "art.nr",
     "art.nr.", "bestellnummer", "bestell-nr", "bestell-nr.", "best.-nr", "best.-nr.", "produktnummer",
@@ -65,7 +66,8 @@ GTIN_LABELS = (
     "штрихкод", "штрих-код", "jan", "jan code", "janコード", "条形码", "條碼", "바코드",
 )
 BRAND_LABELS = (
-    "brand", "brand name", "manufacturer", "made by", "maker", "designer", "label",
+    "brand", "brand name", "manufacturer", "made by", "maker", "designer", "label", "make", "make/manufacturer",
+    "brand/manufacturer", "manufacturer/brand", "brand / manufacturer",
     "marke", "hersteller", "marque", "fabricant", "marca", "fabricante", "produttore", "merk", "fabrikant",
     "märke", "tillverkare", "merke", "produsent", "mærke", "producent", "valmistaja", "tuotemerkki",
     "producent", "marka", "výrobce", "značka", "výrobca", "proizvajalec", "blagovna znamka", "znamka",
@@ -271,6 +273,7 @@ def _token_set(value: str) -> frozenset[str]:
     for word in value.split():
         lowered = word.lower()
         tokens.add(lowered)
-        spaced = _CAMEL.sub(r"\1 \2", word) if _HAS_UPPER.search(word) else word
-        tokens.update(t for t in _SPLIT.split(spaced.lower()) if t)
+        tokens.update(t for t in _SPLIT.split(lowered) if t)
+        if _HAS_UPPER.search(word):  # camelCase: "CatNumber" gives "catnumber", "cat" and "number"
+            tokens.update(t for t in _SPLIT.split(_CAMEL.sub(r"\1 \2", word).lower()) if t)
     return frozenset(tokens)

@@ -20,6 +20,9 @@ MAX_STOCK_TEXT = 60
 WINDOW = 600
 """Elements before or after the title or buy button (document order) searched for stock texts."""
 
+BUTTON_NEAR_TITLE = 10
+AGAINST_OUT_OF_STOCK = -3.0
+
 _OUT = PhraseSet(OUT_OF_STOCK_PHRASES)
 _IN = PhraseSet(IN_STOCK_PHRASES)
 
@@ -64,7 +67,12 @@ def extract_availability(page: Page, labelled: list[Labelled], has_price: bool) 
     if near_out and not enabled:
         found.append(Candidate("availability", "OutOfStock", 2.5, SOURCE))
     elif enabled:
-        found.append(Candidate("availability", "InStock", 2.0, SOURCE))
+        found.append(Candidate("availability", "InStock", 2.5, SOURCE))
+        title = page.title_element
+        if not near_out and title is not None and page.distance(button, title) <= BUTTON_NEAR_TITLE:
+            # the product can be put in the cart right beside its title and nothing says it is
+            # sold out: structured data saying otherwise is stale or about one variant
+            found.append(Candidate("availability", "OutOfStock", AGAINST_OUT_OF_STOCK, SOURCE))
     elif near_in:
         found.append(Candidate("availability", "InStock", 1.5, SOURCE))
     elif near_out:

@@ -13,6 +13,7 @@ import lxml.etree
 from labelops.extraction.fields import Candidate
 from labelops.extraction.heuristics.labels import Labelled
 from labelops.extraction.page import Page
+from labelops.extraction.vocabulary import BRAND_LABELS, PhraseSet, normalize_words
 from labelops.normalize import clean_text
 
 SOURCE = "page:brand"
@@ -28,14 +29,22 @@ BRAND_TOKENS = frozenset({"brand", "brandname", "brand-name", "product-brand", "
                           "marke", "marque", "marca", "merk", "hersteller", "brand-logo", "brandlogo"})
 MAX_BRAND = 50
 _SENTENCE = re.compile(r"[.!?]\s|\n")
+_NOT_A_BRAND = PhraseSet((
+    "brand", "brands", "manufacturer", "manufacturers", "marke", "marken", "marque", "marques", "hersteller",
+    "fabricant", "more from", "see all", "view all", "shop all", "alle artikel", "voir tous", "ver todos",
+    "vedi tutti", "ver mais",
+))
+"""Words that make a text about a brand rather than a brand name ("From the Manufacturer")."""
+_BRAND_LABELS = frozenset(normalize_words(label) for label in BRAND_LABELS)
 _XP_HREFS = lxml.etree.XPath("//body//a/@href")
 # (matched against the lower-cased href: case-sensitive patterns are much faster)
 _MAYBE_BRAND_HREF = re.compile("|".join(sorted(BRAND_PATH_WORDS | BRAND_QUERY_KEYS, key=len, reverse=True)))
 
 
-def clean_brand(value: str | None) -> str | None:
+def clean_brand(value: object) -> str | None:
     """A brand name from a text: label prefixes ("See more from the brand: X") dropped; ``None``
-    for sentences, prices and long texts."""
+    for sentences, dates, prices, long texts and texts that are a brand label themselves
+    ("Marke", "From the Manufacturer")."""
     text = clean_text(value)
     if not text:
         return None
@@ -43,7 +52,10 @@ def clean_brand(value: str | None) -> str | None:
         text = text.rsplit(":", 1)[1].strip()
     if not text or len(text) > MAX_BRAND or len(text.split()) > 6 or _SENTENCE.search(text):
         return None
-    if not any(c.isalpha() for c in text):
+    letters = sum(c.isalpha() for c in text)
+    if letters < 2 or letters < sum(c.isdigit() for c in text):
+        return None
+    if normalize_words(text) in _BRAND_LABELS or _NOT_A_BRAND.search(text):
         return None
     return text
 
@@ -102,3 +114,16 @@ def brand_candidates(page: Page, labelled: list[Labelled]) -> list[Candidate]:
                 text = (image.get("alt") or "") if image is not None else ""
             add(text, 1.5, element)
     return [Candidate("brand", names[key], weight, SOURCE) for key, weight in weights.items()]
+
+
+def spelled_as_in(brand: str, titles: list[str]) -> str:
+    """The brand as a title writes it ("TP Link" → "TP-Link" when the title says "TP-Link Tapo")."""
+    words = re.findall(r"\w+", brand)
+    if not words:
+        return brand
+    pattern = re.compile(r"(?<!\w)" + r"[\s\-./&+]*".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
+    for title in titles:
+        match = pattern.search(title)
+        if match:
+            return match.group(0)
+    return brand

@@ -24,7 +24,9 @@ CODE_NAME_TOKENS = frozenset({
     "sku", "skus", "product-reference", "productreference", "product-ref", "reference", "product-code",
     "productcode", "product-number", "productnumber", "article-number", "articlenumber", "artnr", "art-nr",
     "item-number", "itemnumber", "item-code", "itemcode", "product-sku", "productsku", "style-number",
-    "stylenumber", "model-number", "part-number",
+    "stylenumber", "model-number", "part-number", "catnumber", "cat-number", "catalog-number",
+    "catalognumber", "catalogue-number", "cataloguenumber", "ad-number", "adnumber", "adno", "ad-no", "ad-id",
+    "adid", "listing-id", "listingid", "ref", "product__ref", "refcode", "ref-code",
 })
 """Class/id/test-hook names of elements that hold the product's code."""
 
@@ -42,6 +44,7 @@ _ID_ATTRIBUTES = ("data-product-id", "data-productid", "data-product_id", "data-
 _ID_QUERY_KEYS = frozenset({"sku", "id", "pid", "productid", "product_id", "products_id", "itemid", "item_id", "item",
                             "article", "artnr", "art", "code", "childsku", "variant", "v", "p"})
 _URL_TOKEN = re.compile(r"[A-Za-z]*\d[A-Za-z0-9]*")
+_DIGIT_RUN = re.compile(r"\d{5,}")
 
 
 def looks_like_code(value: str) -> bool:
@@ -111,9 +114,14 @@ def named_candidates(page: Page) -> list[Candidate]:
         match = match_label(text) if text else None
         if match and match[0] in ("sku", "mpn", "gtin"):
             continue  # "SKU: 123" in one element: the label reader has it
-        if looks_like_code(text):
+        weight = 3.5
+        if not looks_like_code(text):  # "TE502955-1293415 Chair covers": the code, then words
+            text = (text or " ").split()[0] if text else ""
+            weight = 2.5
+        if looks_like_code(text) and len(text) >= 4:
             distance = page.anchor_distance(element)
-            weight = 3.0 if distance is None or distance <= 16 else 1.5
+            if distance is not None and distance > 16:
+                weight /= 2
             found.append(Candidate("sku", text, weight, SOURCE_NAMED))
     return found
 
@@ -137,6 +145,9 @@ def url_identifiers(url: str) -> list[str]:
             stripped = re.sub(r"^[A-Za-z]{1,2}(?=\d)", "", token)  # "p4781720" → "4781720"
             if stripped != token and len(stripped) >= 4:
                 tokens.append(stripped)
+            runs = _DIGIT_RUN.findall(token)  # "c7200a278526196" → "278526196"
+            if runs and runs != [token]:
+                tokens.extend(sorted(runs, key=len, reverse=True))
     return list(dict.fromkeys(tokens))
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 import lxml.etree
 
 from labelops.extraction.fields import Candidate
+from labelops.extraction.heuristics.brand import clean_brand
 from labelops.normalize import clean_code, currency_code, normalize_availability, parse_price
 
 SOURCE = "page:script"
@@ -66,7 +67,7 @@ def _normal(field: str, raw: str) -> str | None:
         return currency_code(raw.upper())
     if field == "brand":
         value = raw.strip()
-        return value if value and any(c.isalpha() for c in value) and value.lower() not in ("null", "undefined", "none") else None
+        return clean_brand(value) if value.lower() not in ("null", "undefined", "none", "false", "true") else None
     if field == "sku":
         return clean_code(raw) if " " not in raw.strip() else None
     if field == "price":
@@ -85,8 +86,8 @@ def extract_scripts(tree: lxml.etree._Element) -> list[Candidate]:
     for text in script_texts(tree):
         for match in _PAIR.finditer(text):
             start = match.start()
-            if start and (text[start - 1].isalnum() or text[start - 1] in "_$"):
-                continue  # "productPrice" is a key; "oldproductPrice" is not ours
+            if start and (text[start - 1].isalnum() or text[start - 1] in "_$."):
+                continue  # "productPrice" is a key; "oldproductPrice" and "filter.brand" are not ours
             field = _FIELD_OF_KEY[match.group(1).lower()]
             quoted = match.group(2) if match.group(2) is not None else match.group(3)
             raw = quoted if quoted is not None else match.group(4)

@@ -94,11 +94,11 @@ def extract_product(
     tree = parse_utf8(body, warnings)
     if tree is None:
         return None
-    page = Page(tree, url, warnings)
+    page = Page(tree, url, warnings, body)
     base_url = page.base_url
     profiles = SiteProfiles.builtin() if profiles is None else profiles
     layers = structured_layers(tree, base_url, profiles, warnings)
-    evidence = page_evidence(page, body)
+    evidence = page_evidence(page)
     if not any(layer.is_product for layer in layers) and not evidence.is_product:
         return None
     fields = merge(layers)

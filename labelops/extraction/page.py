@@ -37,7 +37,6 @@ MAX_DEPTH = 200
 """Elements deeper than this are ignored (absurdly nested pages)."""
 
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe", "select", "option", "textarea"})
-_BUTTON_TAGS = frozenset({"button", "input", "a"})
 _BUY_TEXT = PhraseSet(BUY_PHRASES)
 _NOT_BUY = PhraseSet(NOT_BUY)
 _BUY_TOKENS = frozenset(BUY_ATTRIBUTE_TOKENS)
@@ -45,11 +44,7 @@ _SIDE_TOKENS = frozenset(SIDE_REGION_TOKENS)
 _TITLE_TOKENS = frozenset(PRODUCT_TITLE_TOKENS)
 _XP_META = lxml.etree.XPath("//meta[@content][@property or @name or @itemprop or @http-equiv]")
 _XP_CANONICAL = lxml.etree.XPath("//link[@href][@rel]")
-_XP_H1 = lxml.etree.XPath("//body//h1")
-_XP_TITLES = lxml.etree.XPath(
-    "//body//h2 | //body//*[contains(@class, 'title') or contains(@class, 'name') "
-    "or contains(@class, 'Title') or contains(@class, 'Name') or contains(@id, 'title') or contains(@id, 'name')]"
-)
+_XP_ROLE_BUTTONS = lxml.etree.XPath("//body//*[@role='button']")
 MAX_TITLE_CANDIDATES = 200
 """Headings, and then other title-like elements, looked at for the product's title."""
 
@@ -71,6 +66,8 @@ class Page:
     tree: lxml.etree._Element
     url: str = ""
     warnings: list[str] = field(default_factory=list)
+    source: bytes = b""
+    """The page's HTML as UTF-8 (for quick checks on the raw text)."""
 
     # ----------------------------------------------------------------- elements and texts
 
@@ -205,10 +202,20 @@ class Page:
         cache = self._tokens
         found = cache.get(element)
         if found is None:
-            attributes = element.attrib
-            found = cache[element] = token_set(
-                f"{attributes.get('class', '')} {attributes.get('id', '')} {attributes.get('itemprop', '')}"
-            )
+            get = element.get
+            found = cache[element] = token_set(f"{get('class') or ''} {get('id') or ''} {get('itemprop') or ''}")
+        return found
+
+    @cached_property
+    def _named(self) -> dict[frozenset[str], list[lxml.etree._Element]]:
+        return {}
+
+    def named(self, words: frozenset[str]) -> list[lxml.etree._Element]:
+        """Elements (document order) whose class, id or itemprop has one of ``words`` as a token."""
+        found = self._named.get(words)
+        if found is None:
+            tokens = self.tokens
+            found = self._named[words] = [e for e in self.elements if not tokens(e).isdisjoint(words)]
         return found
 
     @cached_property
@@ -265,9 +272,9 @@ class Page:
         names = [_bigrams(n) for n in self.title_texts]
         best: tuple[float, int] | None = None
         chosen = None
-        headings = _XP_H1(self.tree)[:MAX_TITLE_CANDIDATES]
-        others = [e for e in _XP_TITLES(self.tree) if e.tag == "h2" or self.tokens(e) & _TITLE_TOKENS]
-        for element in headings + others[:MAX_TITLE_CANDIDATES]:
+        headings = list(self.tree.iter("h1"))[:MAX_TITLE_CANDIDATES]
+        others = list(self.tree.iter("h2"))[:MAX_TITLE_CANDIDATES] + self.named(_TITLE_TOKENS)[:MAX_TITLE_CANDIDATES]
+        for element in headings + others:
             if element not in self.index:
                 continue
             text = self.text_of(element, 300)
@@ -290,28 +297,38 @@ class Page:
         and links whose text says so ("Add to cart", "In den Warenkorb", "カートに入れる"...) or whose
         class/id/name does (``add-to-cart``, ``buy-now``...)."""
         buttons: list[lxml.etree._Element] = []
-        for element in self.elements:
+        index = self.index
+        candidates = list(self.tree.iter("a", "button", "input"))
+        if b'role="button"' in self.source or not self.source:
+            candidates += _XP_ROLE_BUTTONS(self.tree)
+            candidates.sort(key=lambda e: index.get(e, -1))
+        for element in candidates:
+            if element not in index:
+                continue
             tag = element.tag
-            if tag not in _BUTTON_TAGS and element.get("role") != "button":
+            get = element.get
+            if tag == "input" and (get("type") or "").lower() not in ("submit", "button", "image"):
                 continue
-            if tag == "input" and (element.get("type") or "").lower() not in ("submit", "button", "image"):
-                continue
-            tokens = self.tokens(element) | token_set(element.get("name"))
-            parent = element.getparent()
-            action = " ".join(element.get(a, "") for a in ("onclick", "formaction", "data-action")).lower()
-            href = (element.get("href") or "").lower()
-            by_attribute = (
-                bool(tokens & _BUY_TOKENS)
-                or (parent is not None and tag in ("a", "button") and bool(self.tokens(parent) & _BUY_TOKENS))
-                or bool(BUY_ACTION.search(action))
-                or (href.startswith("javascript:") and bool(BUY_ACTION.search(href)))
-            )
+            tokens = self.tokens(element)
+            name = get("name")
+            if name:
+                tokens = tokens | token_set(name)
+            by_attribute = not tokens.isdisjoint(_BUY_TOKENS)
+            if not by_attribute and tag in ("a", "button"):
+                parent = element.getparent()
+                by_attribute = parent is not None and not self.tokens(parent).isdisjoint(_BUY_TOKENS)
+            if not by_attribute:
+                action = get("onclick") or get("data-action") or get("formaction")
+                href = get("href") or ""
+                by_attribute = bool(action and BUY_ACTION.search(action.lower())) or (
+                    href[:11].lower() == "javascript:" and bool(BUY_ACTION.search(href.lower()))
+                )
             words = ""
-            if (tag in ("button", "a") or element.get("role") == "button") and len(element) <= 6:
+            if tag != "input" and len(element) <= 6:
                 words = squash(element.text_content()[:200])
             if not words:
-                words = squash(element.get("value") or element.get("aria-label") or element.get("title") or "")
-            by_text = bool(words) and len(words) <= 40 and bool(_BUY_TEXT.match(words))
+                words = squash(get("value") or get("aria-label") or get("title") or "")
+            by_text = bool(words) and len(words) <= 40 and _BUY_TEXT.match(words)
             if not (by_text or by_attribute and tag in ("button", "input", "a")):
                 continue
             if _NOT_BUY.search(words or " ".join(tokens)):

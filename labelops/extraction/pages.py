@@ -16,6 +16,8 @@ from typing import Any
 
 from labelops.contracts import ExtractedProduct
 from labelops.extraction.document import MAX_HTML_BYTES
+from labelops.extraction.extract import extract_product
+from labelops.extraction.profile import SiteProfiles
 
 SUFFIXES = (".html.gz", ".htm.gz", ".html", ".htm")
 """File names ``labelops extract`` reads; the page id is the name without the suffix."""
@@ -87,3 +89,15 @@ def prediction(product: ExtractedProduct | None) -> dict[str, Any]:
         return {}
     values = product.model_dump(include=set(OUTPUT_FIELDS))
     return {name: values[name] for name in OUTPUT_FIELDS if values.get(name) not in (None, "")}
+
+
+def extract_page(html: bytes | str, url: str = "", profiles: SiteProfiles | None = None) -> dict[str, Any]:
+    """The ``labelops extract`` output of one page: :func:`extract_product` (the spider's
+    function), then :func:`prediction`."""
+    return prediction(extract_product(html, url, profiles=profiles))
+
+
+def extract_file(path: str | Path, profiles: SiteProfiles | None = None) -> dict[str, Any]:
+    """The ``labelops extract`` output of one ``.html``/``.html.gz`` file (:class:`PageError`
+    when it cannot be read)."""
+    return extract_page(read_page(path), profiles=profiles)

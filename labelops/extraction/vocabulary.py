@@ -222,6 +222,9 @@ def _unspaced(phrase: str) -> bool:
     return any(ord(c) >= 0x0E00 for c in phrase)
 
 
+_LEADING_MARKS = " \t\n»›>+•·-–—|*«<‹"
+
+
 class PhraseSet:
     """Fast whole-word lookup of many phrases in short texts.
 
@@ -233,6 +236,7 @@ class PhraseSet:
         spaced = [normalize_words(p) for p in phrases if not _unspaced(p)]
         self.spaced = frozenset(p for p in spaced if p)
         self.max_words = max((p.count(" ") + 1 for p in self.spaced), default=1)
+        self.first_words = frozenset(p.split(" ", 1)[0] for p in self.spaced)
         unspaced = sorted({p.casefold() for p in phrases if _unspaced(p)}, key=len, reverse=True)
         self.unspaced = re.compile("|".join(re.escape(p) for p in unspaced)) if unspaced else None
 
@@ -256,6 +260,9 @@ class PhraseSet:
         folded = text.casefold().lstrip()
         if self.unspaced and not folded.isascii() and self.unspaced.match(folded):
             return True
+        head = folded.lstrip(_LEADING_MARKS).split(None, 1)
+        if not head or head[0].strip(_LEADING_MARKS + ".,:;!?") not in self.first_words and head[0].isalpha():
+            return False  # the first word starts no phrase (most texts: a quick no)
         return self._grams(normalize_words(folded).split(), start_only=True)
 
 

@@ -44,8 +44,8 @@ class PageEvidence:
     is_product: bool
 
 
-def page_evidence(page: Page, source_text: str) -> PageEvidence:
-    """Run every heuristic on a page. ``source_text`` is the decoded HTML (for URL identifiers)."""
+def page_evidence(page: Page) -> PageEvidence:
+    """Run every heuristic on a page."""
     candidates: list[Candidate] = []
     labelled = labelled_values(page)
     winner = main_price(page)
@@ -57,7 +57,7 @@ def page_evidence(page: Page, source_text: str) -> PageEvidence:
     candidates += label_candidates(page, labelled)
     candidates += attribute_candidates(page)
     candidates += named_candidates(page)
-    candidates += url_candidates(page, source_text)
+    candidates += url_candidates(page)
     candidates += brand_candidates(page, labelled)
     candidates += extract_availability(page, labelled, has_price)
     candidates += extract_scripts(page.tree)

@@ -106,8 +106,8 @@ def brand_candidates(page: Page, labelled: list[Labelled]) -> list[Candidate]:
             image = link.find(".//img")
             text = (image.get("alt") or image.get("title") or "") if image is not None else ""
         add(text, 1.5, link)
-    for element in page.elements:
-        if page.tokens(element) & BRAND_TOKENS and element.tag not in ("a", "img", "body", "html"):
+    for element in page.named(BRAND_TOKENS):
+        if element.tag not in ("a", "img", "body", "html"):
             text = page.text_of(element, 80)
             if not text:
                 image = element.find(".//img")

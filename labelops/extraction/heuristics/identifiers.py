@@ -33,14 +33,14 @@ CODE_NAME_TOKENS = frozenset({
 _CODE = re.compile(r"^[\w][\w./\-–#]{0,38}[\w]$|^\w$", re.UNICODE)
 _SKU_ATTRIBUTES = ("data-sku", "data-product-sku", "data-item-sku", "data-product-code", "data-productcode",
                    "data-product-number", "data-item-number", "data-article-number", "data-articlenumber")
-_XP_NAMES = lxml.etree.XPath(
-    "//body//@class | //body//@id | //body//@itemprop | //body//@data-testid | //body//@data-test"
-    " | //body//@data-qa | //body//@data-qa-qualifier | //body//@data-test-id | //body//@data-automation"
+_TEST_HOOKS = ("data-testid", "data-test", "data-qa", "data-qa-qualifier", "data-test-id", "data-automation")
+_XP_TEST_HOOKS = lxml.etree.XPath("//body//*[" + " or ".join(f"@{name}" for name in _TEST_HOOKS) + "]")
+_MAYBE_CODE_HOOK = re.compile(
+    rb"data-(?:testid|test|qa|qa-qualifier|test-id|automation)\s*=\s*[\"'][^\"'>]*(?:sku|ref|code|number|Sku|Ref|Code|Number)"
 )
-_MAYBE_CODE_NAME = re.compile(r"sku|ref|code|number|artnr|art-nr")
+_MAYBE_SKU_ATTRIBUTE = re.compile(rb"data-(?:product-|item-|article-?)?(?:sku|code|productcode|number)\b")
+# (case-sensitive: HTML attribute names are written in lower case, and IGNORECASE is slow)
 _XP_SKU_ATTRIBUTES = lxml.etree.XPath("//body//*[" + " or ".join(f"@{name}" for name in _SKU_ATTRIBUTES) + "]")
-_ID_ATTRIBUTES = ("data-product-id", "data-productid", "data-product_id", "data-item-id", "data-itemid", "data-pid",
-                  "data-id", "data-ad-id", "data-adid", "data-listing-id", "data-offer-id", "value")
 _ID_QUERY_KEYS = frozenset({"sku", "id", "pid", "productid", "product_id", "products_id", "itemid", "item_id", "item",
                             "article", "artnr", "art", "code", "childsku", "variant", "v", "p"})
 _URL_TOKEN = re.compile(r"[A-Za-z]*\d[A-Za-z0-9]*")
@@ -84,6 +84,8 @@ def _weight(page: Page, item: Labelled, base: float) -> float:
 def attribute_candidates(page: Page) -> list[Candidate]:
     """sku candidates from ``data-sku``-like attributes of elements outside side regions."""
     found: list[Candidate] = []
+    if page.source and not _MAYBE_SKU_ATTRIBUTE.search(page.source):
+        return found  # (a quick look at the raw page spares a search of the tree)
     seen: set[str] = set()
     for element in _XP_SKU_ATTRIBUTES(page.tree):
         if element not in page.index:
@@ -99,24 +101,25 @@ def attribute_candidates(page: Page) -> list[Candidate]:
 def named_candidates(page: Page) -> list[Candidate]:
     """sku candidates from elements whose class, id, itemprop or test hook names them a product
     code or reference (``<span data-qa-qualifier="product-reference">1002/710</span>``)."""
+    elements = list(page.named(CODE_NAME_TOKENS))
+    if not page.source or _MAYBE_CODE_HOOK.search(page.source):
+        for element in _XP_TEST_HOOKS(page.tree):
+            hooks = " ".join(element.get(name) or "" for name in _TEST_HOOKS)
+            if token_set(hooks) & CODE_NAME_TOKENS and element in page.index:
+                elements.append(element)
     found: list[Candidate] = []
     seen: set[lxml.etree._Element] = set()
-    for value in _XP_NAMES(page.tree):
-        if not _MAYBE_CODE_NAME.search(value.lower()):
-            continue
-        element = value.getparent()
-        if element in seen or element not in page.index or len(element) > 3:
+    for element in elements:
+        if element in seen or len(element) > 3 or page.in_side_region(element):
             continue
         seen.add(element)
-        if not token_set(value) & CODE_NAME_TOKENS or page.in_side_region(element):
-            continue
         text = page.text_of(element, 60)
         match = match_label(text) if text else None
         if match and match[0] in ("sku", "mpn", "gtin"):
             continue  # "SKU: 123" in one element: the label reader has it
         weight = 3.5
         if not looks_like_code(text):  # "TE502955-1293415 Chair covers": the code, then words
-            text = (text or " ").split()[0] if text else ""
+            text = text.split()[0] if text else ""
             weight = 2.5
         if looks_like_code(text) and len(text) >= 4:
             distance = page.anchor_distance(element)
@@ -151,12 +154,12 @@ def url_identifiers(url: str) -> list[str]:
     return list(dict.fromkeys(tokens))
 
 
-def url_candidates(page: Page, html_text: bytes) -> list[Candidate]:
+def url_candidates(page: Page) -> list[Candidate]:
     """The page URL's identifier, when the page mentions it as a whole token outside links."""
     found: list[Candidate] = []
     for url in page.page_urls[:1] or page.page_urls:
         for rank, token in enumerate(url_identifiers(url)):
-            count = _mentions(token, html_text)
+            count = _mentions(token, page.source)
             if count:
                 found.append(Candidate("sku", token, 1.5 if rank == 0 else 1.0, SOURCE_URL))
                 break

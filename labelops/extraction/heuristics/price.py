@@ -58,8 +58,6 @@ _AUX_TEXT = re.compile(
 _FONT_SIZE = re.compile(r"font(?:-size)?\s*:[^;]*?(\d{2,3})px", re.IGNORECASE)
 _ZERO = Decimal(0)
 _INVISIBLE = frozenset({"meta", "link", "input"})
-_XP_NAMES = lxml.etree.XPath("//body//@class | //body//@id | //body//@itemprop")
-_MAYBE_PRICE = re.compile("|".join(sorted({re.escape(t.split("-")[0]) for t in PRICE_TOKENS}, key=len, reverse=True)))
 
 
 @dataclass(slots=True)
@@ -152,18 +150,6 @@ def _parse(text: str, page: Page) -> tuple[Decimal | None, str | None]:
 # --------------------------------------------------------------------------- candidates
 
 
-def _price_named_elements(page: Page) -> list[lxml.etree._Element]:
-    """Body elements whose class, id or itemprop contains a price word (a quick pre-selection on
-    the attribute strings; tokens are checked after)."""
-    elements: list[lxml.etree._Element] = []
-    for value in _XP_NAMES(page.tree):
-        if _MAYBE_PRICE.search(value.lower()):
-            element = value.getparent()
-            if element in page.index and (not elements or elements[-1] is not element):
-                elements.append(element)
-    return elements
-
-
 def _context(page: Page, texts: list[Text], i: int) -> str:
     """The text just before a price (a label such as "Was" or "excl. VAT") when it sits next to
     it, plus a unit right after it ("/ 100 g")."""
@@ -201,8 +187,8 @@ def price_candidates(page: Page) -> list[PriceCandidate]:
                     joined = f"{words} {texts[j].text}" if j > i else f"{texts[j].text} {words}"
                     add(text.element, joined, _context(page, texts, min(i, j)))
                     break
-    for element in _price_named_elements(page):
-        if not page.tokens(element) & _PRICE_TOKENS or element.tag in _INVISIBLE:
+    for element in page.named(_PRICE_TOKENS):
+        if element.tag in _INVISIBLE:
             continue
         text = page.text_of(element, MAX_PRICE_TEXT + 1)
         if text and len(text) <= MAX_PRICE_TEXT and _DIGIT.search(text) and len(_CURRENCY_MARK.findall(text)) <= 1:

@@ -24,7 +24,7 @@ from labelops.extraction.opengraph import extract_opengraph
 from labelops.extraction.page import Page
 from labelops.extraction.profile import SiteProfiles
 from labelops.extraction.rdfa import extract_rdfa
-from labelops.extraction.resolve import resolve
+from labelops.extraction.resolve import RESOLVED_FIELDS, resolve
 
 _SCALAR_FIELDS = (
     "title", "description", "price", "currency", "sku", "gtin", "mpn", "brand", "availability",
@@ -103,7 +103,7 @@ def extract_product(
         return None
     fields = merge(layers)
     resolved, sources = resolve(layers, evidence.candidates, page.visible_tokens)
-    fields.update(resolved)
+    fields.update({name: resolved.get(name) for name in RESOLVED_FIELDS})
     if fields.get("brand"):
         titles = [t for t in (fields.get("title"), *page.title_texts) if t]
         fields["brand"] = spelled_as_in(fields["brand"], titles)

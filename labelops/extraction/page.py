@@ -29,10 +29,12 @@ from labelops.extraction.vocabulary import (
 )
 from labelops.normalize import clean_text
 
-MAX_ELEMENTS = 40_000
+MAX_ELEMENTS = 30_000
 """Elements of a page the heuristics look at (in document order); the rest is ignored."""
 MAX_TEXTS = 30_000
 """Visible texts of a page the heuristics look at."""
+MAX_BUTTONS = 300
+"""Buy buttons of a page looked at (a listing of thousands of products has thousands)."""
 MAX_DEPTH = 200
 """Elements deeper than this are ignored (absurdly nested pages)."""
 
@@ -305,6 +307,8 @@ class Page:
         for element in candidates:
             if element not in index:
                 continue
+            if len(buttons) >= MAX_BUTTONS:
+                break
             tag = element.tag
             get = element.get
             if tag == "input" and (get("type") or "").lower() not in ("submit", "button", "image"):
@@ -388,6 +392,14 @@ class Page:
         if not self.anchors:
             return None
         return min(self.distance(element, a) for a in self.anchors)
+
+    def window(self, size: int) -> tuple[int, int]:
+        """Element positions within ``size`` of the title or buy button (document order); the
+        first ``2 * size`` positions when the page has neither."""
+        if not self.anchors:
+            return 0, 2 * size
+        positions = [self.index.get(a, 0) for a in self.anchors]
+        return max(0, min(positions) - size), max(positions) + size
 
     def order_distance(self, element: lxml.etree._Element) -> int | None:
         """Elements between this one and the nearest anchor, in document order."""

@@ -78,10 +78,10 @@ BRAND_LABELS = (
     "العلامة التجارية", "الماركة", "الشركة المصنعة",
 )
 AVAILABILITY_LABELS = (
-    "availability", "available", "stock", "stock status", "in stock", "status", "delivery", "lieferbarkeit",
+    "availability", "stock", "stock status", "status", "delivery", "lieferbarkeit",
     "verfügbarkeit", "lagerstatus", "lagerbestand", "disponibilité", "disponibilidad", "disponibilità",
     "disponibilidade", "beschikbaarheid", "voorraad", "tillgänglighet", "lagerstatus", "saatavuus",
-    "dostępność", "dostupnost", "dostupnosť", "razpoložljivost", "na zalogi", "zaloga", "elérhetőség",
+    "dostępność", "dostupnost", "dostupnosť", "razpoložljivost", "zaloga", "elérhetőség",
     "készlet", "disponibilitate", "pieejamība", "prieinamumas", "saadavus", "laoseis", "διαθεσιμότητα",
     "stok durumu", "наличие", "наявність", "наличност", "在庫", "在庫状況", "库存", "庫存", "재고", "זמינות",
     "التوفر",
@@ -98,7 +98,8 @@ BUY_PHRASES = (
     "in winkelwagen", "in winkelmand", "toevoegen aan winkelwagen", "bestellen", "koop nu", "lägg i varukorgen",
     "köp", "legg i handlekurven", "kjøp", "læg i kurv", "køb", "lisää ostoskoriin", "osta", "dodaj do koszyka",
     "kup teraz", "kupuję", "do košíku", "vložit do košíku", "koupit", "pridať do košíka", "kúpiť", "do košíka",
-    "v košarico", "dodaj v košarico", "kupi", "dodaj u košaricu", "u košaricu", "kosárba", "kosárba teszem",
+    "v košarico", "dodaj v košarico", "kupi", "naroči", "naroči zdaj", "naruči", "naruči odmah", "objednat",
+    "objednať", "zamów", "zamawiam", "poruči", "tilaa", "dodaj u košaricu", "u košaricu", "kosárba", "kosárba teszem",
     "megveszem", "adaugă în coș", "adauga in cos", "cumpără", "pievienot grozam", "ielikt grozā", "pirkt",
     "į krepšelį", "pirkti", "lisa ostukorvi", "ostukorvi", "osta kohe", "προσθήκη στο καλάθι", "αγορά",
     "sepete ekle", "satın al", "в корзину", "добавить в корзину", "купить", "купити", "у кошик", "в кошик",
@@ -140,7 +141,7 @@ OUT_OF_STOCK_PHRASES = (
     "nėra sandėlyje", "išparduota", "laost otsas", "pole saadaval", "εξαντλήθηκε", "μη διαθέσιμο",
     "stokta yok", "tükendi", "нет в наличии", "нет на складе", "отсутствует", "распродано", "немає в наявності",
     "няма наличност", "изчерпан", "品切れ", "在庫切れ", "売り切れ", "完売", "缺货", "缺貨", "售罄", "已售完",
-    "无货", "無庫存", "補貨中", "품절", "일시품절", "재고 없음", "אזל מהמלאי", "לא במלאי", "غير متوفر",
+    "无货", "無庫存", "補貨中", "품절", "일시품절", "재고 없음", "אזל מהמלאי", "לא במלאי", "אינו במלאי", "אינו זמין", "غير متوفر",
     "نفذت الكمية", "hết hàng", "สินค้าหมด", "stok habis",
 )
 IN_STOCK_PHRASES = (

@@ -61,6 +61,8 @@ _SHARED = {
     "r": {"ZAR", "RUB"},
     "fr": {"CHF"},
     "fr.": {"CHF"},
+    "元": {"CNY", "TWD", "HKD", "MOP"},
+    "nt$": {"TWD"},
 }
 
 

@@ -83,7 +83,7 @@ def match_label(text: str) -> tuple[str, str, bool] | None:
     for n in range(min(MAX_LABEL_WORDS, len(words)), 0, -1):
         field = _label_field(" ".join(words[:n]))
         if field:
-            return field, " ".join(words[n:]), False
+            return field, " ".join(words[n:]), words[n - 1].endswith((":", "："))
     return None
 
 

@@ -34,6 +34,10 @@ MAX_PRICE_TEXT = 80
 OLD_PRICE_WEIGHT = -3.0
 """Evidence against an amount the page shows only as an old price."""
 
+WINDOW = 2000
+"""Elements before and after the title or buy button (document order) searched for prices."""
+MAX_CANDIDATES = 1000
+"""Price texts looked at on one page, at most (bounds the work on enormous pages)."""
 REPEAT_BONUS = 0.25
 MAX_REPEATS = 2
 """An amount shown again adds a little, twice at most (option lists repeat prices many times)."""
@@ -174,7 +178,12 @@ def price_candidates(page: Page) -> list[PriceCandidate]:
         value, old = score(page, element, text, context, has_currency)
         found.append(PriceCandidate(amount, currency, value, element, old))
 
+    low, high = page.window(WINDOW)
     for i, text in enumerate(texts):
+        if not low <= text.index <= high:
+            continue
+        if len(found) >= MAX_CANDIDATES:
+            break
         words = text.text
         if len(words) > 40 or not _DIGIT.search(words):
             continue
@@ -188,8 +197,10 @@ def price_candidates(page: Page) -> list[PriceCandidate]:
                     add(text.element, joined, _context(page, texts, min(i, j)))
                     break
     for element in page.named(_PRICE_TOKENS):
-        if element.tag in _INVISIBLE:
+        if element.tag in _INVISIBLE or not low <= page.index.get(element, -1) <= high:
             continue
+        if len(found) >= 2 * MAX_CANDIDATES:
+            break
         text = page.text_of(element, MAX_PRICE_TEXT + 1)
         if text and len(text) <= MAX_PRICE_TEXT and _DIGIT.search(text) and len(_CURRENCY_MARK.findall(text)) <= 1:
             add(element, text)

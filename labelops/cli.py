@@ -182,7 +182,7 @@ def extract(
     from labelops.extraction import SiteProfiles
     from labelops.extraction.pages import PageError, extract_file, find_pages, page_id
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         files = find_pages(paths)
         site_profiles = SiteProfiles.load(*profiles)
@@ -217,7 +217,7 @@ def extract(
     err.print(f"{len(files)} page(s), product found on {found}, in {seconds:.1f} s "
               f"({len(files) / max(seconds, 1e-9):.1f} pages/s)" + ("" if str(out) == "-" else f" → {out}"))
     for message in failed:
-        err.print(f"[bold red]cannot read[/] {escape(message)}")
+        err.print(f"[bold red]error:[/] {escape(message)}")
     if failed:
         raise typer.Exit(1)
 

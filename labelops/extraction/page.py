@@ -282,12 +282,14 @@ class Page:
             text = self.text_of(element, 300)
             if len(text) < 2:
                 continue
+            if self.in_side_region(element):
+                continue
             named = bool(self.tokens(element) & _TITLE_TOKENS)
             grams = _bigrams(text)
             likeness = max((len(grams & n) / len(grams) for n in names if grams), default=0.0)
+            if element.tag != "h1" and names and likeness < 0.5:
+                continue  # an h2 or a "name" element that is not like the page's title: a section heading
             value = 3 * likeness + (1.0 if element.tag == "h1" else 0.0) + (1.0 if named else 0.0)
-            if self.in_side_region(element):
-                value -= 3
             key = (value, -self.index[element])
             if best is None or key > best:
                 best, chosen = key, element

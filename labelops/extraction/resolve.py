@@ -51,13 +51,6 @@ def _key(field: str, value: Any) -> Any:
     return value
 
 
-def _is_zero(value: Any) -> bool:
-    try:
-        return Decimal(str(value)) == 0
-    except (InvalidOperation, ValueError):
-        return False
-
-
 def layer_candidates(layers: Iterable[LayerResult]) -> list[Candidate]:
     """The structured layers' values as candidates (brands cleaned like the page's: "See more from
     the brand: X" is "X"), plus the prices of a product's other offers, weighing less."""
@@ -68,8 +61,6 @@ def layer_candidates(layers: Iterable[LayerResult]) -> list[Candidate]:
             value = layer.fields.get(field)
             if field == "brand":
                 value = clean_brand(value)
-            if field == "price" and value is not None and _is_zero(value):
-                continue  # "0.00" is a placeholder (no price set), not a price
             if not is_empty(value):
                 found.append(Candidate(field, value, weight, layer.source))
         others = layer.fields.get("offer_prices") or ()

@@ -87,10 +87,20 @@ def test_offers_at_several_prices_the_page_shows_which():
     assert extract_product(page(ld(data), body), "https://libri.example.it/p/1").price == "17.10"
 
 
-def test_zero_price_in_structured_data_is_no_price():
+def test_zero_price_in_structured_data_is_reported_as_is():
+    # whether 0 is a real price is the listings validation's call (it quarantines absurd prices)
     data = {"@type": "Product", "name": "Pen", "offers": {"@type": "Offer", "price": "0", "priceCurrency": "ILS"}}
     product = extract_product(page(ld(data), "<h1>Pen</h1>"), "https://shop.example.co.il/p/1")
-    assert product.price is None
+    assert product.price == "0.00"
+
+
+def test_prices_of_other_products_do_not_stand_in_for_a_missing_price():
+    data = {"@type": "Product", "name": "Sol Lamp", "sku": "L-14"}
+    cards = "".join(f'<li><a href="/p/{i}">Lamp {i}</a> <span class="price">€{i}2.99</span></li>' for i in range(1, 6))
+    body = (f'<article><h1>Sol Lamp</h1><p class="price">Price on request</p><a class="add-to-cart" href="/cart/add/L-14">'
+            f'Add to cart</a></article><section class="related"><h2>Related products</h2><ul class="grid">{cards}'
+            f'{cards}</ul></section>')
+    assert extract_product(page(ld(data), body), "https://shop.example/p/14").price is None
 
 
 def test_listing_page_is_not_a_product_page():

@@ -38,6 +38,8 @@ WINDOW = 2000
 """Elements before and after the title or buy button (document order) searched for prices."""
 MAX_CANDIDATES = 1000
 """Price texts looked at on one page, at most (bounds the work on enormous pages)."""
+MIN_SCORE = 0.5
+"""The best price must score at least this on its own (repeats do not lift a poor one)."""
 REPEAT_BONUS = 0.25
 MAX_REPEATS = 2
 """An amount shown again adds a little, twice at most (option lists repeat prices many times)."""
@@ -45,12 +47,21 @@ MAX_REPEATS = 2
 _PRICE_TOKENS = frozenset(PRICE_TOKENS)
 _OLD_TOKENS = frozenset(t.lower() for t in OLD_PRICE_TOKENS)
 _DIGIT = re.compile(r"\d")
+def _iso_codes() -> list[str]:
+    from price_parser._currencies import CURRENCIES  # the data behind price-parser's symbols
+
+    return sorted(code for code in CURRENCIES if len(code) == 3 and code.isalpha() and code.isupper())
+
+
+_WORD_MARKS = ("kr", "Kr", "KR", "kr.", "zł", "zl", "Zł", "kč", "Kč", "kn", "Kn", "KN", "ft", "Ft", "lei", "Lei", "lv",
+               "лв", "руб", "Руб", "грн", "р.", "rs", "Rs", "RS", "Rs.", "dh", "Dh", "DH", "tl", "TL", "fr.", "Fr.")
+# (case-sensitive with the usual spellings: "HPH-000419" is a code, not Honduran money; IGNORECASE is slow)
 _CURRENCY_MARK = re.compile(
-    r"[$€£¥₹₽₩₪₺₴₱฿₫₦₵₸₼₾¢]|(?<![^\W\d_])(?:[A-Z]{3}|kr\.?|zł|zl|kč|kn|ft|lei|lv|руб|грн|р\.|rs\.?|dh|tl|fr\.)(?![^\W\d_])"
-    r"|[元円원]|руб|грн",
-    re.IGNORECASE,
+    r"[$€£¥₹₽₩₪₺₴₱฿₫₦₵₸₼₾¢]|[元円원]|(?<![^\W\d_])(?:"
+    + "|".join(re.escape(m) for m in sorted((*_iso_codes(), *_WORD_MARKS), key=len, reverse=True))
+    + r")(?![^\W\d_])"
 )
-_BARE_CURRENCY = re.compile(r"^\s*(?:" + _CURRENCY_MARK.pattern + r")\s*[~.]?\s*$", re.IGNORECASE)
+_BARE_CURRENCY = re.compile(r"^\s*(?:" + _CURRENCY_MARK.pattern + r")\s*[~.]?\s*$")
 _BARE_NUMBER = re.compile(r"^\s*\d{1,3}(?:[ .,'\u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?(?:[.,]-{1,2})?\s*$|^\s*\d+(?:[.,]\d{1,2})?\s*$")
 _AUX_TEXT = re.compile(
     r"(?<![^\W_])(?:was|rrp|uvp|statt|save|saving|you save|per|each|excl\.?|excluding|ex\.? vat|zzgl|ohne mwst|"
@@ -175,6 +186,8 @@ def price_candidates(page: Page) -> list[PriceCandidate]:
         if amount is None:
             return
         has_currency = currency is not None and bool(_CURRENCY_MARK.search(text))
+        if not has_currency and not _price_named(page, element, 3):
+            return  # a number with neither a currency nor a price-like name is no price
         value, old = score(page, element, text, context, has_currency)
         found.append(PriceCandidate(amount, currency, value, element, old))
 
@@ -229,11 +242,13 @@ def main_price(page: Page) -> PriceCandidate | None:
             best[candidate.amount] = candidate
             totals[candidate.amount] = candidate.score
             repeats[candidate.amount] = 0
-        elif candidate.score > -2 and repeats[candidate.amount] < MAX_REPEATS:
+        elif candidate.score > 0 and repeats[candidate.amount] < MAX_REPEATS:
             totals[candidate.amount] += REPEAT_BONUS
             repeats[candidate.amount] += 1
     amount = max(totals, key=lambda a: totals[a])
     winner = best[amount]
+    if winner.score < MIN_SCORE:
+        return None
     currency = winner.currency or next((c.currency for c in candidates if c.amount == amount and c.currency), None)
     return PriceCandidate(amount, currency, totals[amount], winner.element, winner.old)
 
@@ -249,7 +264,7 @@ def extract_price(page: Page, winner: PriceCandidate | None) -> list[Candidate]:
     """Candidates for ``price`` and ``currency`` from the page's main visible price (``main_price``),
     and evidence against amounts shown only as old prices."""
     found: list[Candidate] = []
-    if winner is not None and winner.score >= 0:
+    if winner is not None:
         weight = 3.0 if winner.score >= 3 else 2.0
         amount, _ = parse_price(winner.amount)
         found.append(Candidate("price", amount, weight, SOURCE))

@@ -37,6 +37,8 @@ MAX_BUTTONS = 300
 """Buy buttons of a page looked at (a listing of thousands of products has thousands)."""
 MAX_DEPTH = 200
 """Elements deeper than this are ignored (absurdly nested pages)."""
+MAX_TITLE_CANDIDATES = 200
+"""Headings, and then other title-like elements, looked at for the product's title."""
 
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe", "select", "option", "textarea"})
 _BUY_TEXT = PhraseSet(BUY_PHRASES)
@@ -47,8 +49,6 @@ _TITLE_TOKENS = frozenset(PRODUCT_TITLE_TOKENS)
 _XP_META = lxml.etree.XPath("//meta[@content][@property or @name or @itemprop or @http-equiv]")
 _XP_CANONICAL = lxml.etree.XPath("//link[@href][@rel]")
 _XP_ROLE_BUTTONS = lxml.etree.XPath("//body//*[@role='button']")
-MAX_TITLE_CANDIDATES = 200
-"""Headings, and then other title-like elements, looked at for the product's title."""
 
 
 @dataclass(slots=True)
@@ -402,12 +402,6 @@ class Page:
             return 0, 2 * size
         positions = [self.index.get(a, 0) for a in self.anchors]
         return max(0, min(positions) - size), max(positions) + size
-
-    def order_distance(self, element: lxml.etree._Element) -> int | None:
-        """Elements between this one and the nearest anchor, in document order."""
-        if not self.anchors or element not in self.index:
-            return None
-        return min(abs(self.index[element] - self.index.get(a, 0)) for a in self.anchors)
 
 
 def squash(text: str) -> str:

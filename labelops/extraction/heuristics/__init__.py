@@ -28,7 +28,7 @@ from labelops.extraction.heuristics.identifiers import (
     url_candidates,
 )
 from labelops.extraction.heuristics.labels import labelled_values
-from labelops.extraction.heuristics.price import extract_price, main_price
+from labelops.extraction.heuristics.price import extract_price
 from labelops.extraction.heuristics.scripts import extract_scripts
 from labelops.extraction.page import Page
 from labelops.normalize import clean_text
@@ -48,10 +48,9 @@ def page_evidence(page: Page) -> PageEvidence:
     """Run every heuristic on a page."""
     candidates: list[Candidate] = []
     labelled = labelled_values(page)
-    winner = main_price(page)
-    prices = extract_price(page, winner)
+    winner, prices = extract_price(page)
     candidates += prices
-    has_price = any(c.field == "price" for c in prices)
+    has_price = winner is not None
     if not any(c.field == "currency" for c in prices) and (code := locale_currency(page)):
         candidates.append(Candidate("currency", code, 1.0, "page:locale"))
     candidates += label_candidates(page, labelled)
@@ -69,7 +68,6 @@ def page_evidence(page: Page) -> PageEvidence:
         candidates.append(Candidate("description", text, 1.0, "page:meta"))
     is_product = bool(
         title is not None
-        and has_price
         and winner is not None
         and winner.score >= 2
         and (page.buy_button is not None or any(c.field == "sku" and c.source == "page:label" for c in candidates))

@@ -228,10 +228,9 @@ def price_candidates(page: Page) -> list[PriceCandidate]:
     return found
 
 
-def main_price(page: Page) -> PriceCandidate | None:
-    """The best-scored price, with equal amounts shown elsewhere adding a little."""
-    candidates = price_candidates(page)
-    page.price_candidates = candidates  # kept for old-price evidence
+def main_price(candidates: list[PriceCandidate]) -> PriceCandidate | None:
+    """The best-scored price (``None`` when even the best is poor), with equal amounts shown
+    elsewhere adding a little."""
     if not candidates:
         return None
     totals: dict[Decimal, float] = {}
@@ -253,16 +252,17 @@ def main_price(page: Page) -> PriceCandidate | None:
     return PriceCandidate(amount, currency, totals[amount], winner.element, winner.old)
 
 
-def old_amounts(page: Page) -> set[Decimal]:
+def old_amounts(candidates: list[PriceCandidate]) -> set[Decimal]:
     """Amounts shown near the product only as old prices (never as a current price)."""
-    candidates = getattr(page, "price_candidates", None) or price_candidates(page)
     current = {c.amount for c in candidates if not c.old and c.score > -2}
     return {c.amount for c in candidates if c.old and c.score > -6 and c.amount not in current}
 
 
-def extract_price(page: Page, winner: PriceCandidate | None) -> list[Candidate]:
-    """Candidates for ``price`` and ``currency`` from the page's main visible price (``main_price``),
-    and evidence against amounts shown only as old prices."""
+def extract_price(page: Page) -> tuple[PriceCandidate | None, list[Candidate]]:
+    """The page's main visible price (or ``None``), and candidates: ``price`` and ``currency``
+    from it, and evidence against amounts shown only as old prices."""
+    candidates = price_candidates(page)
+    winner = main_price(candidates)
     found: list[Candidate] = []
     if winner is not None:
         weight = 3.0 if winner.score >= 3 else 2.0
@@ -270,7 +270,7 @@ def extract_price(page: Page, winner: PriceCandidate | None) -> list[Candidate]:
         found.append(Candidate("price", amount, weight, SOURCE))
         if winner.currency:
             found.append(Candidate("currency", winner.currency, weight, SOURCE))
-    for old in old_amounts(page):
+    for old in old_amounts(candidates):
         amount, _ = parse_price(old)
         found.append(Candidate("price", amount, OLD_PRICE_WEIGHT, SOURCE_OLD))
-    return found
+    return winner, found

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-LAYER_ORDER = ("json-ld", "microdata", "rdfa", "profile", "opengraph")
-"""Precedence of the layers when they disagree, best first (a profile's source is ``profile:<name>``)."""
+LAYER_ORDER = ("json-ld", "microdata", "rdfa", "profile", "opengraph", "page")
+"""The layers, best first (a profile's source is ``profile:<name>``, the page heuristics' ``page``).
+List fields (images, category path) come from the first layer that has them; scalar fields are
+resolved by the weight of evidence (``resolve.py``), this order breaking ties."""
 
 
 @dataclass

@@ -121,10 +121,11 @@ BUY_ATTRIBUTE_TOKENS = (
     "basketbutton", "basket-button", "addtobasketbutton", "buttoncart", "button-buy", "buttonbuy",
 )
 BUY_ACTION = re.compile(
-    r"add[_\-]?to[_\-]?(?:cart|basket|bag)|addcart|cart[_\-]?add|buy[_\-]?(?:now|process|product|it)"
+    r"add[_\-]?to[_\-]?(?:cart|basket|bag)|addcart|cart[_\-]?add|\bbuy\w*\s*\("
     r"|/cart/add|basket/add|checkout/add"
 )
-"""Link targets and click handlers (lower-cased) that put a product in the cart."""
+"""Link targets and click handlers (lower-cased) that put a product in the cart: ``addToCart(...)``,
+``/cart/add/...``, any ``buy...(...)`` call."""
 
 OUT_OF_STOCK_PHRASES = (
     "out of stock", "sold out", "currently unavailable", "temporarily unavailable", "not available",

@@ -26,7 +26,7 @@ CODE_NAME_TOKENS = frozenset({
     "item-number", "itemnumber", "item-code", "itemcode", "product-sku", "productsku", "style-number",
     "stylenumber", "model-number", "part-number", "catnumber", "cat-number", "catalog-number",
     "catalognumber", "catalogue-number", "cataloguenumber", "ad-number", "adnumber", "adno", "ad-no", "ad-id",
-    "adid", "listing-id", "listingid", "ref", "product__ref", "refcode", "ref-code",
+    "adid", "listing-id", "listingid", "ref", "refcode", "ref-code",
 })
 """Class/id/test-hook names of elements that hold the product's code."""
 

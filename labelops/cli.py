@@ -3,6 +3,7 @@
     labelops shop demo ./shop            # generate the demo shop
     labelops shop serve ./shop           # serve it on 127.0.0.1
     labelops ingest --start-url URL      # crawl → validate → publish a snapshot
+    labelops extract PAGES --out p.json  # product fields of saved pages (.html/.html.gz)
     labelops train                       # train on the latest snapshot, register challengers
     labelops generate                    # gate the challengers, label every product, write the report
     labelops promote --rollback MODEL --reason "..."   # put the previous champion back
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -215,6 +217,70 @@ def demo(
     console.print(f"demo shop: {result['shop_dir']} (served at {result['shop_url']} during the run)")
     print_trained(result["models"])
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.0f} s[/]; data root: {get_settings().data}")
+
+
+PROGRESS_FROM = 20
+"""``labelops extract`` shows a progress bar from this many pages on."""
+
+
+@app.command()
+def extract(
+    paths: Annotated[list[Path], typer.Argument(help=".html / .html.gz files, or folders of them (searched recursively)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON file to write: page id → fields ('-' for stdout)")],
+    profiles: Annotated[list[Path], typer.Option("--profiles", help="extra folder(s) of site profiles (*.yaml)")] = [],
+) -> None:
+    """Extract product fields from saved pages, with the spider's extraction function.
+
+    Writes one JSON object keyed by page id (the file name without .html/.html.gz): price (plain
+    decimal string), currency (ISO 4217), sku, gtin, mpn, brand, availability (InStock/OutOfStock),
+    title, description; fields not found are left out.
+    """
+    import json
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from labelops.extraction import SiteProfiles
+    from labelops.extraction.pages import PageError, extract_file, find_pages, page_id
+
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        files = find_pages(paths)
+        site_profiles = SiteProfiles.load(*profiles)
+    except (PageError, FileNotFoundError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    if str(out) != "-" and out.parent and not out.parent.exists():
+        err.print(f"[bold red]error:[/] {escape(str(out.parent))}: no such folder for --out")
+        raise typer.Exit(2)
+
+    results: dict[str, dict] = {}
+    failed: list[str] = []
+    started = time.perf_counter()
+    with Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, disable=len(files) < PROGRESS_FROM, transient=True) as progress:
+        task = progress.add_task("pages", total=len(files))
+        for path in files:
+            try:
+                results[page_id(path)] = extract_file(path, site_profiles)
+            except PageError as exc:
+                failed.append(str(exc))
+                results[page_id(path)] = {}
+            progress.advance(task)
+    seconds = time.perf_counter() - started
+
+    text = json.dumps(results, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if str(out) == "-":
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+    found = sum(1 for fields in results.values() if fields)
+    err.print(f"{len(files)} page(s), product found on {found}, in {seconds:.1f} s "
+              f"({len(files) / max(seconds, 1e-9):.1f} pages/s)" + ("" if str(out) == "-" else f" → {out}"))
+    for message in failed:
+        err.print(f"[bold red]error:[/] {escape(message)}")
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

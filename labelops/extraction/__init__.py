@@ -1,4 +1,5 @@
-"""Product extraction from HTML pages: structured data layers plus declarative site profiles.
+"""Product extraction from HTML pages: structured data layers, declarative site profiles and page
+heuristics, resolved by the weight of evidence.
 
 ``extract_product(html, url)`` is the one entry point the spider and ``labelops extract`` call.
 """

@@ -48,8 +48,12 @@ def looks_binary(sample: bytes) -> bool:
     return len(_CONTROL_BYTES.findall(sample)) > max(4, len(sample) // 100)
 
 
-def parse_html(html: str | bytes, max_bytes: int = MAX_HTML_BYTES) -> tuple[lxml.html.HtmlElement | None, list[str]]:
-    """Parse a page into a tree (or ``None`` when it is not HTML) plus warnings. Never raises."""
+def decode_html(html: str | bytes, max_bytes: int = MAX_HTML_BYTES) -> tuple[bytes | None, list[str]]:
+    """A page as UTF-8 bytes ready for lxml (or ``None`` when it is not HTML) plus warnings.
+
+    Bytes are decoded by their BOM, HTTP-less ``<meta charset>`` or a guess (w3lib), then
+    re-encoded as UTF-8; pages over ``max_bytes`` are cut first. Never raises.
+    """
     warnings: list[str] = []
     try:
         if isinstance(html, str):
@@ -71,10 +75,26 @@ def parse_html(html: str | bytes, max_bytes: int = MAX_HTML_BYTES) -> tuple[lxml
         body = body.replace(b"\x00", b"")
         if b"<" not in body[:65536]:
             return None, warnings
-        tree = lxml.html.document_fromstring(body, parser=html_parser())
-    except Exception as exc:  # lxml and codecs raise many kinds of errors on garbage
-        return None, [*warnings, f"html: cannot parse ({type(exc).__name__})"]
-    return tree, warnings
+    except Exception as exc:  # codecs raise many kinds of errors on garbage
+        return None, [*warnings, f"html: cannot decode ({type(exc).__name__})"]
+    return body, warnings
+
+
+def parse_utf8(body: bytes, warnings: list[str]) -> lxml.html.HtmlElement | None:
+    """An lxml tree of UTF-8 page bytes, or ``None`` (with a warning) when lxml gives up."""
+    try:
+        return lxml.html.document_fromstring(body, parser=html_parser())
+    except Exception as exc:  # lxml raises many kinds of errors on garbage
+        warnings.append(f"html: cannot parse ({type(exc).__name__})")
+        return None
+
+
+def parse_html(html: str | bytes, max_bytes: int = MAX_HTML_BYTES) -> tuple[lxml.html.HtmlElement | None, list[str]]:
+    """Parse a page into a tree (or ``None`` when it is not HTML) plus warnings. Never raises."""
+    body, warnings = decode_html(html, max_bytes)
+    if body is None:
+        return None, warnings
+    return parse_utf8(body, warnings), warnings
 
 
 def node_text(node: object) -> str | None:

@@ -1,26 +1,38 @@
 """``extract_product``: one page in, one :class:`~labelops.contracts.ExtractedProduct` out.
 
-The page is parsed once; each layer reads the same tree; the layers are merged field by field in
-precedence order (JSON-LD > microdata > RDFa > site profile > OpenGraph).
+The page is parsed once and every layer reads the same tree; a layer runs only when the page has
+what it reads (JSON-LD blocks, ``itemscope``, RDFa types, OpenGraph tags). Then the page
+heuristics look at what a shopper sees. Each field's value is chosen by the weight of evidence
+(``resolve.py``): structured data by layer, heuristics by what backs them, equal values adding up.
+List and map fields (images, categories, attributes, rating) come from the best layer that has them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import lxml.etree
+
 from labelops.contracts import ExtractedProduct
-from labelops.extraction.document import MAX_HTML_BYTES, canonical_url, parse_html
+from labelops.extraction.document import MAX_HTML_BYTES, canonical_url, decode_html, parse_utf8
 from labelops.extraction.fields import LayerResult, is_empty
+from labelops.extraction.heuristics import page_evidence
+from labelops.extraction.heuristics.brand import spelled_as_in
 from labelops.extraction.jsonld import extract_jsonld
 from labelops.extraction.microdata import extract_microdata
 from labelops.extraction.opengraph import extract_opengraph
+from labelops.extraction.page import Page
 from labelops.extraction.profile import SiteProfiles
 from labelops.extraction.rdfa import extract_rdfa
+from labelops.extraction.resolve import RESOLVED_FIELDS, resolve
 
 _SCALAR_FIELDS = (
     "title", "description", "price", "currency", "sku", "gtin", "mpn", "brand", "availability",
     "rating", "review_count", "category_path", "image_urls",
 )
+_LIST_FIELDS = ("rating", "review_count", "category_path", "image_urls")
+_XP_HAS_JSONLD = lxml.etree.XPath('boolean(//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")])')
+_XP_HAS_OG = lxml.etree.XPath('boolean(//meta[starts-with(@property, "og:") or starts-with(@property, "product:")])')
 
 
 def merge(layers: list[LayerResult]) -> dict[str, Any]:
@@ -47,9 +59,22 @@ def merge(layers: list[LayerResult]) -> dict[str, Any]:
     return merged
 
 
+def structured_layers(tree: lxml.etree._Element, url: str, profiles: SiteProfiles, warnings: list[str]) -> list[LayerResult]:
+    """The structured-data layers the page can use, best first (the others are not run)."""
+    layers = []
+    if _XP_HAS_JSONLD(tree):
+        layers.append(extract_jsonld(tree, url, warnings))
+    layers.append(extract_microdata(tree, url, warnings))  # counts itemscope first: cheap when absent
+    layers.append(extract_rdfa(tree, url, warnings))  # only when the page declares RDFa types
+    layers.append(profiles.extract(tree, url, warnings))
+    if _XP_HAS_OG(tree):
+        layers.append(extract_opengraph(tree, url, warnings))
+    return [layer for layer in layers if layer]
+
+
 def extract_product(
     html: str | bytes,
-    url: str,
+    url: str = "",
     *,
     profiles: SiteProfiles | None = None,
     max_bytes: int = MAX_HTML_BYTES,
@@ -57,22 +82,42 @@ def extract_product(
     """The product on a page, or ``None`` when it is not a product page. Never raises on bad input.
 
     A page is a product page when JSON-LD, microdata or RDFa describe a Product, when
-    ``og:type`` is product, or when a site profile recognises it (``profiles`` defaults to the
-    profiles shipped with labelops). Problems met on the way (a malformed JSON-LD block, a cut
-    page) are listed in ``warnings``.
+    ``og:type`` is product, when a site profile recognises it (``profiles`` defaults to the
+    profiles shipped with labelops), or when the page shows a product title, a price and a buy
+    button or a labelled product code. ``url`` is the page's address (relative links, URL
+    identifiers); without it the page's canonical link stands in. Problems met on the way (a
+    malformed JSON-LD block, a cut page) are listed in ``warnings``.
     """
-    tree, warnings = parse_html(html, max_bytes)
+    body, warnings = decode_html(html, max_bytes)
+    if body is None:
+        return None
+    tree = parse_utf8(body, warnings)
     if tree is None:
         return None
+    page = Page(tree, url, warnings, body)
+    base_url = page.base_url
     profiles = SiteProfiles.builtin() if profiles is None else profiles
-    layers = [
-        extract_jsonld(tree, url, warnings),
-        extract_microdata(tree, url, warnings),
-        extract_rdfa(tree, url, warnings),
-        profiles.extract(tree, url, warnings),
-        extract_opengraph(tree, url, warnings),
-    ]
-    if not any(layer.is_product for layer in layers):
+    layers = structured_layers(tree, base_url, profiles, warnings)
+    evidence = page_evidence(page)
+    if not any(layer.is_product for layer in layers) and not evidence.is_product:
         return None
     fields = merge(layers)
-    return ExtractedProduct(**fields, canonical_url=canonical_url(tree, url), warnings=warnings)
+    resolved, sources = resolve(layers, evidence.candidates, page.visible_tokens)
+    fields.update({name: resolved.get(name) for name in RESOLVED_FIELDS})
+    if fields.get("brand"):
+        titles = [t for t in (fields.get("title"), *page.title_texts) if t]
+        fields["brand"] = spelled_as_in(fields["brand"], titles)
+    fields["sources"] = _sources(layers, sources)
+    return ExtractedProduct(**fields, canonical_url=canonical_url(tree, base_url), warnings=warnings)
+
+
+def _sources(layers: list[LayerResult], winners: list[str]) -> list[str]:
+    """Layers whose values were kept (resolved fields, or list fields taken from the best layer),
+    in layer order, then ``page`` when a page heuristic's value was kept."""
+    kept = {"page" if s.startswith("page") else s for s in winners}
+    for name in _LIST_FIELDS:
+        source = next((layer.source for layer in layers if not is_empty(layer.fields.get(name))), None)
+        if source:
+            kept.add(source)
+    kept |= {layer.source for layer in layers if layer.fields.get("attributes")}
+    return [layer.source for layer in layers if layer.source in kept] + (["page"] if "page" in kept else [])

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-LAYER_ORDER = ("json-ld", "microdata", "rdfa", "profile", "opengraph")
-"""Precedence of the layers when they disagree, best first (a profile's source is ``profile:<name>``)."""
+LAYER_ORDER = ("json-ld", "microdata", "rdfa", "profile", "opengraph", "page")
+"""The layers, best first (a profile's source is ``profile:<name>``, the page heuristics' ``page``).
+List fields (images, category path) come from the first layer that has them; scalar fields are
+resolved by the weight of evidence (``resolve.py``), this order breaking ties."""
 
 
 @dataclass
@@ -33,3 +35,18 @@ def is_empty(value: Any) -> bool:
 def compact(fields: dict[str, Any]) -> dict[str, Any]:
     """The fields without empty values."""
     return {k: v for k, v in fields.items() if not is_empty(v)}
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One value for one field, with how much evidence backs it.
+
+    Structured layers give their values a weight by layer (:data:`LAYER_WEIGHTS`); page
+    heuristics weigh what they saw (a labelled value, a price beside the buy button...). The
+    resolver adds up the weight of equal values and keeps the heaviest.
+    """
+
+    field: str
+    value: Any
+    weight: float
+    source: str

@@ -17,6 +17,8 @@ SOURCE = "json-ld"
 MAX_BLOCK_CHARS = 2_000_000
 """Blocks longer than this are skipped (with a warning)."""
 
+MAX_BLOCKS = 100
+"""JSON-LD blocks read from one page."""
 _XP_BLOCKS = lxml.etree.XPath('descendant-or-self::script[@type="application/ld+json"]')
 _extractor = JsonLdExtractor()
 
@@ -24,7 +26,10 @@ _extractor = JsonLdExtractor()
 def jsonld_items(tree: lxml.etree._Element, warnings: list[str]) -> list[object]:
     """The JSON-LD items of a page; malformed or oversized blocks become warnings."""
     items: list[object] = []
-    for block in _XP_BLOCKS(tree):
+    blocks = _XP_BLOCKS(tree)
+    if len(blocks) > MAX_BLOCKS:
+        warnings.append(f"{SOURCE}: {len(blocks)} blocks, only the first {MAX_BLOCKS} read")
+    for block in blocks[:MAX_BLOCKS]:
         if len(block.text or "") > MAX_BLOCK_CHARS:
             warnings.append(f"{SOURCE}: block over {MAX_BLOCK_CHARS} characters skipped")
             continue

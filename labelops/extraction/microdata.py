@@ -15,10 +15,13 @@ from labelops.extraction.fields import LayerResult
 from labelops.extraction.schemaorg import schema_fields
 
 SOURCE = "microdata"
-MAX_ITEMS = 5_000
+MAX_ITEMS = 2_000
 """Pages with more ``itemscope`` elements than this skip the layer (with a warning)."""
+MAX_NESTING = 30
+"""Pages with items nested deeper than this skip the layer (extruct's work grows with the square)."""
 
 _XP_COUNT = lxml.etree.XPath("count(//*[@itemscope])")
+_XP_TOO_DEEP = lxml.etree.XPath(f"boolean(//*[@itemscope][count(ancestor::*[@itemscope]) > {MAX_NESTING}])")
 _extractor = MicrodataExtractor()
 
 
@@ -49,6 +52,9 @@ def extract_microdata(tree: lxml.etree._Element, url: str, warnings: list[str]) 
         return LayerResult(SOURCE)
     if count > MAX_ITEMS:
         warnings.append(f"{SOURCE}: {int(count)} items, layer skipped")
+        return LayerResult(SOURCE)
+    if count > MAX_NESTING and _XP_TOO_DEEP(tree):
+        warnings.append(f"{SOURCE}: items nested over {MAX_NESTING} deep, layer skipped")
         return LayerResult(SOURCE)
     try:
         items = _extractor.extract_items(tree, base_url=url)

@@ -43,7 +43,7 @@ def extract_opengraph(tree: lxml.etree._Element, url: str, warnings: list[str]) 
         return next((props[n][0] for n in names if n in props), None)
 
     price, currency = parse_price(
-        get("product:price:amount", "og:price:amount", "product:sale_price:amount"),
+        get("product:price:amount", "og:price:amount", "product:sale_price:amount", "og:price", "product:price"),
         get("product:price:currency", "og:price:currency", "product:sale_price:currency"),
     )
     fields = {

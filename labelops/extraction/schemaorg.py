@@ -25,8 +25,11 @@ from labelops.normalize import (
 )
 
 PRODUCT_TYPES = frozenset(
-    {"Product", "ProductGroup", "IndividualProduct", "ProductModel", "SomeProducts", "Vehicle", "Car", "Motorcycle"}
+    {"product", "productgroup", "individualproduct", "productmodel", "someproducts", "vehicle", "car", "motorcycle"}
 )
+"""Types (case-folded: shops write ``"product"`` as often as ``"Product"``) that describe a product."""
+MAX_OFFERS = 200
+"""Offers of one product looked at."""
 MAX_NODES = 20_000
 """Most dicts visited while looking for products in one page's data (bounds work)."""
 
@@ -47,13 +50,17 @@ _LIST_PRICE_TYPES = ("listprice", "strikethroughprice", "msrp", "invoiceprice", 
 
 
 def type_names(node: dict[str, Any]) -> set[str]:
-    """Local names of a node's types ("http://schema.org/Product" → "Product")."""
+    """Local names of a node's types, case-folded ("http://schema.org/Product" → "product")."""
     types = node.get("@type")
     if isinstance(types, str):
         types = [types]
     if not isinstance(types, list):
         return set()
-    return {t.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1].rsplit(":", 1)[-1] for t in types if isinstance(t, str)}
+    return {
+        t.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1].rsplit(":", 1)[-1].casefold()
+        for t in types
+        if isinstance(t, str)
+    }
 
 
 def walk(data: Any, max_nodes: int = MAX_NODES) -> Iterator[dict[str, Any]]:
@@ -136,21 +143,26 @@ def offer_price(offer: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _offer_fields(offers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Price, currency, sku of the first priced offer; availability ``InStock`` when any offer is
+    in stock (offers are often sizes or colours: one in stock makes the product buyable); the
+    other offers' distinct prices as ``offer_prices`` (evidence for the resolver)."""
     fields: dict[str, Any] = {}
-    for offer in offers:
+    prices: list[str] = []
+    for offer in offers[:MAX_OFFERS]:
         price, currency = offer_price(offer)
-        if price is not None:
+        if price is None:
+            continue
+        if "price" not in fields:
             fields.update(price=price, currency=currency)
-            fields["availability"] = normalize_availability(first(offer.get("availability")))
             fields["sku"] = clean_code(first(offer.get("sku")))
-            break
-    if not fields.get("availability"):
-        fields["availability"] = next(
-            (a for o in offers if (a := normalize_availability(first(o.get("availability"))))), None
-        )
+        elif price != fields["price"] and price not in prices:
+            prices.append(price)
+    statuses = [a for o in offers[:MAX_OFFERS] if (a := normalize_availability(first(o.get("availability"))))]
+    fields["availability"] = "InStock" if "InStock" in statuses else next(iter(statuses), None)
     if not fields.get("currency"):
         fields["currency"] = next((c for o in offers if (c := offer_price(o)[1])), None)
     fields["gtin"] = next((g for o in offers if (g := _gtin(o))), None)
+    fields["offer_prices"] = prices
     return compact(fields)
 
 
@@ -295,7 +307,7 @@ def _crumbs(breadcrumb: dict[str, Any]) -> list[str]:
 def breadcrumb_path(nodes: Iterable[dict[str, Any]], title: str | None = None) -> list[str]:
     """Category path from the page's longest BreadcrumbList: root first, without a "Home"-like
     first crumb or a last crumb that is the product's own title."""
-    paths = [_crumbs(n) for n in nodes if "BreadcrumbList" in type_names(n)]
+    paths = [_crumbs(n) for n in nodes if "breadcrumblist" in type_names(n)]
     path = max(paths, key=len, default=[])
     return trim_path(path, title)
 

@@ -192,3 +192,21 @@ def test_comments_in_json_ld_are_tolerated():
 
 def test_breadcrumb_alone_is_not_a_product_page():
     assert extract(page(ld(BREADCRUMB))) is None
+
+
+def test_types_in_any_case_and_offers_without_a_product_type_name():
+    data = {"@context": "http://schema.org", "@graph": [
+        {"@type": "product", "name": "Cardigan", "brand": {"@type": "brand", "name": "Knitco"}, "gtin8": "57150936",
+         "offers": {"@type": "offer", "price": "49.99", "priceCurrency": "EUR", "availability": "InStock"}},
+    ]}
+    product = extract_product(page(ld(data)), URL)
+    assert product is not None
+    assert (product.title, product.brand, product.price, product.availability) == ("Cardigan", "Knitco", "49.99", "InStock")
+
+
+def test_og_price_tag_without_amount_suffix():
+    from .helpers import og
+
+    html = page(og(og__type="product", og__title="Bra set", og__price="2,900원~"))
+    product = extract_product(html, "http://shop.example.co.kr/deal/1")
+    assert (product.price, product.currency) == ("2900.00", "KRW")

@@ -46,12 +46,23 @@ def test_microdata_product_with_offer_and_breadcrumb():
     assert product.sources == ["microdata"]
 
 
-def test_json_ld_wins_field_by_field_and_microdata_fills_gaps():
+def test_json_ld_and_microdata_disagree_and_the_page_decides():
+    # the microdata's name and price are the ones the page shows (the h1, "£38.00"): they win
     data = {"@type": "Product", "name": "JSON-LD name", "offers": {"@type": "Offer", "price": "40.00", "priceCurrency": "GBP"}}
     product = extract_product(page(ld(data), MICRODATA), URL)
-    assert product.title == "JSON-LD name"
-    assert product.price == "40.00"
+    assert (product.title, product.price) == ("Garden Spade", "38.00")
     assert product.brand == "Digger"  # only microdata has it
+    assert product.sources[:2] == ["json-ld", "microdata"]
+
+
+def test_json_ld_wins_a_tie_and_microdata_fills_gaps():
+    hidden = """<div itemscope itemtype="http://schema.org/Product"><meta itemprop="name" content="Microdata name">
+      <meta itemprop="sku" content="MD-1"><div itemprop="offers" itemscope itemtype="http://schema.org/Offer">
+      <meta itemprop="price" content="38.00"><meta itemprop="priceCurrency" content="GBP"></div></div>"""
+    data = {"@type": "Product", "name": "JSON-LD name", "offers": {"@type": "Offer", "price": "40.00", "priceCurrency": "GBP"}}
+    product = extract_product(page(ld(data), hidden), URL)
+    assert (product.title, product.price) == ("JSON-LD name", "40.00")
+    assert product.sku == "MD-1"
     assert product.sources == ["json-ld", "microdata"]
 
 

@@ -1,0 +1,276 @@
+"""The price a shopper sees: the main product's selling price, near its title and buy button.
+
+Candidates are visible texts holding a number and a currency ("€ 17,10", "30,000원~"; a number
+and a currency in neighbouring elements count too), and elements whose class, id or itemprop
+names them a price in one of many languages. Each is scored: a currency written with it, a
+price-like name, being short, a big font, and closeness to the product's title and buy button
+count for it; struck-through, "was", per-unit, tax-excluded and instalment prices, and prices in
+headers, menus and related-product blocks count against it. Equal amounts add up a little (a
+price shown twice).
+
+An amount the page shows *only* as an old price (struck through, "was") near the product is
+evidence against that amount: structured data sometimes carries the list price.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import lxml.etree
+from price_parser import Price
+
+from labelops.extraction.fields import Candidate
+from labelops.extraction.heuristics.currency import symbol_currency
+from labelops.extraction.page import Page, Text
+from labelops.extraction.vocabulary import OLD_PRICE_TAGS, OLD_PRICE_TOKENS, PRICE_TOKENS
+from labelops.normalize import parse_price
+
+SOURCE = "page:price"
+SOURCE_OLD = "page:old-price"
+MAX_PRICE_TEXT = 80
+"""Texts longer than this are not prices (they are sentences that mention one)."""
+OLD_PRICE_WEIGHT = -3.0
+"""Evidence against an amount the page shows only as an old price."""
+
+WINDOW = 2000
+"""Elements before and after the title or buy button (document order) searched for prices."""
+MAX_CANDIDATES = 1000
+"""Price texts looked at on one page, at most (bounds the work on enormous pages)."""
+MIN_SCORE = 0.5
+"""The best price must score at least this on its own (repeats do not lift a poor one)."""
+REPEAT_BONUS = 0.25
+MAX_REPEATS = 2
+"""An amount shown again adds a little, twice at most (option lists repeat prices many times)."""
+
+_PRICE_TOKENS = frozenset(PRICE_TOKENS)
+_OLD_TOKENS = frozenset(t.lower() for t in OLD_PRICE_TOKENS)
+_DIGIT = re.compile(r"\d")
+def _iso_codes() -> list[str]:
+    from price_parser._currencies import CURRENCIES  # the data behind price-parser's symbols
+
+    return sorted(code for code in CURRENCIES if len(code) == 3 and code.isalpha() and code.isupper())
+
+
+_WORD_MARKS = ("kr", "Kr", "KR", "kr.", "zł", "zl", "Zł", "kč", "Kč", "kn", "Kn", "KN", "ft", "Ft", "lei", "Lei", "lv",
+               "лв", "руб", "Руб", "грн", "р.", "rs", "Rs", "RS", "Rs.", "dh", "Dh", "DH", "tl", "TL", "fr.", "Fr.")
+# (case-sensitive with the usual spellings: "HPH-000419" is a code, not Honduran money; IGNORECASE is slow)
+_CURRENCY_MARK = re.compile(
+    r"[$€£¥₹₽₩₪₺₴₱฿₫₦₵₸₼₾¢]|[元円원]|(?<![^\W\d_])(?:"
+    + "|".join(re.escape(m) for m in sorted((*_iso_codes(), *_WORD_MARKS), key=len, reverse=True))
+    + r")(?![^\W\d_])"
+)
+_BARE_CURRENCY = re.compile(r"^\s*(?:" + _CURRENCY_MARK.pattern + r")\s*[~.]?\s*$")
+_BARE_NUMBER = re.compile(r"^\s*\d{1,3}(?:[ .,'\u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?(?:[.,]-{1,2})?\s*$|^\s*\d+(?:[.,]\d{1,2})?\s*$")
+_AUX_TEXT = re.compile(
+    r"(?<![^\W_])(?:was|rrp|uvp|statt|save|saving|you save|per|each|excl\.?|excluding|ex\.? vat|zzgl|ohne mwst|"
+    r"brez ddv|bez dph|netto|from|ab|od|dès|desde|a partir de|vanaf|fra|alkaen|month|monthly|deposit|"
+    r"shipping|delivery|versand|livraison|envío|spedizione|postage)(?![^\W_])|/\s*(?:mo|month|kg|g|l|ml|m|m2|m²|"
+    r"100\s?g|100\s?ml|st|stk|pc|pcs|pz|szt|ks|шт)\b|\d\s*%",
+    re.IGNORECASE,
+)
+_FONT_SIZE = re.compile(r"font(?:-size)?\s*:[^;]*?(\d{2,3})px", re.IGNORECASE)
+_ZERO = Decimal(0)
+_INVISIBLE = frozenset({"meta", "link", "input"})
+
+
+@dataclass(slots=True)
+class PriceCandidate:
+    amount: Decimal
+    currency: str | None
+    score: float
+    element: lxml.etree._Element
+    old: bool = False
+
+
+# ----------------------------------------------------------------------------- features
+
+
+def is_old(page: Page, element: lxml.etree._Element) -> bool:
+    """Struck through or named as a not-selling price (itself or one of 3 ancestors)."""
+    node: lxml.etree._Element | None = element
+    for _ in range(4):
+        if node is None:
+            return False
+        if node.tag in OLD_PRICE_TAGS or page.tokens(node) & _OLD_TOKENS:
+            return True
+        if "line-through" in (node.get("style") or "").lower():
+            return True
+        node = node.getparent()
+    return False
+
+
+def _price_named(page: Page, element: lxml.etree._Element, levels: int) -> bool:
+    node: lxml.etree._Element | None = element
+    for _ in range(levels):
+        if node is None:
+            return False
+        if page.tokens(node) & _PRICE_TOKENS or node.get("itemprop") in ("price", "lowPrice"):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _big_font(element: lxml.etree._Element) -> bool:
+    node: lxml.etree._Element | None = element
+    for _ in range(3):
+        if node is None:
+            return False
+        match = _FONT_SIZE.search(node.get("style") or "")
+        if match and int(match.group(1)) >= 18:
+            return True
+        if node.tag == "font" and (node.get("size") or "").strip().lstrip("+").isdigit() and int(node.get("size").strip().lstrip("+")) >= 4:
+            return True
+        node = node.getparent()
+    return False
+
+
+def score(page: Page, element: lxml.etree._Element, text: str, context: str, has_currency: bool) -> tuple[float, bool]:
+    """``(score, old)`` of a price text shown in ``element``; ``context`` is the text around it."""
+    value = 0.0
+    if has_currency:
+        value += 2
+    if _price_named(page, element, 1):
+        value += 2
+    elif _price_named(page, element.getparent() if element.getparent() is not None else element, 3):
+        value += 1
+    if len(text) <= 20:
+        value += 1
+    if _big_font(element):
+        value += 1
+    old = is_old(page, element)
+    if old:
+        value -= 3
+    if _AUX_TEXT.search(text) or _AUX_TEXT.search(context):
+        value -= 2
+    if page.in_side_region(element):
+        value -= 4
+    distance = page.anchor_distance(element)
+    if distance is not None:
+        value -= 0.25 * min(distance, 24)
+    return value, old
+
+
+def _parse(text: str, page: Page) -> tuple[Decimal | None, str | None]:
+    parsed = Price.fromstring(text)
+    if parsed.amount is None or parsed.amount <= _ZERO:
+        return None, None
+    currency = symbol_currency(parsed.currency, page)
+    if currency is None and (mark := _CURRENCY_MARK.search(text)):
+        currency = symbol_currency(mark.group(0), page)
+    return parsed.amount, currency
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def _context(page: Page, texts: list[Text], i: int) -> str:
+    """The text just before a price (a label such as "Was" or "excl. VAT") when it sits next to
+    it, plus a unit right after it ("/ 100 g")."""
+    parts = []
+    if i > 0 and page.distance(texts[i - 1].element, texts[i].element) <= 2 and len(texts[i - 1].text) <= 40:
+        parts.append(texts[i - 1].text)
+    if i + 1 < len(texts) and texts[i + 1].text.lstrip().startswith(("/", "per ", "pro ")):
+        parts.append(texts[i + 1].text)
+    return " ".join(parts)
+
+
+def price_candidates(page: Page) -> list[PriceCandidate]:
+    """Every price-looking thing in the page's body, scored (best first)."""
+    found: list[PriceCandidate] = []
+    texts = page.texts
+
+    def add(element: lxml.etree._Element, text: str, context: str = "") -> None:
+        amount, currency = _parse(text, page)
+        if amount is None:
+            return
+        has_currency = currency is not None and bool(_CURRENCY_MARK.search(text))
+        if not has_currency and not _price_named(page, element, 3):
+            return  # a number with neither a currency nor a price-like name is no price
+        value, old = score(page, element, text, context, has_currency)
+        found.append(PriceCandidate(amount, currency, value, element, old))
+
+    low, high = page.window(WINDOW)
+    for i, text in enumerate(texts):
+        if not low <= text.index <= high:
+            continue
+        if len(found) >= MAX_CANDIDATES:
+            break
+        words = text.text
+        if len(words) > 40 or not _DIGIT.search(words):
+            continue
+        if _CURRENCY_MARK.search(words):
+            add(text.element, words, _context(page, texts, i))
+        elif _BARE_NUMBER.match(words):  # "30,000" then "원~", or "€" then "40"
+            for j in (i + 1, i - 1):
+                if 0 <= j < len(texts) and _BARE_CURRENCY.match(texts[j].text) and \
+                        page.distance(texts[j].element, text.element) <= 3:
+                    joined = f"{words} {texts[j].text}" if j > i else f"{texts[j].text} {words}"
+                    add(text.element, joined, _context(page, texts, min(i, j)))
+                    break
+    for element in page.named(_PRICE_TOKENS):
+        if element.tag in _INVISIBLE or not low <= page.index.get(element, -1) <= high:
+            continue
+        if len(found) >= 2 * MAX_CANDIDATES:
+            break
+        text = page.text_of(element, MAX_PRICE_TEXT + 1)
+        if text and len(text) <= MAX_PRICE_TEXT and _DIGIT.search(text) and len(_CURRENCY_MARK.findall(text)) <= 1:
+            add(element, text)
+        for name in ("content", "data-price", "data-price-amount", "data-value"):
+            value = element.get(name)
+            if value and _DIGIT.search(value) and len(value) < 20:
+                amount, _ = parse_price(value)
+                if amount is not None and Decimal(amount) > _ZERO:
+                    points, old = score(page, element, value, "", False)
+                    found.append(PriceCandidate(Decimal(amount), None, points - 0.5, element, old))
+    found.sort(key=lambda c: -c.score)
+    return found
+
+
+def main_price(candidates: list[PriceCandidate]) -> PriceCandidate | None:
+    """The best-scored price (``None`` when even the best is poor), with equal amounts shown
+    elsewhere adding a little."""
+    if not candidates:
+        return None
+    totals: dict[Decimal, float] = {}
+    best: dict[Decimal, PriceCandidate] = {}
+    repeats: dict[Decimal, int] = {}
+    for candidate in candidates:
+        if candidate.amount not in best:
+            best[candidate.amount] = candidate
+            totals[candidate.amount] = candidate.score
+            repeats[candidate.amount] = 0
+        elif candidate.score > 0 and repeats[candidate.amount] < MAX_REPEATS:
+            totals[candidate.amount] += REPEAT_BONUS
+            repeats[candidate.amount] += 1
+    amount = max(totals, key=lambda a: totals[a])
+    winner = best[amount]
+    if winner.score < MIN_SCORE:
+        return None
+    currency = winner.currency or next((c.currency for c in candidates if c.amount == amount and c.currency), None)
+    return PriceCandidate(amount, currency, totals[amount], winner.element, winner.old)
+
+
+def old_amounts(candidates: list[PriceCandidate]) -> set[Decimal]:
+    """Amounts shown near the product only as old prices (never as a current price)."""
+    current = {c.amount for c in candidates if not c.old and c.score > -2}
+    return {c.amount for c in candidates if c.old and c.score > -6 and c.amount not in current}
+
+
+def extract_price(page: Page) -> tuple[PriceCandidate | None, list[Candidate]]:
+    """The page's main visible price (or ``None``), and candidates: ``price`` and ``currency``
+    from it, and evidence against amounts shown only as old prices."""
+    candidates = price_candidates(page)
+    winner = main_price(candidates)
+    found: list[Candidate] = []
+    if winner is not None:
+        weight = 3.0 if winner.score >= 3 else 2.0
+        amount, _ = parse_price(winner.amount)
+        found.append(Candidate("price", amount, weight, SOURCE))
+        if winner.currency:
+            found.append(Candidate("currency", winner.currency, weight, SOURCE))
+    for old in old_amounts(candidates):
+        amount, _ = parse_price(old)
+        found.append(Candidate("price", amount, OLD_PRICE_WEIGHT, SOURCE_OLD))
+    return winner, found

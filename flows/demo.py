@@ -2,8 +2,10 @@
 
     labelops demo            # or: make demo
 
-Builds the synthetic shop under the data root, serves it on 127.0.0.1, ingests it, and trains
-the text generator on the snapshot (registered in MLflow as the ``challenger``).
+Builds the synthetic shop under the data root, serves it on 127.0.0.1, ingests it, trains the
+models on the snapshot (registered in MLflow as ``challenger``), then runs the generation flow:
+the gate decides whether each challenger becomes ``champion``, and every product is labelled
+with the champions (labels table and HTML report).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from flows.generate import generate
 from flows.ingest import ingest
 from flows.train import train
 from labelops.crawl import new_crawl_id
@@ -31,7 +34,8 @@ def demo_shop_dir(products: int, seed: int) -> Path:
 @flow(name="demo", log_prints=True)
 def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | None = None,
          train_steps: int = 300) -> dict:
-    """Build the demo shop, serve it on 127.0.0.1:``port``, ingest it, train on it; returns ids, URL, models.
+    """Build the demo shop, serve it on 127.0.0.1:``port``, ingest it, train on it, gate and label;
+    returns ids, URL, models and the label run.
 
     The port is fixed by default so that listing URLs, and with them snapshot ids, are the same
     from one demo run to the next.
@@ -42,5 +46,6 @@ def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | N
         print(f"demo shop {shop_dir} served at {base_url}")
         snapshot_id = ingest(start_urls=[f"{base_url}/"], sitemap_urls=[f"{base_url}/sitemap.xml"], crawl_id=crawl_id)
     models = train(snapshot_id=snapshot_id, max_steps=train_steps)
+    labels = generate(snapshot_id=snapshot_id)
     return {"snapshot_id": snapshot_id, "crawl_id": crawl_id, "shop_dir": str(shop_dir), "shop_url": base_url,
-            "models": models}
+            "models": models, "labels": labels}

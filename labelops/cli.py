@@ -138,8 +138,17 @@ def train(
     print_trained(state.result())
 
 
+def print_gates(gates: list[dict]) -> None:
+    """One line per model: the gate's verdict and why, and the champion after it."""
+    for gate in gates:
+        colour = "green" if gate["promoted"] else "yellow"
+        console.print(f"[bold {colour}]gate {gate['model_name']}[/]: {escape(gate['summary'])} "
+                      f"(champion: version {gate['champion_after'] or 'none'})")
+
+
 def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
-    """The gate's verdicts were logged; here: the counts and where the labels and report went."""
+    """The gate's verdicts, the counts, and where the labels and report went."""
+    print_gates(run.gates)
     table = Table(title=f"labels {run.run_id}", show_header=False)
     table.add_row("snapshot", run.snapshot_id)
     table.add_row("text model (champion)", f"version {run.text_model_version}")
@@ -154,13 +163,6 @@ def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
     if run.quarantine:
         console.print(f"quarantine:  {run.quarantine}")
     console.print(f"[bold green]report:[/]      {run.report}")
-
-
-def print_gates(gates) -> None:  # noqa: ANN001 - list of labelops.gate.GateResult
-    for gate in gates:
-        colour = "green" if gate.promoted else "yellow"
-        console.print(f"[bold {colour}]{gate.model_name}[/]: {escape(gate.summary)} "
-                      f"(champion: {gate.champion_after or 'none'})")
 
 
 @app.command()
@@ -203,7 +205,7 @@ def demo(
     port: Annotated[int, typer.Option(help="port to serve the demo shop on (127.0.0.1)")] = 8765,
     train_steps: Annotated[int, typer.Option(min=1, help="training steps of the text generator")] = 300,
 ) -> None:
-    """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest it, train on it."""
+    """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest, train, gate, label."""
     import time
 
     _prepare_runtime()
@@ -216,6 +218,7 @@ def demo(
     result = _finish(state, crawl_id)
     console.print(f"demo shop: {result['shop_dir']} (served at {result['shop_url']} during the run)")
     print_trained(result["models"])
+    print_label_run(result["labels"])
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.0f} s[/]; data root: {get_settings().data}")
 
 

@@ -43,6 +43,7 @@ class LabelRun(BaseModel):
     report: str
     quarantine: str | None
     seconds: float
+    gates: list[dict[str, Any]] = []
 
 
 def load_image_labeller(version: str) -> Any:
@@ -102,4 +103,5 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
     log.info("labels of snapshot %s: %s (report %s)", snapshot_id, root.uri(labels_path(run_id)), report)
     return LabelRun(run_id=run_id, snapshot_id=snapshot_id, text_model_version=text_version,
                     image_model_version=image_version, counts=counts, labels=root.uri(labels_path(run_id)),
-                    report=report, quarantine=quarantine, seconds=seconds)
+                    report=report, quarantine=quarantine, seconds=seconds,
+                    gates=[g if isinstance(g, dict) else g.model_dump() for g in gates])

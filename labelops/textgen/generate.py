@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -127,15 +127,26 @@ def load_vocabulary(folder: str | Path) -> HallucinationVocabulary | None:
                                    {k: frozenset(v) for k, v in data["known_values"].items()})
 
 
+PROMPT_FILE = "prompt.json"
+
+
+def save_prompt_budget(max_prompt_tokens: int, folder: str | Path) -> Path:
+    """Record how many prompt tokens the model was trained with (generation cuts prompts there too)."""
+    path = Path(folder) / PROMPT_FILE
+    path.write_text(json.dumps({"max_prompt_tokens": max_prompt_tokens}))
+    return path
+
+
 @dataclass
 class TextGenerator:
     """A trained generator as one folder: the Hugging Face model and tokenizer, and, when it was
-    trained with them, ``exemplars.pkl`` and ``vocabulary.json``."""
+    trained with them, ``exemplars.pkl``, ``vocabulary.json`` and ``prompt.json``."""
 
     model: Any
     tokenizer: Any
     exemplars: ExemplarIndex | None = None
     vocabulary: HallucinationVocabulary | None = None
+    max_prompt_tokens: int | None = None
 
     @classmethod
     def load(cls, folder: str | Path) -> TextGenerator:
@@ -143,9 +154,13 @@ class TextGenerator:
 
         from labelops.textgen.tokenizer import load_tokenizer
 
+        prompt = Path(folder) / PROMPT_FILE
+        budget = json.loads(prompt.read_text())["max_prompt_tokens"] if prompt.exists() else None
         return cls(AutoModelForCausalLM.from_pretrained(folder), load_tokenizer(folder),
-                   ExemplarIndex.load(folder), load_vocabulary(folder))
+                   ExemplarIndex.load(folder), load_vocabulary(folder), budget)
 
     def generate(self, rows: Sequence[Mapping[str, Any]],
                  options: GenerationOptions = GenerationOptions()) -> list[GeneratedText]:
+        if self.max_prompt_tokens:
+            options = replace(options, max_prompt_tokens=min(options.max_prompt_tokens, self.max_prompt_tokens))
         return generate_texts(self.model, self.tokenizer, rows, options, self.exemplars, self.vocabulary)

@@ -157,7 +157,8 @@ def fit(work: Path) -> None:
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import MLFlowLogger
 
-    from labelops.textgen.data import TextDataModule
+    from labelops.textgen.data import PROMPT_SHARE, TextDataModule
+    from labelops.textgen.generate import save_prompt_budget
     from labelops.textgen.model import TextGeneratorModule, load_pretrained, small_gpt2
     from labelops.textgen.tokenizer import load_tokenizer
 
@@ -200,6 +201,8 @@ def fit(work: Path) -> None:
         for extra in (work / "exemplars.pkl", work / "vocabulary.json"):  # they generate with the model
             if extra.exists():
                 shutil.copy2(extra, work / "final" / extra.name)
+        # generation cuts prompts where training did
+        save_prompt_budget(int(config.max_length * PROMPT_SHARE), work / "final")
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         (work / "trained.json").write_text(json.dumps({
             "global_step": trainer.global_step, "resumed_from_step": resumed_from, "world_size": trainer.world_size,

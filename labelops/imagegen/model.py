@@ -189,7 +189,7 @@ class GanModule(L.LightningModule):
                    "d_real_accuracy": (real_logits.argmax(1) == labels).float().mean()}
         self.log_dict({f"train/{k}": v for k, v in metrics.items()}, prog_bar=False, logger=False)
         if self.trainer.is_global_zero and self.logger is not None and iteration % hp.log_every == 0:
-            self.logger.log_metrics({f"train/{k}": float(v) for k, v in metrics.items()}, step=iteration)
+            self.logger.log_metrics({f"train/{k}": float(v.detach()) for k, v in metrics.items()}, step=iteration)
         if self.trainer.is_global_zero and self.sample_hook and hp.sample_every and iteration % hp.sample_every == 0:
             self.sample_hook(iteration, self.sample_grid())
 

@@ -54,8 +54,8 @@ class GanTrainConfig(BaseModel):
     max_classes: int = 16
     min_class_images: int = 2
     z_dim: int = 128
-    g_width: int = 32
-    d_width: int = 32
+    g_width: int = 16
+    d_width: int = 16
     batch_size: int = 32
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -64,7 +64,7 @@ class GanTrainConfig(BaseModel):
     ema_decay: float = 0.999
     ema_start: int = 100
     augment: str = DEFAULT_POLICY
-    max_steps: int = 2000
+    max_steps: int = 1500
     sample_every_steps: int = 200
     checkpoint_every_steps: int = 100
     log_every_steps: int = 10

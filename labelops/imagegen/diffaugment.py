@@ -10,7 +10,6 @@ Every operation is differentiable with respect to the images, so gradients reach
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 DEFAULT_POLICY = "color,translation,cutout"
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -155,12 +156,15 @@ class GanModule(L.LightningModule):
         """Completed GAN iterations (Lightning counts each optimizer step: two per iteration)."""
         return self.trainer.global_step // 2
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        pixels, labels = batch
-        real = normalise(pixels) if pixels.dtype == torch.uint8 else pixels
-        opt_g, opt_d = self.optimizers()
+    def adversarial_step(self, real: torch.Tensor, labels: torch.Tensor, opt_g: Any, opt_d: Any,
+                         backward: Callable[[torch.Tensor], None]) -> dict[str, torch.Tensor]:
+        """One discriminator update, then one generator update; returns the losses.
+
+        ``backward`` is Lightning's ``manual_backward`` in training (precision, DDP), a plain
+        ``loss.backward()`` elsewhere (the speed benchmark's plain loop).
+        """
         hp = self.hparams
-        z = torch.randn(real.shape[0], hp.z_dim, device=self.device)
+        z = torch.randn(real.shape[0], hp.z_dim, device=real.device)
 
         # discriminator: hinge on real vs generated, cross-entropy of the classifier on real images
         fake = self.generator(z, labels)
@@ -169,7 +173,7 @@ class GanModule(L.LightningModule):
         d_adversarial = hinge_d_loss(real_scores, fake_scores)
         d_class = F.cross_entropy(real_logits, labels)
         opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(d_adversarial + hp.ac_weight * d_class)
+        backward(d_adversarial + hp.ac_weight * d_class)
         opt_d.step()
 
         # generator: fool the discriminator, and make images the classifier puts in the requested class
@@ -177,19 +181,29 @@ class GanModule(L.LightningModule):
         g_adversarial = hinge_g_loss(fake_scores)
         g_class = F.cross_entropy(fake_logits, labels)
         opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(g_adversarial + hp.ac_weight * g_class)
+        backward(g_adversarial + hp.ac_weight * g_class)
         opt_g.step()
+        return {"d_loss": d_adversarial.detach(), "d_class_loss": d_class.detach(), "g_loss": g_adversarial.detach(),
+                "g_class_loss": g_class.detach(),
+                "d_real_accuracy": (real_logits.argmax(1) == labels).float().mean()}
 
-        iteration = self.iteration
+    def update_ema(self, iteration: int) -> None:
+        """The EMA follows the generator exactly until ``ema_start``, then with a decay that warms up."""
+        hp = self.hparams
         decay = min(hp.ema_decay, (1 + iteration) / (10 + iteration)) if iteration >= hp.ema_start else 0.0
         ema_update(self.generator_ema, self.generator, decay)
 
-        metrics = {"d_loss": d_adversarial, "d_class_loss": d_class, "g_loss": g_adversarial,
-                   "g_class_loss": g_class,
-                   "d_real_accuracy": (real_logits.argmax(1) == labels).float().mean()}
-        self.log_dict({f"train/{k}": v for k, v in metrics.items()}, prog_bar=False, logger=False)
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        pixels, labels = batch
+        real = normalise(pixels) if pixels.dtype == torch.uint8 else pixels
+        opt_g, opt_d = self.optimizers()
+        metrics = self.adversarial_step(real, labels, opt_g, opt_d, self.manual_backward)
+        iteration = self.iteration
+        self.update_ema(iteration)
+        hp = self.hparams
+        self.log_dict({f"train/{k}": v for k, v in metrics.items()}, logger=False)
         if self.trainer.is_global_zero and self.logger is not None and iteration % hp.log_every == 0:
-            self.logger.log_metrics({f"train/{k}": float(v.detach()) for k, v in metrics.items()}, step=iteration)
+            self.logger.log_metrics({f"train/{k}": float(v) for k, v in metrics.items()}, step=iteration)
         if self.trainer.is_global_zero and self.sample_hook and hp.sample_every and iteration % hp.sample_every == 0:
             self.sample_hook(iteration, self.sample_grid())
 

@@ -25,6 +25,7 @@ import json
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -160,7 +161,7 @@ def fit(work: Path) -> None:
         accelerator=config.accelerator, devices=config.devices,
         # the discriminator's update leaves the generator's parameters without gradients
         strategy="ddp_find_unused_parameters_true" if config.devices > 1 else "auto",
-        max_steps=config.max_steps * steps, precision=precision, log_every_n_steps=config.log_every_steps * steps,
+        max_steps=config.max_steps * steps, precision=precision, log_every_n_steps=1,  # the module logs itself
         default_root_dir=work, num_sanity_val_steps=0,
         logger=MLFlowLogger(tracking_uri=settings.tracking_uri, run_id=run_id, log_model=False),
         callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=config.checkpoint_every_steps * steps,
@@ -168,6 +169,8 @@ def fit(work: Path) -> None:
         enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False,
     )
     last, resumed_from = training.resume_point(work)
+    # checkpoints hold the state after the iteration's updates, which is what resuming needs
+    warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
     started = time.perf_counter()
     trainer.fit(module, ImageDataModule(work / "images.pt", config.batch_size), ckpt_path=last)
     seconds = time.perf_counter() - started

@@ -118,9 +118,16 @@ def open_image(source: Any) -> Image.Image:
     text = str(source)
     if text.startswith("data:"):
         text = text.split(",", 1)[1]
-    if len(text) < 4096 and Path(text).is_file():
+    if _is_file(text):
         return Image.open(text)
     return Image.open(io.BytesIO(base64.b64decode(text, validate=True)))
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return len(text) < 4096 and Path(text).is_file()
+    except OSError:  # base64 text can make a "file name too long"
+        return False
 
 
 def load_pixels(root: DataRoot, relative: str, size: int) -> tuple[torch.Tensor | None, str | None]:

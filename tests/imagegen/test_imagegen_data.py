@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from labelops.imagegen.data import (ImageDataModule, ImageSet, build_image_set, category_of, denormalise, grid_image,
+from labelops.imagegen.data import (ImageDataModule, _is_file, ImageSet, build_image_set, category_of, denormalise, grid_image,
                                     normalise, open_image, pick_level, pil_to_uint8, to_square)
 from labelops.storage import DataRoot
 
@@ -43,6 +43,11 @@ def test_open_image_accepts_bytes_base64_and_paths(tmp_path):
     (tmp_path / "a.jpg").write_bytes(data)
     for source in (data, base64.b64encode(data).decode(), str(tmp_path / "a.jpg")):
         assert open_image(source).size == (40, 20)
+    noise = Image.frombytes("RGB", (64, 64), bytes(range(256)) * 48)
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    assert open_image(base64.b64encode(buffer.getvalue()).decode()).size == (64, 64)
+    assert not _is_file("A" * 300)  # too long a name for a file: no OSError, it is base64
 
 
 def test_levels():

@@ -34,12 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def shared() -> Path:
-    value = os.environ.get("LABELOPS_SHARED_DATA")
-    if not value:
-        raise SystemExit("LABELOPS_SHARED_DATA must point at the shared data for real datasets")
-    return Path(value)
+from benchmarks.text_quality import ingest_site, shared  # noqa: E402
 
 
 def flipkart_snapshot(root) -> str:  # noqa: ANN001
@@ -72,8 +67,6 @@ def make_snapshot(name: str, root) -> str:  # noqa: ANN001
     if name == "flipkart":
         return flipkart_snapshot(root)
     if name == "books":
-        from benchmarks.text_quality import ingest_site
-
         return ingest_site(shared() / "books-toscrape" / "site", "catalogue/frankenstein_20/index.html", root)
     raise SystemExit(f"unknown dataset {name}")
 

@@ -21,6 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.loop_timer import LoopTimer  # noqa: E402
+
 
 def batches(n_products: int, image_size: int, batch_size: int) -> tuple[list, int]:
     from labelops.imagegen.data import build_image_set
@@ -44,31 +46,11 @@ def fresh_module(num_classes: int, args: argparse.Namespace):  # noqa: ANN201
     return GanModule(num_classes, image_size=args.image_size, g_width=args.width, d_width=args.width, log_every=10**9)
 
 
-class _LoopTimer:
-    """Times Lightning's training loop alone (first batch to end), as the plain loop is timed."""
-
-    def __init__(self):
-        import lightning as L
-
-        timer = self
-
-        class Callback(L.Callback):
-            def on_train_batch_start(self, trainer, module, batch, batch_idx):
-                timer.started = timer.started or time.perf_counter()
-
-            def on_train_end(self, trainer, module):
-                if next(module.parameters()).is_cuda:
-                    torch.cuda.synchronize()
-                timer.ended = time.perf_counter()
-
-        self.started, self.ended, self.callback = 0.0, 0.0, Callback()
-
-
 def run_lightning(data: list, num_classes: int, args: argparse.Namespace) -> float:
     import lightning as L
 
     module = fresh_module(num_classes, args)
-    timer = _LoopTimer()
+    timer = LoopTimer()
     precision = "bf16-mixed" if args.device == "cuda" else "32-true"
     trainer = L.Trainer(accelerator=args.device, devices=1, max_steps=2 * args.steps, precision=precision, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,16 +15,10 @@ from labelops.registry import IMAGE_MODEL, configure_mlflow
 from labelops.settings import get_settings
 from labelops.storage import DataRoot
 from tests.helpers.listings import publish_demo_snapshot
+from tests.helpers.training import kill_after_first_checkpoint, versions_of
 
 TINY = dict(image_size=16, z_dim=16, g_width=8, d_width=8, batch_size=16, log_every_steps=2, sample_every_steps=4,
             grid_columns=4, evaluator_steps=20, eval_samples_per_class=8)
-
-
-def versions_of(training_key: str) -> list:
-    from mlflow import MlflowClient
-
-    return [v for v in MlflowClient().search_model_versions(f"name = '{IMAGE_MODEL}'")
-            if v.tags.get("training_key") == training_key]
 
 
 @pytest.fixture
@@ -60,7 +52,7 @@ def test_train_registers_a_challenger_that_samples_and_tags_in_a_new_process(dat
     assert "samples/step_000004.png" in {a.path for a in client.list_artifacts(result.run_id, "samples")}
     # running it again registers nothing new
     assert train_gan(config).already_registered
-    assert len(versions_of(config.key())) == 1
+    assert len(versions_of(IMAGE_MODEL, config.key())) == 1
 
     photo = next((data_root / "images").iterdir())
     script = (
@@ -92,15 +84,7 @@ def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, 
                             **{**TINY, "sample_every_steps": 50, "log_every_steps": 5})
     work = prepare(config)
     run_id = json.loads((work / "prepared.json").read_text())["run_id"]
-    process = subprocess.Popen([sys.executable, "-m", "labelops.imagegen.train", str(work)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last = work / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 240
-    while not last.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    time.sleep(0.3)  # let the first checkpoint be written whole
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    last = kill_after_first_checkpoint("labelops.imagegen.train", work)
     assert last.exists() and not (work / "trained.json").exists()
 
     result = train_gan(config)  # the same command again
@@ -108,7 +92,7 @@ def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, 
     assert 5 <= trained["resumed_from_step"] < 100
     assert trained["global_step"] == 100
     assert result.run_id == run_id
-    assert len(versions_of(config.key())) == 1
+    assert len(versions_of(IMAGE_MODEL, config.key())) == 1
     from mlflow import MlflowClient
 
     losses = MlflowClient().get_metric_history(run_id, "train/d_loss")
@@ -120,7 +104,7 @@ def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
     result = train_gan(config)
     trained = json.loads((work_dir_for(config, get_settings()) / "trained.json").read_text())
     assert trained["world_size"] == 2 and trained["global_step"] == 6
-    assert len(versions_of(config.key())) == 1
+    assert len(versions_of(IMAGE_MODEL, config.key())) == 1
     from mlflow import MlflowClient
 
     client = MlflowClient()

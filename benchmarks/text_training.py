@@ -19,6 +19,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.loop_timer import LoopTimer  # noqa: E402
+
 
 def batches(n_products: int, batch_size: int):
     from labelops.textgen.data import build_example, collate, encode_example
@@ -40,35 +42,11 @@ def fresh_module(tokenizer, steps: int):
     return TextGeneratorModule(network, lr=3e-3, warmup_steps=10, max_steps=steps)
 
 
-class _LoopTimer:
-    """Times Lightning's training loop alone (first batch to end), as the plain loop is timed."""
-
-    def __init__(self):
-        import lightning as L
-
-        timer = self
-
-        class Callback(L.Callback):
-            def on_train_batch_start(self, trainer, module, batch, batch_idx):
-                timer.started = timer.started or time.perf_counter()
-
-            def on_train_end(self, trainer, module):
-                if device_is_cuda(module):
-                    torch.cuda.synchronize()
-                timer.ended = time.perf_counter()
-
-        self.started, self.ended, self.callback = 0.0, 0.0, Callback()
-
-
-def device_is_cuda(module) -> bool:
-    return next(module.parameters()).is_cuda
-
-
 def run_lightning(tokenizer, data, steps: int, device: str, precision: str) -> float:
     import lightning as L
 
     module = fresh_module(tokenizer, steps)
-    timer = _LoopTimer()
+    timer = LoopTimer()
     trainer = L.Trainer(accelerator=device, devices=1, max_steps=steps, precision=precision, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         gradient_clip_val=1.0, num_sanity_val_steps=0, callbacks=[timer.callback])

@@ -1,6 +1,6 @@
 """The training flow: train the models on a snapshot and register them as challengers.
 
-    labelops train [--snapshot ID] [--devices N] [--max-steps N]
+    labelops train [--snapshot ID] [--models text,gan] [--devices N] [--max-steps N] [--gan-steps N]
 """
 
 from __future__ import annotations
@@ -8,27 +8,34 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from labelops.imagegen.train import GanTrainConfig
 from labelops.settings import get_settings
 from labelops.snapshot import latest_snapshot_id
 from labelops.storage import DataRoot
 from labelops.textgen.train import TextTrainConfig
-from tasks.train import fit_text_generator, prepare_text_training, register_text_generator
+from tasks.train import (fit_image_gan, fit_text_generator, prepare_gan_training, prepare_text_training,
+                         register_image_gan, register_text_generator)
 
-KNOWN_MODELS = ("text",)
+KNOWN_MODELS = ("text", "gan")
 
 
 @flow(name="train", log_prints=True)
 def train(
     snapshot_id: str | None = None,
-    models: list[str] = ["text"],  # noqa: B006 - Prefect shows the default in the UI form
+    models: list[str] = ["text", "gan"],  # noqa: B006 - Prefect shows the default in the UI form
     devices: int = 1,
     max_steps: int | None = None,
     base_model: str | None = None,
+    gan_steps: int | None = None,
+    image_size: int | None = None,
+    gan_width: int | None = None,
 ) -> dict[str, dict]:
     """Train ``models`` on ``snapshot_id`` (default: the latest snapshot) and register each as ``challenger``.
 
-    ``devices`` > 1 trains with DDP; ``base_model`` (hub name or local path) fine-tunes a pretrained
-    causal LM instead of training a small GPT-2 from scratch.
+    ``devices`` > 1 trains with DDP. Text: ``max_steps``, and ``base_model`` (hub name or local
+    path) fine-tunes a pretrained causal LM instead of training a small GPT-2 from scratch. GAN:
+    ``gan_steps`` iterations, ``image_size`` (32, 64, 128) and ``gan_width`` (generator and
+    discriminator width); the GAN config's defaults where not given.
     """
     logger = get_run_logger()
     unknown = sorted(set(models) - set(KNOWN_MODELS))
@@ -44,6 +51,12 @@ def train(
         work = prepare_text_training(config)
         fit_text_generator(work)
         results["text"] = register_text_generator(work).model_dump()
+    if "gan" in models:
+        given = {"max_steps": gan_steps, "image_size": image_size, "g_width": gan_width, "d_width": gan_width}
+        config = GanTrainConfig(snapshot_id=snapshot_id, devices=devices, **{k: v for k, v in given.items() if v})
+        work = prepare_gan_training(config)
+        fit_image_gan(work)
+        results["gan"] = register_image_gan(work).model_dump()
     lines = ["# Training", "", f"snapshot `{snapshot_id}`", "", "| model | version | run | metrics |", "|---|---|---|---|"]
     for result in results.values():
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items()))

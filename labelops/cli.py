@@ -4,7 +4,7 @@
     labelops shop serve ./shop           # serve it on 127.0.0.1
     labelops ingest --start-url URL      # crawl → validate → publish a snapshot
     labelops extract PAGES --out p.json  # product fields of saved pages (.html/.html.gz)
-    labelops train                       # train on the latest snapshot, register challengers
+    labelops train [--models gan]        # train (text, gan or both) on the latest snapshot, register challengers
     labelops generate                    # gate the challengers, label every product, write the report
     labelops promote --rollback MODEL --reason "..."   # put the previous champion back
     labelops demo                        # the whole pipeline on the demo shop
@@ -121,17 +121,23 @@ def ingest(
 @app.command()
 def train(
     snapshot: Annotated[str | None, typer.Option(help="snapshot id (default: the latest)")] = None,
-    model: Annotated[list[str], typer.Option("--model", "-m", help="model(s) to train: text")] = ["text"],
+    models: Annotated[list[str], typer.Option(
+        "--models", "--model", "-m", help="model(s) to train: text, gan (repeat, or comma-separated)")] = ["text", "gan"],
     devices: Annotated[int, typer.Option(min=1, help="devices (GPUs, or CPU processes) for DDP")] = 1,
-    max_steps: Annotated[int | None, typer.Option(min=1, help="optimizer steps (default 400)")] = None,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="text generator: optimizer steps (default 400)")] = None,
     base_model: Annotated[str | None, typer.Option(help="fine-tune this pretrained causal LM (hub name or local path)")] = None,
+    gan_steps: Annotated[int | None, typer.Option(min=1, help="GAN: iterations (default 1500)")] = None,
+    image_size: Annotated[int | None, typer.Option(help="GAN: image side in pixels, 32, 64 or 128 (default 64)")] = None,
+    gan_width: Annotated[int | None, typer.Option(min=4, help="GAN: generator/discriminator width (default 16)")] = None,
 ) -> None:
     """Train the models on a snapshot, track them in MLflow and register each as `challenger`."""
     _prepare_runtime()
     from flows.train import train as train_flow
 
-    state = train_flow(snapshot_id=snapshot, models=model, devices=devices, max_steps=max_steps,
-                       base_model=base_model, return_state=True)
+    chosen = [name.strip() for value in models for name in value.split(",") if name.strip()]
+    state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, max_steps=max_steps,
+                       base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
+                       return_state=True)
     if state.is_failed():
         console.print(f"[bold red]training failed:[/] {escape(str(state.message))}")
         raise typer.Exit(1)
@@ -204,8 +210,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed of the demo shop")] = 0,
     port: Annotated[int, typer.Option(help="port to serve the demo shop on (127.0.0.1)")] = 8765,
     train_steps: Annotated[int, typer.Option(min=1, help="training steps of the text generator")] = 300,
+    gan_steps: Annotated[int, typer.Option(min=1, help="iterations of the GAN (32 px for the demo)")] = 600,
 ) -> None:
-    """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest, train, gate, label."""
+    """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest, train both models, gate, label."""
     import time
 
     _prepare_runtime()
@@ -214,7 +221,7 @@ def demo(
 
     started, crawl_id = time.perf_counter(), new_crawl_id()
     state = demo_flow(products=products, seed=seed, port=port, crawl_id=crawl_id, train_steps=train_steps,
-                      return_state=True)
+                      gan_steps=gan_steps, return_state=True)
     result = _finish(state, crawl_id)
     console.print(f"demo shop: {result['shop_dir']} (served at {result['shop_url']} during the run)")
     print_trained(result["models"])

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from labelops.registry import TEXT_MODEL
+from labelops.registry import IMAGE_MODEL, TEXT_MODEL
 from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
 from labelops.textgen.data import split_of
@@ -72,7 +72,13 @@ def evaluate_text_version(version: str, evaluation: EvaluationSet) -> dict[str, 
     return text_metrics(load_text_generator(version), evaluation)
 
 
-EVALUATORS: dict[str, Evaluator] = {TEXT_MODEL: evaluate_text_version}
+def evaluate_image_version(version: str, evaluation: EvaluationSet) -> dict[str, float]:
+    from labelops.imagegen.evaluation import evaluate_image_version as evaluate
+
+    return evaluate(version, evaluation)
+
+
+EVALUATORS: dict[str, Evaluator] = {TEXT_MODEL: evaluate_text_version, IMAGE_MODEL: evaluate_image_version}
 
 
 def evaluate_versions(model_name: str, versions: Sequence[str | None], evaluation: EvaluationSet,

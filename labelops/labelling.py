@@ -46,11 +46,26 @@ class LabelRun(BaseModel):
     gates: list[dict[str, Any]] = []
 
 
-def load_image_labeller(version: str) -> Any:
-    """The image model registered as ``product-image-gan`` version ``version``, as an ImageLabeller."""
-    import mlflow
+class GanLabeller:
+    """The conditional GAN as labelling needs it: its tagger, and images drawn by category."""
 
-    return mlflow.pyfunc.load_model(f"models:/{IMAGE_MODEL}/{version}").unwrap_python_model().labeller
+    def __init__(self, gan: Any) -> None:  # labelops.imagegen.pyfunc.TrainedGan
+        self.gan, self.categories = gan, list(gan.classes)
+
+    def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
+        return self.gan.tag(images)
+
+    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
+        from labelops.imagegen.data import uint8_to_pil
+
+        return [uint8_to_pil(pixels) for pixels in self.gan.generate(list(categories), seed=seed)]
+
+
+def load_image_labeller(version: str) -> GanLabeller:
+    """The image model registered as ``product-image-gan`` version ``version``."""
+    from labelops.imagegen.evaluation import load_gan
+
+    return GanLabeller(load_gan(version))
 
 
 def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settings | None = None,

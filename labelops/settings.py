@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     )
     validation_chunk_rows: int = Field(20_000, ge=100, description="rows validated per Great Expectations batch")
     shared_data: Path | None = Field(None, description="real product data beside the project (tests, benchmarks)")
+    inception_weights: Path | None = Field(
+        None, description="local TorchScript Inception feature extractor for FID (nothing is downloaded)")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
 
     @field_validator("data")

@@ -18,18 +18,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from labelops.registry import TEXT_MODEL, configure_mlflow, ensure_experiment, find_version, git_commit
+from labelops import training
+from labelops.registry import TEXT_MODEL, configure_mlflow
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
+from labelops.training import TrainedModel
+
+TrainedText = TrainedModel  # what a finished training produced (labelops.training)
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +71,8 @@ class TextTrainConfig(BaseModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
 
-class TrainedText(BaseModel):
-    """What a finished training produced."""
-
-    key: str
-    run_id: str
-    model_name: str
-    version: str
-    work_dir: str
-    metrics: dict[str, float] = Field(default_factory=dict)
-    already_registered: bool = False
-
-
 def work_dir_for(config: TextTrainConfig, settings: Settings) -> Path:
-    base = settings.local_data_path if settings.data_is_local else Path(os.environ.get("TMPDIR", "/tmp")) / "labelops"
-    return base / "training" / "text" / config.key()
+    return training.work_dir_for("text", config.key(), settings)
 
 
 # ------------------------------------------------------------------------------------ prepare
@@ -132,19 +121,11 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     heldout = [{**e, "row": {k: by_id[e["listing_id"]].get(k) for k in INPUT_FIELDS}} for e in splits["test"] or splits["val"]]
     (work / "heldout.json").write_text(json.dumps(heldout, ensure_ascii=False))
 
-    configure_mlflow(settings)
-    client = MlflowClient()
-    experiment_id = ensure_experiment(TEXT_MODEL, settings)
-    run = client.create_run(experiment_id, run_name=f"text-{config.snapshot_id}-{config.key()[:6]}", tags={
-        "snapshot_id": config.snapshot_id, "git_commit": git_commit(), "training_key": config.key(),
-        "model": TEXT_MODEL})
-    for name, value in config.model_dump().items():
-        client.log_param(run.info.run_id, name, value)
     counts = {f"examples_{name}": len(split) for name, split in splits.items()}
-    for name, value in counts.items():
-        client.log_param(run.info.run_id, name, value)
-    client.log_artifact(run.info.run_id, str(work / "test_split.json"))
-    (work / "prepared.json").write_text(json.dumps({"run_id": run.info.run_id, **counts}, indent=2))
+    run_id = training.start_run(TEXT_MODEL, config, config.key(), config.snapshot_id,
+                                f"text-{config.snapshot_id}-{config.key()[:6]}", settings, counts)
+    MlflowClient().log_artifact(run_id, str(work / "test_split.json"))
+    (work / "prepared.json").write_text(json.dumps({"run_id": run_id, **counts}, indent=2))
     log.info("prepared text training %s in %s (%s)", config.key(), work, counts)
     return work
 
@@ -188,12 +169,8 @@ def fit(work: Path) -> None:
                                    save_last=True, save_top_k=1)],
         enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False,
     )
-    last = work / "checkpoints" / "last.ckpt"
-    resumed_from = 0
-    if last.exists():
-        resumed_from = int(torch.load(last, map_location="cpu", weights_only=False).get("global_step", 0))
-        log.info("resuming text training %s from step %d (%s)", config.key(), resumed_from, last)
-    trainer.fit(module, data, ckpt_path=str(last) if last.exists() else None)
+    last, resumed_from = training.resume_point(work)
+    trainer.fit(module, data, ckpt_path=last)
     if trainer.is_global_zero:
         network = getattr(module.model, "_orig_mod", module.model)
         network.save_pretrained(work / "final")
@@ -211,12 +188,7 @@ def fit(work: Path) -> None:
 
 def launch(work: Path, timeout: float | None = None) -> None:
     """Run :func:`fit` in a fresh Python process (never fork DDP inside a flow's process)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "labelops.textgen.train", str(work)]
-    log.info("training: %s", " ".join(command))
-    subprocess.run(command, check=True, env=env, timeout=timeout)
-    if not (work / "trained.json").exists():
-        raise RuntimeError(f"training in {work} ended without a trained model")
+    training.launch("labelops.textgen.train", work, timeout)
 
 
 # ----------------------------------------------------------------------------------- register
@@ -224,7 +196,6 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     """Evaluate the trained model on held-out rows, log it as a pyfunc model, register it once."""
     import mlflow
     import pandas as pd
-    from mlflow import MlflowClient
     from labelops.textgen.generate import GenerationOptions, TextGenerator
     from labelops.textgen.pyfunc import SIGNATURE
 
@@ -232,15 +203,8 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     configure_mlflow(settings)
     config = TextTrainConfig.model_validate_json((work / "config.json").read_text())
     run_id = json.loads((work / "prepared.json").read_text())["run_id"]
-    client = MlflowClient()
-    if (work / "registered.json").exists():
-        return TrainedText.model_validate({**json.loads((work / "registered.json").read_text()), "already_registered": True})
-    existing = find_version(TEXT_MODEL, config.key())
-    if existing is not None:  # registered, but the process died before writing registered.json
-        result = TrainedText(key=config.key(), run_id=run_id, model_name=TEXT_MODEL, version=str(existing.version),
-                             work_dir=str(work), already_registered=True)
-        (work / "registered.json").write_text(result.model_dump_json(indent=2))
-        return result
+    if (done := training.registered_before(work, TEXT_MODEL, config.key(), run_id)) is not None:
+        return done
 
     generator = TextGenerator.load(work / "final")
     heldout = json.loads((work / "heldout.json").read_text())
@@ -259,18 +223,10 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")), artifacts={"model": str(work / "final")},
             signature=SIGNATURE, code_paths=[str(Path(__file__).resolve().parents[1])],
-            pip_requirements=_requirements(),
+            pip_requirements=training.requirements("mlflow", "torch", "transformers", "tokenizers", "pandas"),
         )
-    version = mlflow.register_model(info.model_uri, TEXT_MODEL, tags={
-        "snapshot_id": config.snapshot_id, "git_commit": git_commit(), "training_key": config.key(),
-        "run_id": run_id, **{f"metric.{k}": f"{v:.4f}" for k, v in metrics.items()},
-    })
-    client.set_registered_model_alias(TEXT_MODEL, alias, version.version)
-    result = TrainedText(key=config.key(), run_id=run_id, model_name=TEXT_MODEL, version=str(version.version),
-                         work_dir=str(work), metrics=metrics)
-    (work / "registered.json").write_text(result.model_dump_json(indent=2))
-    log.info("registered %s version %s as @%s (run %s)", TEXT_MODEL, version.version, alias, run_id)
-    return result
+    return training.register_model(work, info.model_uri, TEXT_MODEL, config.key(), config.snapshot_id, run_id,
+                                   metrics, alias)
 
 
 def _heldout_metrics(heldout: list[dict[str, Any]], generated: list[Any], vocabulary: Any) -> dict[str, float]:
@@ -283,12 +239,6 @@ def _heldout_metrics(heldout: list[dict[str, Any]], generated: list[Any], vocabu
         predicted_tags=[g.tags for g in generated], reference_tags=[e["tags"] for e in heldout],
     )
     return {k: float(v) for k, v in metrics.items()}
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import version
-
-    return [f"{name}=={version(name)}" for name in ("mlflow", "torch", "transformers", "tokenizers", "pandas")]
 
 
 def train_text(config: TextTrainConfig, settings: Settings | None = None) -> TrainedText:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import lightning as L
@@ -23,16 +21,10 @@ from labelops.textgen.model import TextGeneratorModule, small_gpt2
 from labelops.textgen.tokenizer import train_tokenizer
 from labelops.textgen.train import TextTrainConfig, prepare, train_text, work_dir_for
 from tests.helpers.listings import demo_listings, publish_demo_snapshot
+from tests.helpers.training import kill_after_first_checkpoint, versions_of
 
 TINY = dict(vocab_size=600, n_embd=32, n_layer=2, n_head=2, n_positions=384, batch_size=8, max_length=256,
             warmup_steps=2, val_every_steps=5, log_every_steps=1, samples=3)
-
-
-def versions_of(training_key: str) -> list:
-    from mlflow import MlflowClient
-
-    return [v for v in MlflowClient().search_model_versions(f"name = '{TEXT_MODEL}'")
-            if v.tags.get("training_key") == training_key]
 
 
 def test_tiny_model_overfits_eight_products():
@@ -76,7 +68,7 @@ def test_train_registers_a_challenger_that_loads_by_alias_in_a_fresh_process(dat
     assert version.tags["snapshot_id"] == snapshot and version.tags["git_commit"]
     # running it again registers nothing new
     assert train_text(TextTrainConfig(snapshot_id=snapshot, max_steps=12, **TINY)).already_registered
-    assert len(versions_of(result.key)) == 1
+    assert len(versions_of(TEXT_MODEL, result.key)) == 1
 
     script = (
         "import json, mlflow, pandas as pd\n"
@@ -99,15 +91,7 @@ def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, 
     config = TextTrainConfig(snapshot_id=snapshot, max_steps=120, checkpoint_every_steps=5, **TINY)
     work = prepare(config)
     run_id = json.loads((work / "prepared.json").read_text())["run_id"]
-    process = subprocess.Popen([sys.executable, "-m", "labelops.textgen.train", str(work)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last = work / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 240
-    while not last.exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    time.sleep(1.0)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    last = kill_after_first_checkpoint("labelops.textgen.train", work)
     assert last.exists() and not (work / "trained.json").exists()
 
     result = train_text(config)  # the same command again
@@ -115,7 +99,7 @@ def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, 
     assert trained["resumed_from_step"] >= 5
     assert trained["global_step"] == 120
     assert result.run_id == run_id
-    assert len(versions_of(config.key())) == 1
+    assert len(versions_of(TEXT_MODEL, config.key())) == 1
 
 
 def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
@@ -123,7 +107,7 @@ def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
     result = train_text(config)
     trained = json.loads((work_dir_for(config, get_settings()) / "trained.json").read_text())
     assert trained["world_size"] == 2 and trained["global_step"] == 6
-    assert len(versions_of(config.key())) == 1
+    assert len(versions_of(TEXT_MODEL, config.key())) == 1
     from mlflow import MlflowClient
 
     assert MlflowClient().get_run(result.run_id).data.params["devices"] == "2"
@@ -155,4 +139,4 @@ def test_base_model_from_a_local_folder_is_fine_tuned(data_root, snapshot, tmp_p
 
     final = AutoConfig.from_pretrained(Path(result.work_dir) / "final")
     assert final.vocab_size == original_vocab + 3  # <pad>, <|sep|>, <|tags|> were added and embeddings resized
-    assert len(versions_of(config.key())) == 1
+    assert len(versions_of(TEXT_MODEL, config.key())) == 1

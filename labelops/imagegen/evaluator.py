@@ -1,0 +1,270 @@
+"""Measuring generated images offline: a classifier trained only on real images, and what it says.
+
+- **Evaluator**: a small CNN trained on the real *training* images of the snapshot (never on
+  generated ones), with flips and DiffAugment translation. Its accuracy on real held-out images
+  is the ceiling the generator is compared with.
+- **Conditional accuracy**: the share of images generated for a category that the evaluator
+  assigns to that category.
+- **KID** (torchmetrics' Kernel Inception Distance, computed in the evaluator's feature space
+  rather than Inception's): between real held-out images and a system's images. The subset size
+  fits small sets (at most the smaller of the two sets).
+- **Baselines** (:func:`evaluate_systems`): real training images (the ceiling: what real data
+  scores against held-out real data), per-class mean images and uniform noise (the floors).
+- **Inception FID** only when ``LABELOPS_INCEPTION_WEIGHTS`` names a local TorchScript Inception
+  feature extractor (e.g. ``inception-2015-12-05.pt``: uint8 N×3×299×299 in, 2048 features out);
+  nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from labelops.imagegen.data import normalise
+from labelops.imagegen.diffaugment import translation
+
+log = logging.getLogger(__name__)
+
+Sampler = Callable[[torch.Tensor], torch.Tensor]
+"""labels → images in [-1, 1] (a generator, or a baseline)."""
+
+
+class EvaluatorNet(nn.Module):
+    """Conv–BN–ReLU stages halving the side down to 4×4, global average pooling, a linear classifier."""
+
+    def __init__(self, num_classes: int, image_size: int, width: int = 32, features_dim: int = 128):
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels, side = 3, image_size
+        while side > 4:
+            out = min(width * 2 ** len(layers), features_dim)
+            layers.append(nn.Sequential(nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out),
+                                        nn.ReLU(inplace=True), nn.MaxPool2d(2)))
+            channels, side = out, side // 2
+        self.stages = nn.Sequential(*layers)
+        self.project = nn.Sequential(nn.Conv2d(channels, features_dim, 3, padding=1), nn.ReLU(inplace=True))
+        self.head = nn.Linear(features_dim, num_classes)
+        self.num_classes, self.image_size = num_classes, image_size
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.stages(x)).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class _Features(nn.Module):
+    """The evaluator's feature extractor, as the module torchmetrics' KID calls."""
+
+    def __init__(self, net: EvaluatorNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.features(x)
+
+
+@dataclass
+class Evaluator:
+    net: EvaluatorNet
+    classes: list[str]
+    heldout_accuracy: float = float("nan")
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Class probabilities of images in [-1, 1]."""
+        self.net.eval()
+        return torch.cat([F.softmax(self.net(images[i:i + batch_size]), dim=1)
+                          for i in range(0, len(images), batch_size)]) if len(images) else torch.zeros(0, len(self.classes))
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        self.net.eval()
+        return torch.cat([self.net.features(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+    def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+        if len(labels) == 0:
+            return float("nan")
+        return float((self.predict(images).argmax(1) == labels).float().mean())
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(self.net.state_dict(), folder / "evaluator.pt")
+        (folder / "evaluator.json").write_text(json.dumps({
+            "classes": self.classes, "image_size": self.net.image_size, "heldout_accuracy": self.heldout_accuracy,
+            "trained_on": "real training images only"}, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> Evaluator:
+        meta = json.loads((folder / "evaluator.json").read_text())
+        net = EvaluatorNet(len(meta["classes"]), meta["image_size"])
+        net.load_state_dict(torch.load(folder / "evaluator.pt", map_location="cpu"))
+        return cls(net.eval(), meta["classes"], meta["heldout_accuracy"])
+
+
+def train_evaluator(pixels: torch.Tensor, labels: torch.Tensor, classes: list[str], steps: int = 300,
+                    batch_size: int = 64, lr: float = 2e-3, seed: int = 0) -> Evaluator:
+    """Fit the evaluator on real training images (uint8 N×3×S×S) with flips and small shifts."""
+    torch.manual_seed(seed)
+    net = EvaluatorNet(len(classes), pixels.shape[-1])
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(1, steps))
+    images = normalise(pixels)
+    net.train()
+    for _ in range(steps):
+        index = torch.randint(0, len(images), (min(batch_size, len(images)),))
+        x = images[index]
+        flip = torch.rand(len(x)) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        loss = F.cross_entropy(net(translation(x)), labels[index], label_smoothing=0.05)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return Evaluator(net.eval(), list(classes))
+
+
+# ------------------------------------------------------------------------------------- KID
+def kid_subset_size(n_real: int, n_fake: int, cap: int = 1000) -> int:
+    """torchmetrics' default subset (1000) is larger than our sets: use the smaller set, capped."""
+    return max(2, min(cap, n_real, n_fake))
+
+
+def kid(real_features: torch.Tensor, fake_features: torch.Tensor, subsets: int = 50, seed: int = 0) -> tuple[float, float]:
+    """(mean, std) of KID between two feature sets, with torchmetrics."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "will save all extracted features in buffer": they are small
+        metric = KernelInceptionDistance(feature=nn.Identity(), subsets=subsets,
+                                         subset_size=kid_subset_size(len(real_features), len(fake_features)))
+    metric.update(real_features.double(), real=True)
+    metric.update(fake_features.double(), real=False)
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)  # torchmetrics draws subsets with the global generator
+    try:
+        mean, std = metric.compute()
+    finally:
+        torch.random.set_rng_state(state)
+    return float(mean), float(std)
+
+
+# -------------------------------------------------------------------------------- baselines
+def class_mean_sampler(pixels: torch.Tensor, labels: torch.Tensor, num_classes: int) -> Sampler:
+    """The floor that knows the category but has no diversity: the mean training image of the class."""
+    images = normalise(pixels)
+    overall = images.mean(0)
+    means = torch.stack([images[labels == c].mean(0) if (labels == c).any() else overall for c in range(num_classes)])
+    return lambda requested: means[requested]
+
+
+def noise_sampler(image_size: int, seed: int = 0) -> Sampler:
+    """The floor that knows nothing: uniform noise."""
+    generator = torch.Generator().manual_seed(seed)
+    return lambda requested: torch.rand(len(requested), 3, image_size, image_size, generator=generator) * 2 - 1
+
+
+def generator_sampler(generator: nn.Module, batch_size: int = 256, seed: int = 0) -> Sampler:
+    """Samples of a trained generator in eval mode, with repeatable noise."""
+    noise = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def sample(requested: torch.Tensor) -> torch.Tensor:
+        generator.eval()
+        return torch.cat([generator.sample(requested[i:i + batch_size], noise).cpu()
+                          for i in range(0, len(requested), batch_size)])
+
+    return sample
+
+
+@dataclass
+class SystemScore:
+    system: str
+    conditional_accuracy: float
+    kid: float
+    kid_std: float
+    images: int
+    fid: float | None = None
+
+
+def evaluate_systems(evaluator: Evaluator, heldout: tuple[torch.Tensor, torch.Tensor],
+                     train: tuple[torch.Tensor, torch.Tensor], systems: dict[str, Sampler],
+                     samples_per_class: int = 50, seed: int = 0,
+                     inception_weights: Path | None = None) -> list[SystemScore]:
+    """Score each system against real held-out images, beside the real-data ceiling.
+
+    Every system is asked for ``samples_per_class`` images of each class (the ceiling row uses
+    that many real training images of each class where there are enough).
+    """
+    held_pixels, held_labels = heldout
+    train_pixels, train_labels = train
+    reference = normalise(held_pixels)
+    reference_features = evaluator.features(reference)
+    inception = load_inception(inception_weights) if inception_weights else None
+    num_classes = len(evaluator.classes)
+    requested = torch.arange(num_classes).repeat_interleave(samples_per_class)
+
+    generator = torch.Generator().manual_seed(seed)
+    real_index = torch.cat([torch.nonzero(train_labels == c).flatten()[
+        torch.randperm(int((train_labels == c).sum()), generator=generator)[:samples_per_class]]
+        for c in range(num_classes)])
+    rows = [("real held-out (ceiling)", reference, held_labels),
+            ("real training images", normalise(train_pixels[real_index]), train_labels[real_index])]
+    rows += [(name, sampler(requested), requested) for name, sampler in systems.items()]
+    scores = []
+    for name, images, labels in rows:
+        if name.startswith("real held-out"):
+            mean, std = 0.0, 0.0  # the reference itself
+        else:
+            mean, std = kid(reference_features, evaluator.features(images), seed=seed)
+        fid = frechet_inception_distance(inception, reference, images) if inception is not None else None
+        scores.append(SystemScore(name, evaluator.accuracy(images, labels), mean, std, len(images), fid))
+    return scores
+
+
+# ------------------------------------------------------------------------- Inception FID
+def load_inception(path: Path) -> nn.Module:
+    """A local TorchScript Inception feature extractor (uint8 N×3×299×299 → N×2048)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"LABELOPS_INCEPTION_WEIGHTS={path} is not a file (nothing is downloaded)")
+    return torch.jit.load(str(path), map_location="cpu").eval()
+
+
+class _InceptionFeatures(nn.Module):
+    def __init__(self, inception: nn.Module):
+        super().__init__()
+        self.inception = inception
+        with torch.no_grad():
+            self.num_features = int(self.forward(torch.zeros(1, 3, 8, 8)).shape[-1])
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        pixels = F.interpolate(images.float(), size=(299, 299), mode="bilinear", align_corners=False)
+        pixels = pixels.add(1).mul(127.5).clamp(0, 255).to(torch.uint8)
+        try:
+            features = self.inception(pixels, return_features=True)
+        except (RuntimeError, TypeError):
+            features = self.inception(pixels)
+        return features.double()
+
+
+def frechet_inception_distance(inception: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                               batch_size: int = 64) -> float:
+    """FID with torchmetrics, Inception features from a local TorchScript module; images in [-1, 1]."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    extractor = _InceptionFeatures(inception)
+    metric = FrechetInceptionDistance(feature=extractor, normalize=False)
+    with torch.no_grad():
+        for images, is_real in ((real, True), (fake, False)):
+            for i in range(0, len(images), batch_size):
+                metric.update(images[i:i + batch_size], real=is_real)
+    return float(metric.compute())

@@ -1,0 +1,129 @@
+"""The conditional GAN as an MLflow pyfunc model: product images by category, and an image tagger.
+
+    model = mlflow.pyfunc.load_model("models:/product-image-gan@challenger")
+    model.predict(pd.DataFrame({"category": ["Clothing", "Electronics"]}))
+        # -> category, image (base64 PNG), one generated image per row; params={"seed": 3}
+    model.predict(pd.DataFrame({"category": ["Clothing", "Electronics"]}), params={"task": "grid", "per_category": 8})
+        # -> one row: categories, image (base64 PNG grid, one row per category)
+    model.predict(pd.DataFrame({"image": [png_bytes_or_base64_or_path]}))
+        # -> category, confidence (the discriminator's classifier)
+
+The task is ``params["task"]`` ("generate", "grid", "tag"), else "tag" when the input has an
+``image`` column and "generate" otherwise. ``model.unwrap_python_model().gan`` is the plain
+:class:`TrainedGan`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+import pandas as pd
+import torch
+from mlflow.models import ModelSignature
+from mlflow.types.schema import ParamSchema, ParamSpec
+from PIL import Image
+
+from labelops.imagegen.data import (denormalise, grid_image, normalise, open_image, pil_to_uint8, png_bytes, to_square,
+                                    uint8_to_pil)
+from labelops.imagegen.model import Discriminator, Generator
+
+SIGNATURE = ModelSignature(
+    inputs=None,  # a `category` column (generate, grid) or an `image` column (tag)
+    outputs=None,
+    params=ParamSchema([
+        ParamSpec("task", "string", "auto"),
+        ParamSpec("per_category", "long", 8),
+        ParamSpec("seed", "long", 0),
+    ]),
+)
+
+
+class TrainedGan:
+    """The EMA generator and the discriminator of a training's ``final/`` folder, on CPU, in eval mode."""
+
+    def __init__(self, generator: Generator, discriminator: Discriminator, classes: list[str]):
+        self.generator, self.discriminator, self.classes = generator.eval(), discriminator.eval(), classes
+        self._index = {c.casefold(): i for i, c in enumerate(classes)}
+
+    @classmethod
+    def load(cls, folder: str | Path) -> TrainedGan:
+        folder = Path(folder)
+        meta = json.loads((folder / "meta.json").read_text())
+        generator = Generator(len(meta["classes"]), meta["image_size"], meta["z_dim"], meta["g_width"])
+        generator.load_state_dict(torch.load(folder / "generator.pt", map_location="cpu"))
+        discriminator = Discriminator(len(meta["classes"]), meta["image_size"], meta["d_width"])
+        discriminator.load_state_dict(torch.load(folder / "discriminator.pt", map_location="cpu"))
+        return cls(generator, discriminator, meta["classes"])
+
+    @property
+    def image_size(self) -> int:
+        return self.generator.image_size
+
+    def class_ids(self, categories: Sequence[str]) -> torch.Tensor:
+        unknown = sorted({c for c in categories if str(c).casefold() not in self._index})
+        if unknown:
+            raise ValueError(f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {unknown}; known: {self.classes}")
+        return torch.tensor([self._index[str(c).casefold()] for c in categories], dtype=torch.long)
+
+    @torch.no_grad()
+    def generate(self, categories: Sequence[str], seed: int = 0) -> torch.Tensor:
+        """One image per requested category: N×3×S×S uint8."""
+        return denormalise(self.generator.sample(self.class_ids(categories), torch.Generator().manual_seed(seed)))
+
+    def grid(self, categories: Sequence[str], per_category: int = 8, seed: int = 0) -> Image.Image:
+        """One row of ``per_category`` images for each category."""
+        repeated = [c for c in categories for _ in range(per_category)]
+        return grid_image(self.generate(repeated, seed), per_category)
+
+    @torch.no_grad()
+    def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
+        """(category, confidence) of each image (bytes, base64, path or PIL), from the discriminator's classifier."""
+        if not images:
+            return []
+        pixels = torch.stack([pil_to_uint8(to_square(open_image(image), self.image_size)) for image in images])
+        probabilities = torch.softmax(self.discriminator.classify(normalise(pixels)), dim=1)
+        confidence, index = probabilities.max(dim=1)
+        return [(self.classes[i], float(c)) for i, c in zip(index.tolist(), confidence)]
+
+
+def _b64_png(image: Image.Image) -> str:
+    return base64.b64encode(png_bytes(image)).decode("ascii")
+
+
+def decode_image(value: str) -> Image.Image:
+    """The PIL image of a base64 PNG that :class:`ImageGanModel` returned."""
+    return open_image(value)
+
+
+class ImageGanModel(mlflow.pyfunc.PythonModel):
+    """Loads the ``model`` artifact (a training's ``final/`` folder)."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        self.gan = TrainedGan.load(context.artifacts["model"])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        if isinstance(model_input, dict):
+            model_input = pd.DataFrame([model_input])
+        params = params or {}
+        task = params.get("task", "auto")
+        if task == "auto":
+            task = "tag" if "image" in model_input.columns else "generate"
+        seed = int(params.get("seed", 0))
+        if task == "tag":
+            tags = self.gan.tag(list(model_input["image"]))
+            return pd.DataFrame({"category": [c for c, _ in tags], "confidence": [p for _, p in tags]})
+        if "category" not in model_input.columns:
+            raise ValueError(f"task {task!r} needs a `category` column; known categories: {self.gan.classes}")
+        categories = [str(c) for c in model_input["category"]]
+        if task == "grid":
+            grid = self.gan.grid(categories, int(params.get("per_category", 8)), seed)
+            return pd.DataFrame({"categories": [categories], "image": [_b64_png(grid)]})
+        if task == "generate":
+            images = self.gan.generate(categories, seed)
+            return pd.DataFrame({"category": categories, "image": [_b64_png(uint8_to_pil(p)) for p in images]})
+        raise ValueError(f"unknown task {task!r}: generate, grid or tag")

@@ -1,0 +1,310 @@
+"""Training the conditional GAN: prepare → fit (a subprocess, one or many devices) → register.
+
+The same three steps as the text generator (labelops.training):
+
+1. :func:`prepare` (caller's process): the snapshot's images as an :class:`ImageSet` file
+   (``images.pt``: pixels, classes, splits, skipped products counted by reason) and an MLflow run
+   with the params and the lineage tags, in ``<data>/training/gan/<key>``.
+2. :func:`fit` in a fresh process (``python -m labelops.imagegen.train WORK_DIR``): Lightning,
+   manual optimisation, DDP with ``devices > 1``. Rank 0 logs losses every ``log_every_steps``
+   and a sample grid (one row per category) every ``sample_every_steps`` to the run, and saves the
+   EMA generator and the discriminator. Checkpoints every ``checkpoint_every_steps``; started
+   again after a crash it resumes from ``last.ckpt`` into the same run.
+3. :func:`register` (caller's process): the evaluator (trained on real training images only),
+   conditional accuracy, KID and the baselines, the image tagger's accuracy, the evaluator and the
+   grids as artifacts, the pyfunc model, registered once as ``product-image-gan`` @challenger.
+
+A *step* here is one GAN iteration (a discriminator update and a generator update); Lightning's
+own ``global_step`` counts optimizer steps, two per iteration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from labelops import training
+from labelops.imagegen.diffaugment import DEFAULT_POLICY
+from labelops.registry import IMAGE_MODEL, configure_mlflow
+from labelops.settings import Settings, get_settings
+from labelops.storage import DataRoot
+from labelops.training import TrainedModel
+
+log = logging.getLogger(__name__)
+
+OPTIMIZER_STEPS_PER_ITERATION = 2  # discriminator, generator
+MODULE_ARGS = ("image_size", "z_dim", "g_width", "d_width", "lr_g", "lr_d", "ac_weight", "ema_decay", "ema_start",
+               "augment", "seed")
+
+
+class GanTrainConfig(BaseModel):
+    """Everything that defines one GAN training; its hash is the training's key."""
+
+    snapshot_id: str
+    recipe: str = Field("gan-v1", description="version of the data preparation; change it when that changes")
+    image_size: int = Field(64, description="32, 64 or 128 (any power of two ≥ 8)")
+    category_level: int | None = Field(None, description="category_path level to condition on; None: the top level "
+                                                         "(or the first level at which products differ)")
+    max_classes: int = 16
+    min_class_images: int = 2
+    z_dim: int = 128
+    g_width: int = 16
+    d_width: int = 16
+    batch_size: int = 32
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.0, 0.99)
+    ac_weight: float = 1.0
+    ema_decay: float = 0.999
+    ema_start: int = 100
+    augment: str = DEFAULT_POLICY
+    max_steps: int = 1500
+    sample_every_steps: int = 200
+    checkpoint_every_steps: int = 100
+    log_every_steps: int = 10
+    grid_columns: int = 8
+    devices: int = 1
+    accelerator: str = "auto"
+    precision: str = "auto"
+    seed: int = 0
+    evaluator_steps: int = 400
+    eval_samples_per_class: int = 50
+
+    def key(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+def work_dir_for(config: GanTrainConfig, settings: Settings) -> Path:
+    return training.work_dir_for("gan", config.key(), settings)
+
+
+# ------------------------------------------------------------------------------------ prepare
+def prepare(config: GanTrainConfig, settings: Settings | None = None) -> Path:
+    """Write the work folder (idempotent: an existing, prepared folder is reused)."""
+    from labelops.imagegen.data import build_image_set
+    from labelops.snapshot import read_snapshot
+
+    settings = settings or get_settings()
+    work = work_dir_for(config, settings)
+    if (work / "prepared.json").exists():
+        return work
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "config.json").write_text(config.model_dump_json(indent=2))
+    root = DataRoot(settings.data)
+    rows = read_snapshot(root, config.snapshot_id, columns=["listing_id", "category_path", "images"]).to_pylist()
+    image_set = build_image_set(rows, root, config.image_size, config.category_level, config.max_classes,
+                                config.min_class_images)
+    if len(image_set.labels) == 0:
+        raise ValueError(f"snapshot {config.snapshot_id} has no product with a readable image and a category "
+                         f"(skipped: {image_set.skipped})")
+    image_set.save(work / "images.pt")
+    counts = image_set.counts()
+    (work / "classes.json").write_text(json.dumps({"classes": image_set.classes, "category_level": image_set.level},
+                                                  indent=2, ensure_ascii=False))
+    run_id = training.start_run(IMAGE_MODEL, config, config.key(), config.snapshot_id,
+                                f"gan-{config.snapshot_id}-{config.key()[:6]}", settings,
+                                {**counts, "category_level_used": image_set.level})
+    from mlflow import MlflowClient
+
+    MlflowClient().log_artifact(run_id, str(work / "classes.json"))
+    (work / "prepared.json").write_text(json.dumps({"run_id": run_id, **counts}, indent=2))
+    log.info("prepared GAN training %s in %s (%s)", config.key(), work, counts)
+    return work
+
+
+# ---------------------------------------------------------------------------------------- fit
+def build_module(config: GanTrainConfig, num_classes: int):  # noqa: ANN201 - GanModule, imported lazily
+    from labelops.imagegen.model import GanModule
+
+    return GanModule(num_classes, betas=config.betas, log_every=config.log_every_steps,
+                     sample_every=config.sample_every_steps, sample_columns=config.grid_columns,
+                     **{name: getattr(config, name) for name in MODULE_ARGS})
+
+
+def fit(work: Path) -> None:
+    """Train from the work folder (runs in its own process; every DDP rank runs this)."""
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import MLFlowLogger
+    from mlflow import MlflowClient
+
+    from labelops.imagegen.data import ImageDataModule, ImageSet
+
+    config = GanTrainConfig.model_validate_json((work / "config.json").read_text())
+    prepared = json.loads((work / "prepared.json").read_text())
+    run_id = prepared["run_id"]
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    classes = ImageSet.load(work / "images.pt").classes
+    module = build_module(config, len(classes))
+    settings = get_settings()
+    samples = work / "samples"
+
+    def log_grid(iteration: int, image) -> None:  # noqa: ANN001 - a PIL image
+        samples.mkdir(exist_ok=True)
+        path = samples / f"step_{iteration:06d}.png"
+        image.save(path)
+        MlflowClient().log_artifact(run_id, str(path), "samples")
+
+    module.sample_hook = log_grid
+    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
+    precision = config.precision if config.precision != "auto" else ("bf16-mixed" if gpu else "32-true")
+    steps = OPTIMIZER_STEPS_PER_ITERATION
+    trainer = L.Trainer(
+        accelerator=config.accelerator, devices=config.devices,
+        # the discriminator's update leaves the generator's parameters without gradients
+        strategy="ddp_find_unused_parameters_true" if config.devices > 1 else "auto",
+        max_steps=config.max_steps * steps, precision=precision, log_every_n_steps=1,  # the module logs itself
+        default_root_dir=work, num_sanity_val_steps=0,
+        logger=MLFlowLogger(tracking_uri=settings.tracking_uri, run_id=run_id, log_model=False),
+        callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=config.checkpoint_every_steps * steps,
+                                   save_last=True, save_top_k=1)],
+        enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False,
+    )
+    last, resumed_from = training.resume_point(work)
+    # checkpoints hold the state after the iteration's updates, which is what resuming needs
+    warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
+    started = time.perf_counter()
+    trainer.fit(module, ImageDataModule(work / "images.pt", config.batch_size), ckpt_path=last)
+    seconds = time.perf_counter() - started
+    if trainer.is_global_zero:
+        iterations = trainer.global_step // steps
+        final = work / "final"
+        final.mkdir(exist_ok=True)
+        torch.save(module.generator_ema.state_dict(), final / "generator.pt")
+        torch.save(module.discriminator.state_dict(), final / "discriminator.pt")
+        (final / "meta.json").write_text(json.dumps({
+            "classes": classes, "image_size": config.image_size, "z_dim": config.z_dim, "g_width": config.g_width,
+            "d_width": config.d_width, "snapshot_id": config.snapshot_id, "training_key": config.key()},
+            indent=2, ensure_ascii=False))
+        samples.mkdir(exist_ok=True)
+        module.sample_grid().save(samples / "final.png")
+        trained_images = (iterations - resumed_from // steps) * config.batch_size * trainer.world_size
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        metrics["train/images_per_s"] = trained_images / max(seconds, 1e-6)
+        MlflowClient().log_metric(run_id, "train/images_per_s", metrics["train/images_per_s"], step=iterations)
+        (work / "trained.json").write_text(json.dumps({
+            "global_step": iterations, "resumed_from_step": resumed_from // steps, "world_size": trainer.world_size,
+            "seconds": seconds, "metrics": metrics}))
+
+
+def launch(work: Path, timeout: float | None = None) -> None:
+    """Run :func:`fit` in a fresh Python process (never fork DDP inside a flow's process)."""
+    training.launch("labelops.imagegen.train", work, timeout)
+
+
+# ----------------------------------------------------------------------------------- register
+def evaluate(work: Path, settings: Settings | None = None) -> dict[str, float]:
+    """Evaluator (trained once, kept in ``evaluator/``), conditional accuracy, KID, baselines, tagger.
+
+    Writes ``evaluation.json`` (metrics and the table of systems) and returns the metrics.
+    """
+    import torch
+
+    from labelops.imagegen.data import ImageSet, normalise
+    from labelops.imagegen.evaluator import (Evaluator, class_mean_sampler, evaluate_systems, generator_sampler,
+                                             noise_sampler, train_evaluator)
+    from labelops.imagegen.pyfunc import TrainedGan
+
+    settings = settings or get_settings()
+    config = GanTrainConfig.model_validate_json((work / "config.json").read_text())
+    if (work / "evaluation.json").exists():
+        return json.loads((work / "evaluation.json").read_text())["metrics"]
+    image_set = ImageSet.load(work / "images.pt")
+    train = image_set.subset("train")
+    heldout = image_set.subset("val", "test")
+    heldout_is_train = len(heldout[1]) == 0
+    if heldout_is_train:  # tiny snapshots: nothing held out, measure on the training images (flagged)
+        heldout = train
+    if len(train[1]) == 0:
+        train = heldout
+    folder = work / "evaluator"
+    if (folder / "evaluator.json").exists():
+        evaluator = Evaluator.load(folder)
+    else:
+        evaluator = train_evaluator(*train, image_set.classes, steps=config.evaluator_steps, seed=config.seed)
+        evaluator.heldout_accuracy = evaluator.accuracy(normalise(heldout[0]), heldout[1])
+        evaluator.save(folder)
+    gan = TrainedGan.load(work / "final")
+    systems = {
+        "generator (EMA)": generator_sampler(gan.generator, seed=config.seed),
+        "class-mean images": class_mean_sampler(*train, len(image_set.classes)),
+        "uniform noise": noise_sampler(config.image_size, seed=config.seed),
+    }
+    scores = evaluate_systems(evaluator, heldout, train, systems, config.eval_samples_per_class, config.seed,
+                              settings.inception_weights)
+    by_name = {s.system: s for s in scores}
+    with torch.no_grad():
+        tagged = gan.discriminator.classify(normalise(heldout[0])).argmax(1)
+    generated = by_name["generator (EMA)"]
+    metrics = {
+        "conditional_accuracy": generated.conditional_accuracy,
+        "evaluator_accuracy": evaluator.heldout_accuracy,
+        "conditional_accuracy_ratio": generated.conditional_accuracy / max(evaluator.heldout_accuracy, 1e-9),
+        "kid": generated.kid, "kid_std": generated.kid_std,
+        "kid_real_train": by_name["real training images"].kid,
+        "kid_class_mean": by_name["class-mean images"].kid,
+        "kid_noise": by_name["uniform noise"].kid,
+        "class_mean_accuracy": by_name["class-mean images"].conditional_accuracy,
+        "noise_accuracy": by_name["uniform noise"].conditional_accuracy,
+        "tagger_accuracy": float((tagged == heldout[1]).float().mean()),
+        "heldout_images": float(len(heldout[1])),
+        "heldout_is_train": float(heldout_is_train),
+    }
+    if generated.fid is not None:
+        metrics["fid"] = generated.fid
+        metrics["fid_class_mean"] = by_name["class-mean images"].fid
+    table = [{"system": s.system, "conditional_accuracy": s.conditional_accuracy, "kid": s.kid, "kid_std": s.kid_std,
+              "images": s.images, **({"fid": s.fid} if s.fid is not None else {})} for s in scores]
+    (work / "evaluation.json").write_text(json.dumps({"metrics": metrics, "systems": table}, indent=2))
+    return metrics
+
+
+def register(work: Path, settings: Settings | None = None, alias: str = "challenger") -> TrainedModel:
+    """Evaluate, log the evaluator, grids and the pyfunc model with the run, register it once."""
+    import mlflow
+
+    from labelops.imagegen.pyfunc import SIGNATURE
+
+    settings = settings or get_settings()
+    configure_mlflow(settings)
+    config = GanTrainConfig.model_validate_json((work / "config.json").read_text())
+    run_id = json.loads((work / "prepared.json").read_text())["run_id"]
+    if (done := training.registered_before(work, IMAGE_MODEL, config.key(), run_id)) is not None:
+        return done
+    metrics = evaluate(work, settings)
+    evaluation = json.loads((work / "evaluation.json").read_text())
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics({f"test/{k}": v for k, v in metrics.items()})
+        mlflow.log_dict(evaluation, "evaluation.json")
+        mlflow.log_artifacts(str(work / "evaluator"), "evaluator")
+        mlflow.log_artifact(str(work / "samples" / "final.png"), "samples")
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")),
+            artifacts={"model": str(work / "final")}, signature=SIGNATURE,
+            code_paths=[str(Path(__file__).resolve().parents[1])],
+            pip_requirements=training.requirements("mlflow", "torch", "pandas", "pillow"),
+        )
+    return training.register_model(work, info.model_uri, IMAGE_MODEL, config.key(), config.snapshot_id, run_id,
+                                   metrics, alias)
+
+
+def train_gan(config: GanTrainConfig, settings: Settings | None = None) -> TrainedModel:
+    """prepare → fit in a subprocess → register; the same call after a crash resumes and finishes."""
+    settings = settings or get_settings()
+    work = prepare(config, settings)
+    if not (work / "trained.json").exists():
+        launch(work)
+    return register(work, settings)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fit(Path(sys.argv[1]))

@@ -1,0 +1,125 @@
+"""Training plumbing shared by every model: work folders, the MLflow run, the subprocess, register once.
+
+Each model's ``train`` module follows the same three steps (see labelops.textgen.train and
+labelops.imagegen.train):
+
+1. ``prepare`` (caller's process) writes a work folder named by the training's key (a hash of
+   its config) and opens an MLflow run with the lineage tags (:func:`start_run`).
+2. ``fit`` runs in a fresh process, ``python -m <module> WORK_DIR`` (:func:`launch`); Lightning
+   starts the other DDP ranks from there. Started again after a crash it resumes from
+   ``checkpoints/last.ckpt`` (:func:`resume_point`) into the same run.
+3. ``register`` (caller's process) logs the model and registers it once: ``registered.json`` and the
+   version's ``training_key`` tag guard against a second version (:func:`registered_before`,
+   :func:`register_model`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from labelops.registry import configure_mlflow, ensure_experiment, find_version, git_commit
+from labelops.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class TrainedModel(BaseModel):
+    """What a finished training produced."""
+
+    key: str
+    run_id: str
+    model_name: str
+    version: str
+    work_dir: str
+    metrics: dict[str, float] = Field(default_factory=dict)
+    already_registered: bool = False
+
+
+def work_dir_for(kind: str, key: str, settings: Settings) -> Path:
+    """``<data>/training/<kind>/<key>`` (a temporary folder when the data root is not local)."""
+    base = settings.local_data_path if settings.data_is_local else Path(os.environ.get("TMPDIR", "/tmp")) / "labelops"
+    return base / "training" / kind / key
+
+
+def start_run(model_name: str, config: BaseModel, key: str, snapshot_id: str, run_name: str, settings: Settings,
+              counts: dict[str, int] | None = None) -> str:
+    """An MLflow run in the model's experiment with the lineage tags, the config and ``counts`` as params."""
+    from mlflow import MlflowClient
+
+    configure_mlflow(settings)
+    client = MlflowClient()
+    experiment_id = ensure_experiment(model_name, settings)
+    run = client.create_run(experiment_id, run_name=run_name, tags={
+        "snapshot_id": snapshot_id, "git_commit": git_commit(), "training_key": key, "model": model_name})
+    for name, value in {**config.model_dump(), **(counts or {})}.items():
+        client.log_param(run.info.run_id, name, value)
+    return run.info.run_id
+
+
+def launch(module: str, work: Path, timeout: float | None = None) -> None:
+    """Run ``python -m module WORK_DIR`` in a fresh process (never fork DDP inside a flow's process)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", module, str(work)]
+    log.info("training: %s", " ".join(command))
+    subprocess.run(command, check=True, env=env, timeout=timeout)
+    if not (work / "trained.json").exists():
+        raise RuntimeError(f"training in {work} ended without a trained model")
+
+
+def resume_point(work: Path) -> tuple[str | None, int]:
+    """The checkpoint to resume from (``checkpoints/last.ckpt``) and its global step, or (None, 0)."""
+    import torch
+
+    last = work / "checkpoints" / "last.ckpt"
+    if not last.exists():
+        return None, 0
+    step = int(torch.load(last, map_location="cpu", weights_only=False).get("global_step", 0))
+    log.info("resuming training in %s from step %d", work, step)
+    return str(last), step
+
+
+def registered_before(work: Path, model_name: str, key: str, run_id: str) -> TrainedModel | None:
+    """The version this training already registered (``registered.json``, else the registry's tag), if any."""
+    if (work / "registered.json").exists():
+        return TrainedModel.model_validate({**json.loads((work / "registered.json").read_text()),
+                                            "already_registered": True})
+    existing = find_version(model_name, key)
+    if existing is None:
+        return None
+    # registered, but the process died before writing registered.json
+    result = TrainedModel(key=key, run_id=run_id, model_name=model_name, version=str(existing.version),
+                          work_dir=str(work), already_registered=True)
+    (work / "registered.json").write_text(result.model_dump_json(indent=2))
+    return result
+
+
+def register_model(work: Path, model_uri: str, model_name: str, key: str, snapshot_id: str, run_id: str,
+                   metrics: dict[str, float], alias: str = "challenger") -> TrainedModel:
+    """Register a logged model with the lineage tags, point ``alias`` at it, write ``registered.json``."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    version = mlflow.register_model(model_uri, model_name, tags={
+        "snapshot_id": snapshot_id, "git_commit": git_commit(), "training_key": key,
+        "run_id": run_id, **{f"metric.{k}": f"{v:.4f}" for k, v in metrics.items()},
+    })
+    MlflowClient().set_registered_model_alias(model_name, alias, version.version)
+    result = TrainedModel(key=key, run_id=run_id, model_name=model_name, version=str(version.version),
+                          work_dir=str(work), metrics=metrics)
+    (work / "registered.json").write_text(result.model_dump_json(indent=2))
+    log.info("registered %s version %s as @%s (run %s)", model_name, version.version, alias, run_id)
+    return result
+
+
+def requirements(*names: str) -> list[str]:
+    """Pinned pip requirements of a logged model (MLflow's inference of them is slow)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in names]

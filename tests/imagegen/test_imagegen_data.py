@@ -1,0 +1,121 @@
+"""Image loading: pad to square on white, classes by category, missing and unreadable images skipped and counted."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+from PIL import Image
+
+from labelops.imagegen.data import (ImageDataModule, _is_file, ImageSet, build_image_set, category_of, denormalise, grid_image,
+                                    normalise, open_image, pick_level, pil_to_uint8, to_square)
+from labelops.storage import DataRoot
+
+
+def jpeg(colour: tuple[int, int, int], size: tuple[int, int] = (40, 20)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def test_to_square_pads_on_white_and_resizes():
+    square = pil_to_uint8(to_square(Image.new("RGB", (40, 20), (200, 0, 0)), 16))
+    assert square.shape == (3, 16, 16)
+    assert square[:, 0, 8].tolist() == [255, 255, 255]  # the top band is padding
+    assert square[:, 8, 8].tolist() == [200, 0, 0]
+    transparent = Image.new("RGBA", (10, 10), (0, 0, 0, 0))
+    assert pil_to_uint8(to_square(transparent, 4)).min() == 255  # transparency becomes white
+
+
+def test_normalise_round_trip_and_grid():
+    pixels = torch.randint(0, 256, (6, 3, 8, 8), dtype=torch.uint8)
+    assert torch.equal(denormalise(normalise(pixels)), pixels)
+    assert normalise(pixels).min() >= -1 and normalise(pixels).max() <= 1
+    grid = grid_image(pixels, per_row=3, padding=2)
+    assert grid.size == (3 * 10 + 2, 2 * 10 + 2)
+
+
+def test_open_image_accepts_bytes_base64_and_paths(tmp_path):
+    import base64
+
+    data = jpeg((0, 0, 200))
+    (tmp_path / "a.jpg").write_bytes(data)
+    for source in (data, base64.b64encode(data).decode(), str(tmp_path / "a.jpg")):
+        assert open_image(source).size == (40, 20)
+    noise = Image.frombytes("RGB", (64, 64), bytes(range(256)) * 48)
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    assert open_image(base64.b64encode(buffer.getvalue()).decode()).size == (64, 64)
+    assert not _is_file("A" * 300)  # too long a name for a file: no OSError, it is base64
+
+
+def test_levels():
+    assert category_of(["Clothing", "T-Shirts"]) == "Clothing"
+    assert category_of(["Books", "Poetry"], 1) == "Poetry"
+    assert category_of([], 0) is None
+    assert pick_level([["Clothing", "A"], ["Home", "B"]]) == 0
+    assert pick_level([["Books", "Poetry"], ["Books", "Travel"], None]) == 1  # everything under "Books"
+
+
+def test_missing_and_unreadable_images_are_counted_and_skipped(tmp_path):
+    root = DataRoot(str(tmp_path))
+    with root.open("images/red.jpg", "wb") as handle:
+        handle.write(jpeg((220, 0, 0)))
+    with root.open("images/blue.jpg", "wb") as handle:
+        handle.write(jpeg((0, 0, 220)))
+    with root.open("images/broken.jpg", "wb") as handle:
+        handle.write(b"\xff\xd8 this is not a jpeg")
+    with root.open("images/truncated.jpg", "wb") as handle:
+        handle.write(jpeg((0, 220, 0))[:60])
+    rows = [
+        {"listing_id": "a", "category_path": ["Clothing", "Shirts"], "images": ["images/red.jpg"]},
+        {"listing_id": "b", "category_path": ["Home"], "images": ["images/blue.jpg"]},
+        {"listing_id": "c", "category_path": ["Home"], "images": ["images/blue.jpg"]},
+        {"listing_id": "d", "category_path": ["Home"], "images": ["images/not-downloaded.jpg"]},
+        {"listing_id": "e", "category_path": ["Home"], "images": []},
+        {"listing_id": "f", "category_path": ["Home"], "images": ["images/broken.jpg"]},
+        {"listing_id": "g", "category_path": ["Clothing"], "images": ["images/truncated.jpg"]},
+        {"listing_id": "h", "category_path": [], "images": ["images/red.jpg"]},
+        {"listing_id": "i", "category_path": ["Toys"], "images": ["images/red.jpg"]},  # one image: a rare class
+    ]
+    image_set = build_image_set(rows, root, size=8, min_class_images=2)
+    assert image_set.skipped == {"no_category": 1, "missing": 2, "unreadable": 2, "rare_category": 2}
+    assert image_set.classes == ["Home"] and image_set.listing_ids == ["b", "c"]
+    assert image_set.pixels.shape == (2, 3, 8, 8) and image_set.pixels.dtype == torch.uint8
+    assert image_set.pixels[0, 2].float().mean() > 150  # blue
+    counts = image_set.counts()
+    assert counts["skipped_missing"] == 2 and counts["skipped_unreadable"] == 2 and counts["classes"] == 1
+
+    image_set = build_image_set(rows, root, size=8, min_class_images=1)
+    assert image_set.classes == ["Clothing", "Home", "Toys"]
+    assert image_set.skipped["rare_category"] == 0
+
+    image_set.save(tmp_path / "images.pt")
+    again = ImageSet.load(tmp_path / "images.pt")
+    assert again.listing_ids == image_set.listing_ids and torch.equal(again.pixels, image_set.pixels)
+    data = ImageDataModule(tmp_path / "images.pt", batch_size=2)
+    data.setup()
+    pixels, labels = next(iter(data.train_dataloader()))
+    assert pixels.dtype == torch.uint8 and labels.dtype == torch.long
+
+
+def test_max_classes_keeps_the_most_frequent(tmp_path):
+    root = DataRoot(str(tmp_path))
+    with root.open("images/x.jpg", "wb") as handle:
+        handle.write(jpeg((1, 2, 3)))
+    rows = [{"listing_id": f"{c}{i}", "category_path": [c], "images": ["images/x.jpg"]}
+            for c, n in (("A", 5), ("B", 3), ("C", 2)) for i in range(n)]
+    image_set = build_image_set(rows, root, size=8, max_classes=2)
+    assert image_set.classes == ["A", "B"] and image_set.skipped["rare_category"] == 2
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_demo_photos_load(tmp_path, size):
+    from tests.helpers.listings import demo_listings
+
+    root = DataRoot(str(tmp_path))
+    rows = [listing.model_dump() for listing in demo_listings(12, images_root=root)]
+    image_set = build_image_set(rows, root, size=size)
+    assert len(image_set.labels) == len(rows) and image_set.pixels.shape[-1] == size
+    assert set(image_set.classes) <= {"Clothing", "Home & Kitchen", "Bags & Accessories", "Electronics"}

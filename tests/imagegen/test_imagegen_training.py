@@ -1,0 +1,113 @@
+"""Training the GAN: it registers once and loads by alias in a new process, survives kill -9, runs DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labelops.imagegen.train import GanTrainConfig, prepare, train_gan, work_dir_for
+from labelops.registry import IMAGE_MODEL, configure_mlflow
+from labelops.settings import get_settings
+from labelops.storage import DataRoot
+from tests.helpers.listings import publish_demo_snapshot
+from tests.helpers.training import kill_after_first_checkpoint, versions_of
+
+TINY = dict(image_size=16, z_dim=16, g_width=8, d_width=8, batch_size=16, log_every_steps=2, sample_every_steps=4,
+            grid_columns=4, evaluator_steps=20, eval_samples_per_class=8)
+
+
+@pytest.fixture
+def snapshot(data_root: Path) -> str:
+    return publish_demo_snapshot(DataRoot(str(data_root)), 60, images=True)
+
+
+def test_train_registers_a_challenger_that_samples_and_tags_in_a_new_process(data_root, snapshot):
+    config = GanTrainConfig(snapshot_id=snapshot, max_steps=8, **TINY)
+    result = train_gan(config)
+    assert result.version == "1" and not result.already_registered
+    assert {"conditional_accuracy", "evaluator_accuracy", "kid", "kid_class_mean", "kid_noise",
+            "tagger_accuracy"} <= set(result.metrics)
+    work = Path(result.work_dir)
+    assert (work / "samples" / "step_000004.png").exists() and (work / "samples" / "final.png").exists()
+    configure_mlflow(get_settings())
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    version = client.get_model_version_by_alias(IMAGE_MODEL, "challenger")
+    assert str(version.version) == result.version
+    assert version.tags["snapshot_id"] == snapshot and version.tags["git_commit"]
+    assert version.tags["training_key"] == config.key() and "metric.conditional_accuracy" in version.tags
+    run = client.get_run(result.run_id)
+    assert "train/d_loss" in run.data.metrics and "test/kid" in run.data.metrics
+    assert run.data.params["skipped_missing"] == "0" and run.data.params["classes"] == "4"
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"samples", "evaluator", "evaluation.json"} <= artifacts
+    assert {a.path for a in client.list_artifacts(result.run_id, "evaluator")} == {
+        "evaluator/evaluator.pt", "evaluator/evaluator.json"}
+    assert "samples/step_000004.png" in {a.path for a in client.list_artifacts(result.run_id, "samples")}
+    # running it again registers nothing new
+    assert train_gan(config).already_registered
+    assert len(versions_of(IMAGE_MODEL, config.key())) == 1
+
+    photo = next((data_root / "images").iterdir())
+    script = (
+        "import base64, io, json, mlflow, pandas as pd\n"
+        "from PIL import Image\n"
+        f"mlflow.set_tracking_uri({get_settings().tracking_uri!r})\n"
+        "m = mlflow.pyfunc.load_model('models:/product-image-gan@challenger')\n"
+        "grid = m.predict(pd.DataFrame({'category': ['Clothing', 'Electronics']}),"
+        " params={'task': 'grid', 'per_category': 3})\n"
+        "image = Image.open(io.BytesIO(base64.b64decode(grid['image'][0])))\n"
+        "one = m.predict(pd.DataFrame({'category': ['Home & Kitchen']}), params={'seed': 1})\n"
+        f"tags = m.predict(pd.DataFrame({{'image': [{str(photo)!r}]}}))\n"
+        "print(json.dumps({'grid': list(image.size), 'one': list(one.columns), 'n': len(one),\n"
+        "                  'tag': tags.to_dict('records')}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.returncode == 0, done.stderr[-3000:]
+    output = json.loads(done.stdout.strip().splitlines()[-1])
+    assert output["grid"] == [3 * 18 + 2, 2 * 18 + 2]  # 3 columns, 2 rows (one per category) of 16 px + padding
+    assert output["one"] == ["category", "image"] and output["n"] == 1
+    (tag,) = output["tag"]
+    assert tag["category"] in {"Clothing", "Electronics", "Home & Kitchen", "Bags & Accessories"}
+    assert 0.25 <= tag["confidence"] <= 1.0
+
+
+def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, snapshot):
+    config = GanTrainConfig(snapshot_id=snapshot, max_steps=100, checkpoint_every_steps=5,
+                            **{**TINY, "sample_every_steps": 50, "log_every_steps": 5})
+    work = prepare(config)
+    run_id = json.loads((work / "prepared.json").read_text())["run_id"]
+    last = kill_after_first_checkpoint("labelops.imagegen.train", work)
+    assert last.exists() and not (work / "trained.json").exists()
+
+    result = train_gan(config)  # the same command again
+    trained = json.loads((work / "trained.json").read_text())
+    assert 5 <= trained["resumed_from_step"] < 100
+    assert trained["global_step"] == 100
+    assert result.run_id == run_id
+    assert len(versions_of(IMAGE_MODEL, config.key())) == 1
+    from mlflow import MlflowClient
+
+    losses = MlflowClient().get_metric_history(run_id, "train/d_loss")
+    assert max(m.step for m in losses) >= 95  # the resumed process logged into the same run
+
+
+def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
+    config = GanTrainConfig(snapshot_id=snapshot, max_steps=6, devices=2, accelerator="cpu", **TINY)
+    result = train_gan(config)
+    trained = json.loads((work_dir_for(config, get_settings()) / "trained.json").read_text())
+    assert trained["world_size"] == 2 and trained["global_step"] == 6
+    assert len(versions_of(IMAGE_MODEL, config.key())) == 1
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    assert client.get_run(result.run_id).data.params["devices"] == "2"
+    runs = client.search_runs([client.get_experiment_by_name(IMAGE_MODEL).experiment_id])
+    assert [r.info.run_id for r in runs] == [result.run_id]  # rank 1 opened no run of its own

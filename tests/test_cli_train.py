@@ -1,0 +1,35 @@
+"""`labelops train` picks the models and passes the GAN options to the flow."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import labelops.cli
+from labelops.cli import app
+
+
+class _Done:
+    def is_failed(self) -> bool:
+        return False
+
+    def result(self) -> dict:
+        return {}
+
+
+@pytest.mark.parametrize("arguments, models", [
+    (["--models", "gan"], ["gan"]),
+    (["--models", "text,gan"], ["text", "gan"]),
+    (["-m", "text", "-m", "gan"], ["text", "gan"]),
+    ([], ["text", "gan"]),
+])
+def test_train_command_passes_the_chosen_models(monkeypatch, data_root, arguments, models):
+    import flows.train
+
+    calls = []
+    monkeypatch.setattr(flows.train, "train", lambda **kwargs: calls.append(kwargs) or _Done())
+    monkeypatch.setattr(labelops.cli, "_prepare_runtime", lambda: None)
+    result = CliRunner().invoke(app, ["train", *arguments, "--gan-steps", "7", "--image-size", "32"])
+    assert result.exit_code == 0, result.output
+    (call,) = calls
+    assert call["models"] == models and call["gan_steps"] == 7 and call["image_size"] == 32

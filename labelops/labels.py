@@ -161,13 +161,13 @@ def make_labels(
                 image_model_version=image_version, hallucinated=bool(found),
                 hallucinations=[f"{h.kind}: {h.text}" for h in found]))
         if image_model is not None:
-            _label_images(labels, photos, image_model, root, run_id)
+            label_images(labels, photos, image_model, root, run_id)
         if progress:
             progress(len(batch))
         yield labels
 
 
-def _label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str) -> None:
+def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str) -> None:
     """The image tagger's category for each photo; a generated image where there is none."""
     with_photo = [i for i, p in enumerate(photos) if p is not None]
     for i, (category, confidence) in zip(with_photo, image_model.tag([photos[i] for i in with_photo])):

@@ -32,6 +32,7 @@ primary = {{ metric = "conditional_accuracy" }}
     return str(path)
 
 
+@pytest.mark.timeout(1500)  # two trainings and three gate + label runs: about 3 minutes on 2 idle cores
 def test_gate_refuses_then_promotes_then_keeps_the_champion_and_labels_every_product(
         prefect_backend, data_root, tmp_path, monkeypatch):
     from flows.generate import generate
@@ -66,3 +67,42 @@ def test_gate_refuses_then_promotes_then_keeps_the_champion_and_labels_every_pro
     assert {row["text_model_version"] for row in root.read_parquet(labels_path(run.run_id)).to_pylist()} == {good.version}
     html = (data_root / report_path(run.run_id)).read_text()
     assert f"champion unchanged ({good.version})" in html and "improvement" in html
+
+
+GAN_TINY = dict(image_size=16, z_dim=16, g_width=8, d_width=8, batch_size=16, log_every_steps=2, sample_every_steps=4,
+                grid_columns=4, evaluator_steps=20, eval_samples_per_class=8)
+
+
+def test_a_gan_version_is_measured_on_the_test_images_and_labels_photos_and_draws_missing_ones(data_root):
+    from datetime import datetime, timezone
+
+    from PIL import Image
+
+    from labelops.evaluation import EVALUATORS, EvaluationSet
+    from labelops.imagegen.train import GanTrainConfig, train_gan
+    from labelops.labelling import load_image_labeller
+    from labelops.labels import Label, label_images
+    from labelops.registry import IMAGE_MODEL
+    from labelops.textgen.metrics import HallucinationVocabulary
+
+    root = DataRoot(str(data_root))
+    snapshot = publish_demo_snapshot(root, 60, images=True)
+    gan = train_gan(GanTrainConfig(snapshot_id=snapshot, max_steps=8, **GAN_TINY))
+    metrics = EVALUATORS[IMAGE_MODEL](gan.version, EvaluationSet(snapshot, [], HallucinationVocabulary()))
+    assert 0.0 <= metrics["conditional_accuracy"] <= 1.0 and 0.0 <= metrics["tagger_accuracy"] <= 1.0
+    assert metrics["test_images"] > 0 and "kid" in metrics
+    assert list((data_root / "evaluation" / snapshot).iterdir())  # one evaluator per snapshot, kept for the next gate
+
+    labeller = load_image_labeller(gan.version)
+    photo = Image.open(next((data_root / "images").iterdir())).convert("RGB")
+    now = datetime.now(timezone.utc)
+    labels = [Label(label_id=f"l{i}", listing_id=f"p{i}", run_id="r", snapshot_id=snapshot, created_at=now,
+                    description="A product with a long enough description.", tags=["clothing"],
+                    text_category="Clothing", text_model_version="1", image_model_version=gan.version,
+                    hallucinated=False) for i in range(2)]
+    label_images(labels, [photo, None], labeller, root, "r")
+    tagged, drawn = labels
+    assert tagged.image_category in labeller.categories and 0 < tagged.image_category_confidence <= 1
+    assert not tagged.image_generated
+    assert drawn.image_generated and drawn.image == "labels/r/images/l1.png"
+    assert Image.open(data_root / drawn.image).size == (16, 16)

@@ -6,7 +6,8 @@ Same model, same batches of demo-shop photos in the same order, same optimizers 
 step code (GanModule.adversarial_step: one discriminator and one generator update, then the
 EMA); the plain loop calls ``loss.backward()`` where Lightning calls ``manual_backward``. Each is
 timed from its first batch to its last (Lightning's one-off set-up is left out), best of
-``--repeats`` alternating runs; prints images/s of both and Lightning's overhead.
+``--repeats`` alternating runs; prints images/s of both and Lightning's overhead, by wall time and
+by the process's CPU time (use ``--threads 1`` on a shared machine: then CPU time is the work done).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def fresh_module(num_classes: int, args: argparse.Namespace):  # noqa: ANN201
     return GanModule(num_classes, image_size=args.image_size, g_width=args.width, d_width=args.width, log_every=10**9)
 
 
-def run_lightning(data: list, num_classes: int, args: argparse.Namespace) -> float:
+def run_lightning(data: list, num_classes: int, args: argparse.Namespace) -> tuple[float, float]:
     import lightning as L
 
     module = fresh_module(num_classes, args)
@@ -56,10 +57,10 @@ def run_lightning(data: list, num_classes: int, args: argparse.Namespace) -> flo
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         num_sanity_val_steps=0, callbacks=[timer.callback])
     trainer.fit(module, torch.utils.data.DataLoader(data, batch_size=None, shuffle=False))
-    return timer.ended - timer.started
+    return timer.ended - timer.started, timer.cpu_ended - timer.cpu_started
 
 
-def run_plain(data: list, num_classes: int, args: argparse.Namespace, steps: int | None = None) -> float:
+def run_plain(data: list, num_classes: int, args: argparse.Namespace, steps: int | None = None) -> tuple[float, float]:
     from labelops.imagegen.data import normalise
 
     steps = steps or args.steps
@@ -67,7 +68,7 @@ def run_plain(data: list, num_classes: int, args: argparse.Namespace, steps: int
     opt_g, opt_d = module.configure_optimizers()
     module.train()
     cuda = args.device == "cuda"
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     step = 0
     while step < steps:
         for pixels, labels in data:
@@ -80,7 +81,7 @@ def run_plain(data: list, num_classes: int, args: argparse.Namespace, steps: int
                 break
     if cuda:
         torch.cuda.synchronize()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def main() -> None:
@@ -92,15 +93,20 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     data, num_classes = batches(args.products, args.image_size, args.batch_size)
     images = args.steps * args.batch_size
     parameters = sum(p.numel() for p in fresh_module(num_classes, args).parameters() if p.requires_grad)
     run_plain(data, num_classes, args, steps=3)  # warm up kernels and allocator
-    results = {"plain PyTorch loop": float("inf"), "Lightning module": float("inf")}
+    best = (float("inf"), float("inf"))
+    results = {"plain PyTorch loop": best, "Lightning module": best}
     for _ in range(args.repeats):  # alternate, keep each one's best: other load on the machine hits both alike
-        results["plain PyTorch loop"] = min(results["plain PyTorch loop"], run_plain(data, num_classes, args))
-        results["Lightning module"] = min(results["Lightning module"], run_lightning(data, num_classes, args))
+        for name, run in (("plain PyTorch loop", run_plain), ("Lightning module", run_lightning)):
+            wall, cpu = run(data, num_classes, args)
+            results[name] = (min(results[name][0], wall), min(results[name][1], cpu))
 
     from rich.console import Console
     from rich.table import Table
@@ -108,12 +114,12 @@ def main() -> None:
     table = Table(title=f"conditional GAN training, {args.steps} iterations × {args.batch_size} images, "
                         f"{args.image_size} px, width {args.width}, {parameters / 1e6:.2f} M trainable parameters, "
                         f"{args.device}, {torch.get_num_threads()} threads, best of {args.repeats}")
-    for column in ("run", "seconds", "images/s", "overhead vs plain"):
+    for column in ("run", "wall s", "images/s", "overhead (wall)", "CPU s", "images/CPU-s", "overhead (CPU)"):
         table.add_column(column, justify="left" if column == "run" else "right")
-    base = images / results["plain PyTorch loop"]
-    for name, seconds in results.items():
-        rate = images / seconds
-        table.add_row(name, f"{seconds:.2f}", f"{rate:,.1f}", f"{(base / rate - 1) * 100:+.1f}%")
+    base_wall, base_cpu = results["plain PyTorch loop"]
+    for name, (wall, cpu) in results.items():
+        table.add_row(name, f"{wall:.2f}", f"{images / wall:,.1f}", f"{(wall / base_wall - 1) * 100:+.1f}%",
+                      f"{cpu:.2f}", f"{images / cpu:,.1f}", f"{(cpu / base_cpu - 1) * 100:+.1f}%")
     Console(width=160).print(table)
 
 

@@ -1,0 +1,120 @@
+"""Labelling at scale: products/s and peak memory of generation, validation and the report, beside
+one-at-a-time generation.
+
+    python benchmarks/generate.py [--products 10000] [--train-products 500] [--steps 150] [--baseline-products 200]
+
+A demo snapshot of ``--products`` listings is published in a temporary data root; the text
+generator is trained on a ``--train-products`` snapshot (``--steps``, CPU) and made champion; then
+every listing of the big snapshot is labelled in batches (the generation flow's code path:
+:func:`labelops.labels.make_labels` → :func:`store_labels` → the report) and, as the baseline,
+``--baseline-products`` of them one at a time (batch size 1). Peak memory is the process's
+resident set size, sampled every 50 ms during each stage. Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+class PeakRss:
+    """Peak resident memory (MiB) of this process while the block runs."""
+
+    def __enter__(self) -> PeakRss:
+        self.peak, self._stop = self._rss(), threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        self.started = time.perf_counter()
+        return self
+
+    @staticmethod
+    def _rss() -> float:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._rss())
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--train-products", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--baseline-products", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=256)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["LABELOPS_DATA"] = tempfile.mkdtemp(prefix="labelops-generate-bench-")
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from labelops.evaluation import load_text_generator
+    from labelops.labels import labels_path, make_labels, store_labels
+    from labelops.normalize import listings_to_arrow
+    from labelops.promotion import promote
+    from labelops.registry import TEXT_MODEL
+    from labelops.report import render_report, write_report
+    from labelops.settings import get_settings
+    from labelops.snapshot import publish_table, read_snapshot
+    from labelops.storage import DataRoot
+    from labelops.textgen.train import TextTrainConfig, train_text
+    from tests.helpers.listings import demo_listings
+
+    get_settings.cache_clear()
+    root = DataRoot(get_settings().data)
+    small = publish_table(root, listings_to_arrow(demo_listings(args.train_products, seed=1)), {"source": "benchmark"})
+    trained = train_text(TextTrainConfig(snapshot_id=small, max_steps=args.steps))
+    promote(TEXT_MODEL, trained.version, None, "benchmark")
+    big = publish_table(root, listings_to_arrow(demo_listings(args.products, seed=2)), {"source": "benchmark"})
+    rows = read_snapshot(root, big).to_pylist()
+    generator = load_text_generator(trained.version)
+    common = dict(run_id="bench", snapshot_id=big, text_version=trained.version, root=root)
+
+    with PeakRss() as generation:
+        labels = [label for batch in make_labels(rows, generator, batch_size=args.batch_size, **common) for label in batch]
+    with PeakRss() as validation:
+        counts = store_labels(root, "bench", [labels[i:i + args.batch_size] for i in range(0, len(labels), args.batch_size)],
+                              expects_image_model=False)
+    with PeakRss() as reporting:
+        valid = root.read_parquet(labels_path("bench")).to_pylist()
+        report = write_report(root, "bench", render_report(run_id="bench", snapshot_id=big, labels=valid, gates=[],
+                                                           counts=counts.model_dump(), models={TEXT_MODEL: trained.version}))
+    baseline_rows = rows[: args.baseline_products]
+    with PeakRss() as one_at_a_time:
+        for _ in make_labels(baseline_rows, generator, batch_size=1, **{**common, "run_id": "baseline"}):
+            pass
+
+    table = Table(title=f"labelling {len(rows):,} demo products (text model: {args.steps} steps on {args.train_products} products; CPU)")
+    for column in ("stage", "products", "seconds", "products/s", "peak RSS MiB"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for name, stage, n in (("generation, batched (batch %d)" % args.batch_size, generation, len(rows)),
+                           ("generation, one at a time (baseline)", one_at_a_time, len(baseline_rows)),
+                           ("validation (Great Expectations)", validation, len(rows)),
+                           ("report (render + write)", reporting, len(valid))):
+        table.add_row(name, f"{n:,}", f"{stage.seconds:.1f}", f"{n / stage.seconds:.1f}", f"{stage.peak:.0f}")
+    console = Console(width=160)
+    console.print(table)
+    speedup = (len(rows) / generation.seconds) / (len(baseline_rows) / one_at_a_time.seconds)
+    size = Path(report).stat().st_size / 2**20
+    console.print(f"batched generation is {speedup:.1f}× one at a time; {counts.valid:,} valid labels, "
+                  f"{counts.quarantined:,} quarantined; report {size:.1f} MiB, 50 products a page: {report}")
+
+
+if __name__ == "__main__":
+    main()

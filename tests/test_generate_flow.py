@@ -9,6 +9,7 @@ from labelops.labelling import NoChampionError
 from labelops.promotion import champion_version
 from labelops.registry import TEXT_MODEL
 from labelops.report import report_path
+from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
 from labelops.textgen.train import TextTrainConfig, train_text
 from tests.helpers.listings import publish_demo_snapshot
@@ -54,7 +55,8 @@ def test_gate_refuses_then_promotes_then_keeps_the_champion_and_labels_every_pro
     run = generate(snapshot_id=snapshot)
     assert champion_version(TEXT_MODEL) == good.version
     labels = root.read_parquet(labels_path(run.run_id)).to_pylist()
-    assert run.counts.valid + run.counts.quarantined == 60 and len(labels) == run.counts.valid
+    listings = read_snapshot(root, snapshot).num_rows
+    assert run.counts.valid + run.counts.quarantined == listings and len(labels) == run.counts.valid  # nothing lost
     assert {row["text_model_version"] for row in labels} == {good.version}
     assert {row["snapshot_id"] for row in labels} == {snapshot} and {row["run_id"] for row in labels} == {run.run_id}
     assert root.exists(report_path(run.run_id))

@@ -95,7 +95,8 @@ def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
     from labelops.storage import DataRoot
     from labelops.textgen.baselines import NearestNeighbourBaseline, TemplateBaseline
     from labelops.textgen.data import split_of
-    from labelops.textgen.metrics import HallucinationVocabulary, evaluate_text
+    from labelops.textgen.generate import load_vocabulary
+    from labelops.textgen.metrics import evaluate_text
     from labelops.textgen.serialize import clean_description
     from labelops.textgen.train import TextTrainConfig, train_text
 
@@ -109,7 +110,7 @@ def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
     train_seconds = time.perf_counter() - started
     work = Path(trained.work_dir)
     heldout = json.loads((work / "heldout.json").read_text())
-    vocabulary = HallucinationVocabulary(**json.loads((work / "vocabulary.json").read_text()))
+    vocabulary = load_vocabulary(work)
     rows = read_snapshot(root, snapshot_id).to_pylist()
     # baselines learn from the same cleaned descriptions the model learns from
     train_rows = [{**r, "description": clean_description(r["description"])} for r in rows

@@ -214,3 +214,20 @@ def run_gate(model_name: str, evaluation, policy: GatePolicy | None = None,  # n
     return GateResult(model_name=model_name, challenger_version=challenger_version, champion_before=champion,
                       champion_after=champion_version(model_name), promoted=promoted, summary=summary,
                       decision=decision, run_id=run.info.run_id)
+
+
+def decisions_markdown(snapshot_id: str, gates: list[GateResult]) -> str:
+    """The gate's decisions as a markdown table per model (the generation flow's artifact)."""
+    lines = ["# Gate", "", f"snapshot `{snapshot_id}`", ""]
+    for gate in gates:
+        verdict = f"**promoted** version {gate.challenger_version}" if gate.promoted else \
+            f"champion unchanged (version {gate.champion_after or 'none'})"
+        lines += [f"## {gate.model_name}: {verdict}", "", gate.summary, ""]
+        if gate.decision:
+            champion = gate.decision.champion or {}
+            lines += [f"| metric | challenger v{gate.challenger_version} | champion "
+                      f"{'v' + gate.champion_before if gate.champion_before else '(none)'} |", "|---|---:|---:|"]
+            lines += [f"| {m} | {v:.4f} | {champion[m]:.4f} |" if m in champion else f"| {m} | {v:.4f} | |"
+                      for m, v in gate.decision.challenger.items()]
+            lines += ["", *[f"- {'✔' if c.passed else '✘'} {c.reason}" for c in gate.decision.checks], ""]
+    return "\n".join(lines)

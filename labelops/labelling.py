@@ -45,6 +45,16 @@ class LabelRun(BaseModel):
     seconds: float
     gates: list[dict[str, Any]] = []
 
+    def to_markdown(self) -> str:
+        """The run's counts and where its files went (the generation flow's artifact)."""
+        return "\n".join([
+            "# Labels", "", f"run `{self.run_id}` on snapshot `{self.snapshot_id}`", "", "| | |", "|---|---|",
+            f"| valid labels | {self.counts.valid} |", f"| quarantined | {self.counts.quarantined} |",
+            f"| flagged hallucinated | {self.counts.hallucinated} |",
+            f"| generated images | {self.counts.generated_images} |", f"| text model | {self.text_model_version} |",
+            f"| image model | {self.image_model_version or 'none'} |", f"| labels | `{self.labels}` |",
+            f"| report | `{self.report}` |"])
+
 
 class GanLabeller:
     """The conditional GAN as labelling needs it: its tagger, and images drawn by category."""

@@ -28,7 +28,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from labelops.storage import DataRoot
-from labelops.textgen.generate import GenerationOptions
+from labelops.textgen.generate import GenerationOptions, batches
 from labelops.textgen.metrics import HallucinationVocabulary, find_hallucinations
 from labelops.validation import SuiteValidator
 
@@ -127,11 +127,6 @@ def _open_image(root: DataRoot, relative: str):  # noqa: ANN202 - PIL image or N
         return None
 
 
-def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def make_labels(
     rows: Sequence[Mapping[str, Any]], generator, *, run_id: str, snapshot_id: str, text_version: str,  # noqa: ANN001
     root: DataRoot, vocabulary: HallucinationVocabulary | None = None, image_model: ImageLabeller | None = None,
@@ -143,7 +138,7 @@ def make_labels(
     Generated images are written to ``labels/<run_id>/images/<label_id>.png``.
     """
     categories = list(categories) or list(getattr(image_model, "categories", []) or [])
-    for batch in _batches(rows, batch_size):
+    for batch in batches(rows, batch_size):
         texts = generator.generate(batch, options)
         photos = [None] * len(batch)
         if image_model is not None:

@@ -15,6 +15,7 @@ labelops.imagegen.train):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -42,10 +43,32 @@ class TrainedModel(BaseModel):
     already_registered: bool = False
 
 
+class TrainConfig(BaseModel):
+    """Base of every model's training config: everything that defines one training; its hash is the key."""
+
+    snapshot_id: str
+
+    def key(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
 def work_dir_for(kind: str, key: str, settings: Settings) -> Path:
     """``<data>/training/<kind>/<key>`` (a temporary folder when the data root is not local)."""
     base = settings.local_data_path if settings.data_is_local else Path(os.environ.get("TMPDIR", "/tmp")) / "labelops"
     return base / "training" / kind / key
+
+
+def open_work_dir(kind: str, config: TrainConfig, settings: Settings) -> tuple[Path, bool]:
+    """The training's work folder, and whether an earlier ``prepare`` finished it (then reuse it as is).
+
+    A new or unfinished folder is (re)started with the config written as ``config.json``.
+    """
+    work = work_dir_for(kind, config.key(), settings)
+    if (work / "prepared.json").exists():
+        return work, True
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "config.json").write_text(config.model_dump_json(indent=2))
+    return work, False
 
 
 def start_run(model_name: str, config: BaseModel, key: str, snapshot_id: str, run_name: str, settings: Settings,

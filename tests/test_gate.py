@@ -63,3 +63,15 @@ def test_a_broken_policy_file_is_a_clear_error(tmp_path):
         GatePolicy.load(tmp_path / "missing.toml")
     with pytest.raises(KeyError, match="no section"):
         GatePolicy.load().for_model("unknown-model")
+
+
+def test_the_decision_table_shows_both_models_metrics_and_every_check():
+    from labelops.gate import GateResult, decisions_markdown
+
+    decision = decide(TEXT_MODEL, POLICY, {**GOOD, "chrf": 40.3}, GOOD)
+    gate = GateResult(model_name=TEXT_MODEL, challenger_version="2", champion_before="1", champion_after="1",
+                      promoted=False, summary=decision.summary(), decision=decision)
+    markdown = decisions_markdown("snap", [gate])
+    assert "champion unchanged (version 1)" in markdown
+    assert "| chrf | 40.3000 | 40.0000 |" in markdown
+    assert "- ✘ chrf 40.3 vs champion 40: improvement +0.3 < required 0.5" in markdown

@@ -20,7 +20,6 @@ own ``global_step`` counts optimizer steps, two per iteration.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sys
@@ -28,7 +27,7 @@ import time
 import warnings
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from labelops import training
 from labelops.imagegen.diffaugment import DEFAULT_POLICY
@@ -44,10 +43,9 @@ MODULE_ARGS = ("image_size", "z_dim", "g_width", "d_width", "lr_g", "lr_d", "ac_
                "augment", "seed")
 
 
-class GanTrainConfig(BaseModel):
+class GanTrainConfig(training.TrainConfig):
     """Everything that defines one GAN training; its hash is the training's key."""
 
-    snapshot_id: str
     recipe: str = Field("gan-v1", description="version of the data preparation; change it when that changes")
     image_size: int = Field(64, description="32, 64 or 128 (any power of two ≥ 8)")
     category_level: int | None = Field(None, description="category_path level to condition on; None: the top level "
@@ -77,9 +75,6 @@ class GanTrainConfig(BaseModel):
     evaluator_steps: int = 400
     eval_samples_per_class: int = 50
 
-    def key(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
-
 
 def work_dir_for(config: GanTrainConfig, settings: Settings) -> Path:
     return training.work_dir_for("gan", config.key(), settings)
@@ -92,11 +87,9 @@ def prepare(config: GanTrainConfig, settings: Settings | None = None) -> Path:
     from labelops.snapshot import read_snapshot
 
     settings = settings or get_settings()
-    work = work_dir_for(config, settings)
-    if (work / "prepared.json").exists():
+    work, prepared = training.open_work_dir("gan", config, settings)
+    if prepared:
         return work
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "config.json").write_text(config.model_dump_json(indent=2))
     root = DataRoot(settings.data)
     rows = read_snapshot(root, config.snapshot_id, columns=["listing_id", "category_path", "images"]).to_pylist()
     image_set = build_image_set(rows, root, config.image_size, config.category_level, config.max_classes,

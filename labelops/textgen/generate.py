@@ -51,7 +51,8 @@ class GeneratedText:
     tags: list[str]
 
 
-def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """``items`` in consecutive slices of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -86,7 +87,7 @@ def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa:
     elif options.strategy == "sample":
         decoding = {"do_sample": True, "temperature": options.temperature, "top_p": options.top_p}
     results: list[GeneratedText] = []
-    for batch in _batches(rows, options.batch_size):
+    for batch in batches(rows, options.batch_size):
         hints = exemplars.exemplars(batch) if exemplars is not None else [None] * len(batch)
         prompts = [serialize_input(row, hint) for row, hint in zip(batch, hints)]
         encoded = _left_padded([prompt_ids(tokenizer, p, prompt_budget) for p in prompts], tokenizer.pad_token_id, device)

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -23,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from labelops import training
 from labelops.registry import TEXT_MODEL, configure_mlflow
@@ -39,10 +38,9 @@ log = logging.getLogger(__name__)
 INPUT_FIELDS = ("title", "brand", "category_path", "price", "currency", "attributes")
 
 
-class TextTrainConfig(BaseModel):
+class TextTrainConfig(training.TrainConfig):
     """Everything that defines one training; its hash is the training's key."""
 
-    snapshot_id: str
     recipe: str = Field("grounded-v4", description="version of the data preparation; change it when that changes")
     exemplars: bool = Field(True, description="prompt with the nearest training product's description (retrieve-then-edit)")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
@@ -67,9 +65,6 @@ class TextTrainConfig(BaseModel):
     seed: int = 0
     samples: int = 8
 
-    def key(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
-
 
 def work_dir_for(config: TextTrainConfig, settings: Settings) -> Path:
     return training.work_dir_for("text", config.key(), settings)
@@ -89,11 +84,9 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     from labelops.textgen.tokenizer import load_tokenizer, train_tokenizer
 
     settings = settings or get_settings()
-    work = work_dir_for(config, settings)
-    if (work / "prepared.json").exists():
+    work, prepared = training.open_work_dir("text", config, settings)
+    if prepared:
         return work
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "config.json").write_text(config.model_dump_json(indent=2))
     rows = read_snapshot(DataRoot(settings.data), config.snapshot_id).to_pylist()
     train_rows = [r for r in rows if split_of(r["listing_id"]) == "train"]
     vocabulary = HallucinationVocabulary.from_listings(train_rows)

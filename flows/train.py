@@ -8,6 +8,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from labelops.feedback import latest_received
 from labelops.imagegen.train import GanTrainConfig
 from labelops.settings import get_settings
 from labelops.snapshot import latest_snapshot_id
@@ -29,13 +30,16 @@ def train(
     gan_steps: int | None = None,
     image_size: int | None = None,
     gan_width: int | None = None,
+    use_feedback: bool = True,
 ) -> dict[str, dict]:
     """Train ``models`` on ``snapshot_id`` (default: the latest snapshot) and register each as ``challenger``.
 
     ``devices`` > 1 trains with DDP. Text: ``max_steps``, and ``base_model`` (hub name or local
     path) fine-tunes a pretrained causal LM instead of training a small GPT-2 from scratch. GAN:
     ``gan_steps`` iterations, ``image_size`` (32, 64, 128) and ``gan_width`` (generator and
-    discriminator width); the GAN config's defaults where not given.
+    discriminator width); the GAN config's defaults where not given. ``use_feedback``: reviewers'
+    edits (and accepted labels of products without a description) join the text generator's
+    training data (labelops.feedback.apply_to_training).
     """
     logger = get_run_logger()
     unknown = sorted(set(models) - set(KNOWN_MODELS))
@@ -47,7 +51,9 @@ def train(
     results: dict[str, dict] = {}
     if "text" in models:
         overrides = {"max_steps": max_steps} if max_steps else {}
-        config = TextTrainConfig(snapshot_id=snapshot_id, devices=devices, base_model=base_model, **overrides)
+        feedback_until = latest_received(DataRoot(get_settings().data)) if use_feedback else None
+        config = TextTrainConfig(snapshot_id=snapshot_id, devices=devices, base_model=base_model,
+                                 feedback_until=feedback_until, **overrides)
         work = prepare_text_training(config)
         fit_text_generator(work)
         results["text"] = register_text_generator(work).model_dump()

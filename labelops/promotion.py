@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 
-from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 
+from labelops.locks import LockTimeout, named_lock
 from labelops.registry import version_by_alias
 from labelops.settings import Settings, get_settings
 
@@ -39,23 +36,14 @@ class PromotionError(RuntimeError):
     """A move of the champion alias that must not happen (it names why)."""
 
 
-def _lock_dir(settings: Settings) -> Path:
-    base = settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
-    path = base / "locks"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @contextmanager
 def champion_lock(model_name: str, settings: Settings | None = None, timeout: float = 600) -> Iterator[None]:
     """Hold the lock on ``model_name``'s champion alias."""
-    settings = settings or get_settings()
-    path = _lock_dir(settings) / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', model_name)}.lock"
     try:
-        with FileLock(str(path), timeout=timeout):
+        with named_lock(model_name, settings, timeout):
             yield
-    except Timeout as error:
-        raise PromotionError(f"another gate has held {path} for over {timeout:.0f} s") from error
+    except LockTimeout as error:
+        raise PromotionError(f"another gate is moving {model_name}'s champion: {error}") from error
 
 
 def champion_version(model_name: str) -> str | None:

@@ -48,7 +48,7 @@ def build_example(row: Mapping[str, Any], exemplar: str | None = None,
     target_text = ground(description, row, vocabulary)
     if not description or not target_text:
         return None
-    tags = reference_tags(row)
+    tags = row.get("reviewed_tags") or reference_tags(row)  # a reviewer's tags (labelops.feedback) win
     target = format_target(delexicalize(target_text, row), [delexicalize(t, row) for t in tags])
     return {"listing_id": row["listing_id"], "prompt": serialize_input(row, exemplar), "description": description,
             "tags": tags, "target": target}

@@ -19,6 +19,7 @@ import json
 import logging
 import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ class TextTrainConfig(training.TrainConfig):
     recipe: str = Field("grounded-v4", description="version of the data preparation; change it when that changes")
     exemplars: bool = Field(True, description="prompt with the nearest training product's description (retrieve-then-edit)")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
+    feedback_until: datetime | None = Field(
+        None, description="use reviewers' feedback received up to this time (labelops.feedback.apply_to_training)")
     vocab_size: int = 4096
     n_embd: int = 128
     n_layer: int = 4
@@ -76,6 +79,7 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     import torch
     from mlflow import MlflowClient
 
+    from labelops.feedback import FeedbackTargets, apply_to_training, read_feedback, read_labels
     from labelops.snapshot import read_snapshot
     from labelops.textgen.data import build_examples, encode_example, split_of
     from labelops.textgen.generate import save_vocabulary
@@ -87,7 +91,13 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     work, prepared = training.open_work_dir("text", config, settings)
     if prepared:
         return work
-    rows = read_snapshot(DataRoot(settings.data), config.snapshot_id).to_pylist()
+    root = DataRoot(settings.data)
+    rows = read_snapshot(root, config.snapshot_id).to_pylist()
+    reviewed = FeedbackTargets()
+    if config.feedback_until is not None:
+        rows, reviewed = apply_to_training(rows, read_feedback(root), read_labels(root), config.feedback_until,
+                                           is_test=lambda listing_id: split_of(listing_id) == "test")
+        log.info("reviewers' feedback in the training data: %s", reviewed)
     train_rows = [r for r in rows if split_of(r["listing_id"]) == "train"]
     vocabulary = HallucinationVocabulary.from_listings(train_rows)
     save_vocabulary(vocabulary, work)
@@ -115,6 +125,7 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     (work / "heldout.json").write_text(json.dumps(heldout, ensure_ascii=False))
 
     counts = {f"examples_{name}": len(split) for name, split in splits.items()}
+    counts.update({f"feedback_{name}": value for name, value in reviewed.model_dump().items()})
     run_id = training.start_run(TEXT_MODEL, config, config.key(), config.snapshot_id,
                                 f"text-{config.snapshot_id}-{config.key()[:6]}", settings, counts)
     MlflowClient().log_artifact(run_id, str(work / "test_split.json"))

@@ -6,6 +6,9 @@ Builds the synthetic shop under the data root, serves it on 127.0.0.1, ingests i
 text generator and the conditional GAN on the snapshot (each registered in MLflow as
 ``challenger``), then runs the generation flow: the gate decides whether each challenger becomes
 ``champion``, and every product is labelled with the champions (labels table and HTML report).
+Last, a simulated reviewer judges every label (rejects the worst 40 %, rewrites 30), and the
+feedback flow collects the verdicts, decides to retrain, trains the text generator again with the
+edits, and gates the new challenger.
 The GAN trains small for the demo (32 px, ``gan_steps`` iterations) to stay within a few minutes
 on two CPU cores.
 """
@@ -17,12 +20,14 @@ from pathlib import Path
 
 from prefect import flow
 
+from flows.feedback import feedback
 from flows.generate import generate
 from flows.ingest import ingest
 from flows.train import train
 from labelops.crawl import new_crawl_id
 from labelops.settings import get_settings
 from labelops.shop import serve_folder
+from tasks.feedback import simulate_reviewer
 from tasks.shop import build_demo_shop
 
 # The demo's GAN: small enough to train, evaluate and register in about two minutes on two CPU cores.
@@ -40,7 +45,8 @@ def demo_shop_dir(products: int, seed: int) -> Path:
 
 @flow(name="demo", log_prints=True)
 def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | None = None,
-         train_steps: int = 300, gan_steps: int = DEMO_GAN_STEPS, models: list[str] = ["text", "gan"]) -> dict:  # noqa: B006
+         train_steps: int = 300, gan_steps: int = DEMO_GAN_STEPS, models: list[str] = ["text", "gan"],  # noqa: B006
+         review: bool = True) -> dict:
     """Build the demo shop, serve it on 127.0.0.1:``port``, ingest it, train on it, gate and label;
     returns ids, URL, models and the label run.
 
@@ -55,5 +61,9 @@ def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | N
     trained = train(snapshot_id=snapshot_id, models=models, max_steps=train_steps, gan_steps=gan_steps,
                     image_size=DEMO_IMAGE_SIZE, gan_width=DEMO_GAN_WIDTH)
     labels = generate(snapshot_id=snapshot_id)
+    reviewed = None
+    if review:
+        print(f"simulated reviewer's verdicts: {simulate_reviewer(labels.run_id, snapshot_id)}")
+        reviewed = feedback(max_steps=train_steps)
     return {"snapshot_id": snapshot_id, "crawl_id": crawl_id, "shop_dir": str(shop_dir), "shop_url": base_url,
-            "models": trained, "labels": labels}
+            "models": trained, "labels": labels, "feedback": reviewed}

@@ -204,6 +204,77 @@ def promote(
     console.print(f"[bold]{rollback}[/]: champion moved back from version {old} to version {new} ({escape(reason)})")
 
 
+def print_feedback(result: dict) -> None:
+    """What the feedback flow collected, what it decided, and what it started."""
+    batch, decision = result["batch"], result["decision"]
+    console.print(f"[bold]feedback[/] batch {batch['batch_id']}: {batch['lines']} lines, {batch['stored']} stored "
+                  f"{batch['verdicts'] or ''}, {batch['duplicates']} already stored, {batch['rejected']} rejected")
+    for error in batch["errors"]:
+        console.print(f"  [red]rejected[/] {escape(error)}")
+    if batch["quarantine"]:
+        console.print(f"quarantine:  {batch['quarantine']}")
+    for rule in decision["rules"]:
+        mark = "[bold red]fired[/]" if rule["fired"] else "ok"
+        console.print(f"  {mark:>5}  {escape(rule['detail'])}")
+    colour = "green" if decision["trigger"] else "yellow" if decision["due"] else "white"
+    verdict = "retraining triggered" if decision["trigger"] else \
+        "retraining due, held back" + (f" by the cooldown until {decision['cooldown_until']}" if decision["cooldown_until"] else
+                                        " (report only)") if decision["due"] else "no retraining"
+    console.print(f"[bold {colour}]{verdict}[/]")
+    if result.get("deployment_run"):
+        console.print(f"training deployment run: {result['deployment_run']} (a worker or `labelops serve` runs it)")
+    if result.get("training"):
+        print_trained(result["training"])
+    if result.get("labels"):
+        from labelops.labelling import LabelRun
+
+        print_label_run(LabelRun.model_validate(result["labels"]))
+
+
+@app.command()
+def feedback(
+    file: Annotated[str | None, typer.Argument(help="a JSON-lines feedback file (local path or fsspec URL); "
+                                                    "the inbox <data>/feedback/inbox/ is always collected")] = None,
+    trigger: Annotated[bool, typer.Option("--trigger/--report-only", help="start a training when one is due")] = True,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="steps of a triggered text training")] = None,
+) -> None:
+    """Collect reviewers' verdicts (inbox and FILE), validate and store them, and retrain when the rule says so."""
+    _prepare_runtime()
+    from flows.feedback import feedback as feedback_flow
+
+    state = feedback_flow(path=file, trigger=trigger, max_steps=max_steps, return_state=True)
+    if state.is_failed():
+        console.print(f"[bold red]feedback failed:[/] {escape(str(state.message))}")
+        raise typer.Exit(1)
+    print_feedback(state.result())
+
+
+@app.command()
+def review(
+    run: Annotated[str | None, typer.Option(help="label run to review (default: the latest)")] = None,
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 8780,
+    host: Annotated[str, typer.Option(help="interface to bind (keep 127.0.0.1 unless behind an authenticating proxy)")] = "127.0.0.1",
+) -> None:
+    """Serve the review page: accept, reject or edit the latest labels; verdicts go to the feedback inbox."""
+    import time
+
+    from labelops.review import NoLabelsError, serve_review
+    from labelops.storage import DataRoot
+
+    root = DataRoot(get_settings().data)
+    try:
+        with serve_review(root, run, host=host, port=port) as url:
+            console.print(f"[bold green]review page:[/] {url}  (verdicts go to {root.uri('feedback/inbox')}; "
+                          "collect them with `labelops feedback`; Ctrl-C to stop)")
+            while True:
+                time.sleep(3600)
+    except NoLabelsError as error:
+        console.print(f"[bold red]{escape(str(error))}[/]")
+        raise typer.Exit(1) from error
+    except KeyboardInterrupt:
+        console.print("review page stopped")
+
+
 @app.command()
 def demo(
     products: Annotated[int, typer.Option("--products", "-n", min=1, help="products in the demo shop")] = 500,
@@ -226,6 +297,9 @@ def demo(
     console.print(f"demo shop: {result['shop_dir']} (served at {result['shop_url']} during the run)")
     print_trained(result["models"])
     print_label_run(result["labels"])
+    if result.get("feedback"):
+        console.print("[bold]after review[/]")
+        print_feedback(result["feedback"])
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.0f} s[/]; data root: {get_settings().data}")
 
 

@@ -227,8 +227,9 @@ def to_feedback(record: dict[str, Any], label: Mapping[str, Any], batch_id: str,
     """The contract row of a line that passed the suite (missing ids and versions from its label)."""
     values = {k: v for k, v in record.items() if k in Feedback.model_fields and v not in (None, "")}
     values.setdefault("listing_id", label["listing_id"])
-    values.setdefault("text_model_version", label.get("text_model_version"))
-    values.setdefault("image_model_version", label.get("image_model_version"))
+    for key in ("text_model_version", "image_model_version"):
+        if key not in values and not pd.isna(label.get(key)):
+            values[key] = label.get(key)
     values["timestamp"] = _timestamp(record.get("timestamp"), now)
     values.setdefault("feedback_id", derived_feedback_id({**record, "timestamp": values["timestamp"].isoformat()}))
     for key in ("text_model_version", "image_model_version"):
@@ -319,11 +320,13 @@ def read_incoming(root: DataRoot, files: Iterable[str] = (), batch_id: str | Non
     return Incoming(batch_id=batch_id or new_crawl_id(), inbox=inbox, files=files, lines=lines)
 
 
-def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = None) -> Checked:
+def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = None,
+                   labels: pd.DataFrame | None = None, validator: SuiteValidator | None = None) -> Checked:
     """Parse every line, run the ``feedback`` suite and the contract, and set aside what is stored already.
 
     Idempotent on ``feedback_id``: a line whose id is stored already (or appeared earlier in the
-    batch) is a duplicate and changes nothing.
+    batch) is a duplicate and changes nothing. ``labels`` and ``validator`` may be given by a
+    caller that checks many small batches (the review page).
     """
     now = now or datetime.now(timezone.utc)
     rejected: list[Rejected] = []
@@ -339,9 +342,10 @@ def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = No
             continue
         parsed.append((line, record))
 
-    labels = read_labels(root) if parsed else read_labels(root, [])
+    if labels is None:
+        labels = read_labels(root) if parsed else read_labels(root, [])
     frame = check_frame([record for _, record in parsed], labels, now)
-    failures = SuiteValidator(SUITE).validate(frame).failures if parsed else {}
+    failures = (validator or SuiteValidator(SUITE)).validate(frame).failures if parsed else {}
     known = stored_ids(root)
     valid: list[Feedback] = []
     duplicates = 0

@@ -40,7 +40,7 @@ def script_safe_json(data: Any) -> str:
     return text
 
 
-def _environment() -> Environment:
+def template_environment() -> Environment:
     return Environment(loader=PackageLoader("labelops", "templates"), autoescape=select_autoescape(["html"]),
                        trim_blocks=True, lstrip_blocks=True)
 
@@ -49,7 +49,7 @@ def render_report(*, run_id: str, snapshot_id: str, labels: Iterable[Mapping[str
                   counts: Mapping[str, Any], models: Mapping[str, str | None], page_size: int = PAGE_SIZE) -> str:
     """The report as an HTML string (``gates``: :class:`labelops.gate.GateResult` objects or dicts)."""
     rows = [{k: row.get(k) for k in REPORT_COLUMNS} for row in labels]
-    return _environment().get_template("report.html").render(
+    return template_environment().get_template("report.html").render(
         run_id=run_id, snapshot_id=snapshot_id, created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         gates=[g if isinstance(g, Mapping) else g.model_dump() for g in gates], counts=counts, models=models,
         labels_json=script_safe_json(rows), page_size=page_size)

@@ -145,6 +145,10 @@ class SuiteValidator:
         )
         return context, checkpoint
 
+    def warm_up(self) -> None:
+        """Build the GX context and checkpoint now rather than on the first batch."""
+        self._gx  # noqa: B018 - a cached property: touching it builds it
+
     def validate(self, frame: pd.DataFrame) -> BatchResult:
         """Run the suite on ``frame`` (a fresh RangeIndex) and map failures back to row positions."""
         frame = frame.reset_index(drop=True)

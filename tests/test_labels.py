@@ -49,6 +49,14 @@ def test_no_quarantine_file_when_every_label_is_valid(tmp_path):
     assert not root.exists(labels_quarantine_path("run3"))
 
 
+def test_a_batch_with_no_valid_label_is_quarantined_whole_and_the_labels_table_is_empty(tmp_path):
+    root = DataRoot(str(tmp_path))
+    counts = store_labels(root, "run4", [[label("a", tags=[]), label("b", description="x")]], expects_image_model=False)
+    assert (counts.valid, counts.quarantined) == (0, 2)
+    assert root.read_parquet(labels_path("run4")).num_rows == 0
+    assert root.read_parquet(labels_quarantine_path("run4")).num_rows == 2
+
+
 def test_text_category_is_the_first_tag_naming_a_known_category():
     assert text_category(["red", "clothing", "home"], ["Home", "Clothing"]) == "Clothing"
     assert text_category(["red"], ["Home"]) == "red"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from labelops.report import render_report, script_safe_json, write_report
 from labelops.storage import DataRoot
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EVIL_TITLE = "<script>alert(1)</script>"
 EVIL_DESCRIPTION = 'Looks nice <img src=x onerror="window.__pwned=1;alert(2)"> really'
 EVIL_TAG = "</script><script>window.__pwned=3</script>"
@@ -43,22 +40,6 @@ def test_scraped_strings_never_appear_as_markup_in_the_page():
     assert "<script>alert(1)" not in html and "<img src=x" not in html and "</script><script>" not in html
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html  # the gate's text is escaped too
     assert script_safe_json({"t": "</script>&\u2028"}) == '{"t": "\\u003c/script\\u003e\\u0026\\u2028"}'
-
-
-@pytest.fixture
-def page(tmp_path):
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (the CI installs Debian's chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        page = browser.new_page()
-        page.dialogs = []
-        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-        yield page
-        browser.close()
 
 
 def test_report_renders_pages_searches_and_executes_nothing_in_chromium(page, tmp_path):

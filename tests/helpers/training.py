@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from labelops.registry import TEXT_MODEL
+
 
 def versions_of(model_name: str, training_key: str) -> list:
     """The registered versions of ``model_name`` that a training (by its key) registered."""
@@ -29,3 +31,23 @@ def kill_after_first_checkpoint(module: str, work: Path, timeout: float = 240) -
     process.send_signal(signal.SIGKILL)
     process.wait()
     return last
+
+
+# small enough to train in about a minute on 2 CPU cores, big enough to write recognisable text (chrF ~17)
+SMALL = dict(vocab_size=800, n_embd=64, n_layer=2, n_head=2, n_positions=384, batch_size=8, max_length=256,
+             warmup_steps=2, val_every_steps=50, log_every_steps=5, samples=2, checkpoint_every_steps=1000)
+
+
+def gate_policy(tmp_path, chrf_floor: float) -> str:
+    """A gate policy file whose text floor is ``chrf_floor`` and whose guards let anything through."""
+    path = tmp_path / f"gate-{chrf_floor}.toml"
+    path.write_text(f"""version = 1
+[models.{TEXT_MODEL}]
+primary = {{ metric = "chrf", higher_is_better = true, min_improvement = 0.5 }}
+floors.chrf = {{ min = {chrf_floor} }}
+floors.hallucination_rate = {{ max = 1.0 }}
+guards.hallucination_rate = {{ higher_is_better = false, tolerance = 1.0 }}
+[models.product-image-gan]
+primary = {{ metric = "conditional_accuracy" }}
+""")
+    return str(path)

@@ -136,3 +136,22 @@ def test_the_ingest_of_a_demo_shop_lands_in_s3(s3_root, tmp_path: Path):
     images = [path for paths in snapshot.column("images").to_pylist() for path in paths]
     assert images and all(path.startswith("images/") and f"labelops/{path}" in keys for path in images)
     assert not any(key.startswith("labelops/images") and not key.startswith("labelops/images/") for key in keys)
+
+
+@pytest.mark.slow  # ~8 s itself, but ~30 s more when it is the test that starts the Prefect test server
+def test_the_ingest_flow_publishes_to_s3(prefect_backend, s3_root, tmp_path: Path):
+    """The Prefect flow the worker runs (tasks, results, the summary artifact) with an s3:// data root."""
+    from flows.ingest import ingest
+    from labelops.ingest import IngestSummary, summary_path
+    from labelops.shop import generate_demo_shop, serve_folder
+
+    client, bucket = s3_root
+    generate_demo_shop(tmp_path / "shop", products=30, seed=1)
+    with serve_folder(tmp_path / "shop") as base_url:
+        snapshot_id = ingest(start_urls=[base_url + "/"], sitemap_urls=[base_url + "/sitemap.xml"], crawl_id="flow")
+    root = DataRoot(get_settings().data)
+    summary = IngestSummary.model_validate(root.read_json(summary_path("flow")))
+    assert summary.data_root == f"s3://{bucket}/labelops"
+    assert summary.snapshot_id == snapshot_id == latest_snapshot_id(root)
+    assert summary.reconciles() and summary.crawl.product_pages == 30
+    assert f"labelops/snapshots/{snapshot_id}/listings.parquet" in object_keys(client, bucket)

@@ -10,6 +10,7 @@ are multi-stage, non-root, pinned, and install the torch that pyproject.toml pin
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -181,25 +182,27 @@ def test_gpu_override_only_adds_a_device_to_known_services(compose):
     assert devices[0]["capabilities"] == ["gpu"]
 
 
-def _help(*args: str) -> str:
+def _help(home: Path, *args: str) -> str:
+    """``python -m <args> --help`` in a fresh process (its Prefect home in ``home``, not the user's)."""
+    env = {**os.environ, "PREFECT_HOME": str(home), "MLFLOW_DISABLE_TELEMETRY": "true"}
     result = subprocess.run([sys.executable, "-m", *args, "--help"], capture_output=True, text=True, timeout=120,
-                            cwd=PROJECT)
+                            cwd=PROJECT, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
 
-def test_the_worker_command_exists_with_the_options_the_stack_passes(compose):
+def test_the_worker_command_exists_with_the_options_the_stack_passes(compose, tmp_path: Path):
     command = compose["services"]["worker"]["command"]
     assert command[0] == "prefect"
-    text = _help("prefect", *command[1:3])
+    text = _help(tmp_path, "prefect", *command[1:3])
     for option in (arg for arg in command if arg.startswith("--")):
         assert option in text, f"prefect worker start has no {option}"
 
 
-def test_the_mlflow_command_exists_with_the_options_the_stack_passes(compose):
+def test_the_mlflow_command_exists_with_the_options_the_stack_passes(compose, tmp_path: Path):
     command = compose["services"]["mlflow"]["command"]
     assert command[:4] == ["python", "-m", "mlflow", "server"]
-    text = _help("mlflow", "server")
+    text = _help(tmp_path, "mlflow", "server")
     for option in (arg.split("=", 1)[0] for arg in command if arg.startswith("--")):
         assert option in text, f"mlflow server has no {option}"
 

@@ -58,7 +58,8 @@ def install_snapshot(root: DataRoot, staged_listings: str, manifest: dict, files
         root.move(path, f"{staging}/{name}")
     root.write_json(f"{staging}/manifest.json", {
         "snapshot_id": snapshot_id, "created_at": datetime.now(timezone.utc).isoformat(), **manifest})
-    root.move(staging, DataRoot.snapshot_dir(snapshot_id))
+    # listings.parquet last: on an object store its presence marks a complete snapshot (see above)
+    root.move(staging, DataRoot.snapshot_dir(snapshot_id), last="listings.parquet")
     return snapshot_id, False
 
 

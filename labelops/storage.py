@@ -36,6 +36,12 @@ class DataRoot:
         return url_to_fs(self.url)[0]
 
     @property
+    def is_local(self) -> bool:
+        """Whether the root is a folder on this machine (not an object store)."""
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        return bool({"file", "local"} & set(protocols))
+
+    @property
     def _root(self) -> str:
         return url_to_fs(self.url)[1]
 
@@ -118,11 +124,26 @@ class DataRoot:
         if self.exists(relative):
             self.fs.rm(self.path(relative), recursive=recursive)
 
-    def move(self, src: str, dst: str) -> None:
+    def move(self, src: str, dst: str, last: str | None = None) -> None:
+        """Move a file or a folder. On a local disk a folder moves in one rename.
+
+        Object stores (S3, GCS) have no folders and no rename: a folder's files are copied and
+        deleted one at a time (fsspec's recursive ``mv`` also tries to copy the folder itself,
+        which S3 refuses), and the file named ``last`` moves after all the others, so that its
+        presence at ``dst`` means the whole folder arrived.
+        """
         parent = dst.rsplit("/", 1)[0] if "/" in dst else ""
         if parent:
             self.makedirs(parent)
-        self.fs.mv(self.path(src), self.path(dst), recursive=True)
+        source, target = self.path(src), self.path(dst)
+        if self.is_local or not self.fs.isdir(source):
+            self.fs.mv(source, target, recursive=True)
+            return
+        prefix = source.rstrip("/") + "/"
+        files = sorted(self.fs.find(source), key=lambda path: path.rsplit("/", 1)[-1] == last)
+        for path in files:
+            self.fs.mv(path, target.rstrip("/") + "/" + path.removeprefix(prefix))
+        self.fs.invalidate_cache(source)
 
 
 class ParquetSink:

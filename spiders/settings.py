@@ -42,7 +42,7 @@ def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None) 
     }
     if crawl.download_images:
         settings["ITEM_PIPELINES"]["spiders.pipelines.ProductImagesPipeline"] = 100
-        settings["IMAGES_STORE"] = f"{data_root.rstrip('/')}/images"
+        settings["IMAGES_STORE"] = f"{data_root.rstrip('/')}/images/"  # the slash: Scrapy joins S3 keys as prefix + name
         settings["IMAGES_URLS_FIELD"] = "image_urls"
         settings["IMAGES_RESULT_FIELD"] = "images"
         settings["MEDIA_ALLOW_REDIRECTS"] = True

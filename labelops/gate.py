@@ -10,13 +10,12 @@ failed, is kept, so a person reading the decision sees why.
 
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+
+from labelops.policy import read_policy
 
 DEFAULT_POLICY = Path(__file__).with_name("gate.toml")
 
@@ -51,15 +50,7 @@ class GatePolicy(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> GatePolicy:
-        path = Path(path or os.environ.get("LABELOPS_GATE_POLICY") or DEFAULT_POLICY)
-        if not path.exists():
-            raise FileNotFoundError(f"no gate policy at {path}")
-        raw = path.read_bytes()
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"gate policy {path} is not valid TOML: {error}") from error
-        return cls.model_validate({**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()})
+        return cls.model_validate(read_policy(DEFAULT_POLICY, "LABELOPS_GATE_POLICY", "gate policy", path))
 
     def for_model(self, model_name: str) -> ModelPolicy:
         if model_name not in self.models:

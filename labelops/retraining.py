@@ -19,10 +19,7 @@ rejections trigger one training, not fifty. The triggered training still has to 
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
@@ -33,6 +30,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from labelops.locks import named_lock
+from labelops.policy import read_policy
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
 
@@ -74,15 +72,7 @@ class RetrainPolicy(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RetrainPolicy:
-        path = Path(path or os.environ.get("LABELOPS_RETRAIN_POLICY") or DEFAULT_POLICY)
-        if not path.exists():
-            raise FileNotFoundError(f"no retraining policy at {path}")
-        raw = path.read_bytes()
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"retraining policy {path} is not valid TOML: {error}") from error
-        return cls.model_validate({**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()})
+        return cls.model_validate(read_policy(DEFAULT_POLICY, "LABELOPS_RETRAIN_POLICY", "retraining policy", path))
 
 
 # ------------------------------------------------------------------------------------ drift

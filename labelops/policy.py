@@ -1,0 +1,26 @@
+"""Policy files: versioned TOML beside the code (gate.toml, retrain.toml), or the file an
+environment variable names. A decision records the file and its sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+
+def read_policy(default: Path, env_var: str, what: str, path: str | Path | None = None) -> dict[str, Any]:
+    """The policy's TOML as a dict, plus ``source`` (its path) and ``sha256`` (of its bytes).
+
+    ``path`` wins over ``$env_var``, which wins over ``default``.
+    """
+    path = Path(path or os.environ.get(env_var) or default)
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {path}")
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{what} {path} is not valid TOML: {error}") from error
+    return {**data, "source": str(path), "sha256": hashlib.sha256(raw).hexdigest()}

@@ -1,0 +1,21 @@
+  // Cards for `items`, `size` a page, in #labels; the #search box filters on each item's `_text`;
+  // #prev and #next turn pages; #page-info says where you are ("page 2 of 9 · 430 of 430 <noun>").
+  function showPages(items, size, card, noun) {
+    var shown = items, page = 0;
+    var list = document.getElementById("labels"), info = document.getElementById("page-info");
+    function render() {
+      var pages = Math.max(1, Math.ceil(shown.length / size));
+      page = Math.min(page, pages - 1);
+      list.replaceChildren();
+      shown.slice(page * size, (page + 1) * size).forEach(function (item) { list.appendChild(card(item)); });
+      info.textContent = "page " + (page + 1) + " of " + pages + " · " + shown.length + " of " + items.length + " " + noun;
+    }
+    document.getElementById("search").addEventListener("input", function (event) {
+      var q = event.target.value.trim().toLowerCase();
+      shown = q ? items.filter(function (item) { return item._text.indexOf(q) !== -1; }) : items;
+      page = 0; render();
+    });
+    document.getElementById("prev").addEventListener("click", function () { if (page > 0) { page--; render(); } });
+    document.getElementById("next").addEventListener("click", function () { page++; render(); });
+    render();
+  }

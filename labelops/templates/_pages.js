@@ -1,3 +1,11 @@
+  // An element with a class and text; text always goes in as text (textContent), never as HTML.
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
   // Cards for `items`, `size` a page, in #labels; the #search box filters on each item's `_text`;
   // #prev and #next turn pages; #page-info says where you are ("page 2 of 9 · 430 of 430 <noun>").
   function showPages(items, size, card, noun) {

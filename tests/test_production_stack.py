@@ -21,8 +21,8 @@ from labelops.deployments import PROJECT_ROOT
 from labelops.registry import TEXT_MODEL
 from labelops.snapshot import latest_snapshot_id
 from labelops.storage import DataRoot
-from tests.helpers.servers import (ServerUnavailable, create_database, free_port, mlflow_server, postgres_bin,
-                                   postgres_server, prefect_server, start, stop)
+from tests.helpers.servers import (ServerUnavailable, create_database, enter_together, free_port, mlflow_server,
+                                   postgres_bin, postgres_server, prefect_server, start, stop)
 from tests.test_generate_flow import SMALL
 
 pytestmark = pytest.mark.server
@@ -82,8 +82,8 @@ def test_a_scheduled_style_retrain_ends_in_a_gated_promotion_on_real_servers(tmp
     with contextlib.ExitStack() as stack:
         dsn = stack.enter_context(postgres_server(tmp_path / "pg"))
         prefect_db, mlflow_db = create_database(dsn, "prefect", "asyncpg"), create_database(dsn, "mlflow", "psycopg2")
-        api_url = stack.enter_context(prefect_server(tmp_path / "prefect-server", database_url=prefect_db))
-        mlflow_url = stack.enter_context(mlflow_server(mlflow_db, tmp_path / "mlartifacts"))
+        api_url, mlflow_url = enter_together(stack, prefect_server(tmp_path / "prefect-server", database_url=prefect_db),
+                                             mlflow_server(mlflow_db, tmp_path / "mlartifacts"))
         env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(tmp_path / "prefect-client"),
                "LABELOPS_MLFLOW_URI": mlflow_url, "LABELOPS_DATA": str(data), "LABELOPS_GATE_POLICY": str(gate),
                "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_LOGGING_LEVEL": "INFO",

@@ -105,6 +105,25 @@ def _child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def enter_together(stack: contextlib.ExitStack, *managers: contextlib.AbstractContextManager) -> list:
+    """Enter several server context managers at once (they start in parallel threads); each one that
+    started is registered on ``stack`` for stopping, also when another failed to start."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(managers)) as pool:
+        futures = [pool.submit(manager.__enter__) for manager in managers]
+    results, error = [], None
+    for manager, future in zip(managers, futures):
+        try:
+            results.append(future.result())
+            stack.push(manager)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others are registered
+            error = error or exc
+    if error is not None:
+        raise error
+    return results
+
+
 # ------------------------------------------------------------------------------- PostgreSQL
 def postgres_bin() -> Path:
     """The folder of initdb/pg_ctl/postgres: PATH first, then Debian's /usr/lib/postgresql/<v>/bin."""

@@ -250,7 +250,7 @@ def serve(
         for spec in present:
             when = ", ".join(f"{s.cron} ({s.timezone})" for s in spec.schedules) or "on demand"
             console.print(f"serving [bold]{spec.full_name}[/]: {when}")
-        serve_all(limit=limit)
+        serve_all(limit=limit, specs=present)
     except DeploymentsError as error:
         console.print(f"[bold red]{escape(str(error))}[/]")
         raise typer.Exit(1) from error

@@ -169,14 +169,16 @@ def available_specs(specs: list[DeploymentSpec]) -> tuple[list[DeploymentSpec], 
     return present, [spec for spec in specs if not spec.path.exists()]
 
 
-def runner_deployments(settings: Settings | None = None, path: Path | None = None) -> list[RunnerDeployment]:
-    """The yaml's deployments as RunnerDeployments (for ``serve``); flows whose module is missing are skipped."""
+def runner_deployments(settings: Settings | None = None, path: Path | None = None,
+                       specs: list[DeploymentSpec] | None = None) -> list[RunnerDeployment]:
+    """The yaml's deployments (or ``specs``) as RunnerDeployments for ``serve``; flows whose module
+    is missing are skipped with a warning."""
     import importlib
 
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
 
-    present, missing = available_specs(load_specs(settings, path))
+    present, missing = available_specs(load_specs(settings, path) if specs is None else specs)
     for spec in missing:
         log.warning("skipping deployment %s: %s does not exist", spec.full_name, spec.entrypoint)
     deployments = []
@@ -198,11 +200,12 @@ def runner_deployments(settings: Settings | None = None, path: Path | None = Non
     return deployments
 
 
-def serve_all(limit: int | None = None, settings: Settings | None = None) -> None:
-    """Serve every deployment with its schedule from this process (blocks until interrupted)."""
+def serve_all(limit: int | None = None, settings: Settings | None = None,
+              specs: list[DeploymentSpec] | None = None) -> None:
+    """Serve every deployment (or ``specs``) with its schedule from this process (blocks until interrupted)."""
     from prefect import serve
 
-    deployments = runner_deployments(settings)
+    deployments = runner_deployments(settings, specs=specs)
     if not deployments:
         raise DeploymentsError("no deployment to serve")
     serve(*deployments, limit=limit)

@@ -289,6 +289,9 @@ def deploy(
         raise typer.Exit(1) from error
     for spec in missing:
         console.print(f"[yellow]skipping {spec.full_name}: {spec.entrypoint} does not exist[/]")
+    if not present:
+        console.print("[bold red]no deployment to register: none of the flow files exists[/]")
+        raise typer.Exit(1)
     names = {spec.name for spec in present}
     document["deployments"] = [entry for entry in document["deployments"] if entry["name"] in names]
     pool_name = document["deployments"][0]["work_pool"]["name"]

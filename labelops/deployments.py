@@ -232,11 +232,19 @@ def chain_generate(flow: Any, flow_run: Any, state: Any) -> None:
     from prefect.deployments import run_deployment
     from prefect.logging.loggers import flow_run_logger
 
+    from prefect.exceptions import ObjectNotFound
+
     settings = get_settings()
     parameters = {"snapshot_id": trained_snapshot(flow_run, state)}
-    run = run_deployment(settings.generate_deployment, parameters=parameters, timeout=0, as_subflow=False,
-                         tags=["chained"], idempotency_key=f"chained-from-{flow_run.id}")
     logger = flow_run_logger(flow_run, flow) if flow is not None else log  # shows in the run's logs in the UI
+    try:
+        run = run_deployment(settings.generate_deployment, parameters=parameters, timeout=0, as_subflow=False,
+                             tags=["chained"], idempotency_key=f"chained-from-{flow_run.id}")
+    except ObjectNotFound:
+        logger.error("training completed but deployment %s does not exist, so no gate runs: register it "
+                     "(`labelops deploy` or `labelops serve`) or set LABELOPS_GENERATE_DEPLOYMENT",
+                     settings.generate_deployment)
+        return
     logger.info("training %s completed: started %s (flow run %s) on snapshot %s", flow_run.name,
              settings.generate_deployment, run.id, parameters["snapshot_id"] or "latest")
 

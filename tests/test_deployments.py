@@ -169,3 +169,16 @@ def test_the_train_flow_carries_the_hook():
     from flows.train import train
 
     assert chain_generate in train.on_completion_hooks
+
+
+def test_a_missing_generate_deployment_is_reported_not_raised(monkeypatch, caplog):
+    import prefect.deployments
+    from prefect.exceptions import ObjectNotFound
+
+    def missing(name, **kwargs):
+        raise ObjectNotFound(None)
+
+    monkeypatch.setattr(prefect.deployments, "run_deployment", missing)
+    run = SimpleNamespace(id=uuid4(), name="x", deployment_id=uuid4(), parameters={"snapshot_id": "s"})
+    chain_generate(None, run, _state())
+    assert "generate/labelops-generate does not exist" in caplog.text

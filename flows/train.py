@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from labelops.deployments import chain_generate
 from labelops.feedback import latest_received
 from labelops.imagegen.train import GanTrainConfig
 from labelops.settings import get_settings
@@ -20,7 +23,9 @@ from tasks.train import (fit_image_gan, fit_text_generator, prepare_gan_training
 KNOWN_MODELS = ("text", "gan")
 
 
-@flow(name="train", log_prints=True)
+# Run as a deployment, a completed training runs the generate deployment (the gate) on its snapshot;
+# `labelops train` and the demo do not (labelops.deployments.should_chain_generate).
+@flow(name="train", log_prints=True, on_completion=[chain_generate])
 def train(
     snapshot_id: str | None = None,
     models: list[str] = ["text", "gan"],  # noqa: B006 - Prefect shows the default in the UI form
@@ -30,6 +35,7 @@ def train(
     gan_steps: int | None = None,
     image_size: int | None = None,
     gan_width: int | None = None,
+    text_config: dict[str, Any] | None = None,
     use_feedback: bool = True,
 ) -> dict[str, dict]:
     """Train ``models`` on ``snapshot_id`` (default: the latest snapshot) and register each as ``challenger``.
@@ -37,9 +43,10 @@ def train(
     ``devices`` > 1 trains with DDP. Text: ``max_steps``, and ``base_model`` (hub name or local
     path) fine-tunes a pretrained causal LM instead of training a small GPT-2 from scratch. GAN:
     ``gan_steps`` iterations, ``image_size`` (32, 64, 128) and ``gan_width`` (generator and
-    discriminator width); the GAN config's defaults where not given. ``use_feedback``: reviewers'
-    edits (and accepted labels of products without a description) join the text generator's
-    training data (labelops.feedback.apply_to_training).
+    discriminator width); the GAN config's defaults where not given. ``text_config``: any other
+    fields of the text generator's TextTrainConfig (e.g. ``{"n_layer": 2, "n_embd": 64}``).
+    ``use_feedback``: reviewers' edits (and accepted labels of products without a description)
+    join the text generator's training data (labelops.feedback.apply_to_training).
     """
     logger = get_run_logger()
     unknown = sorted(set(models) - set(KNOWN_MODELS))
@@ -51,18 +58,22 @@ def train(
     results: dict[str, dict] = {}
     if "text" in models:
         overrides = {"max_steps": max_steps} if max_steps else {}
+        extra = dict(text_config or {})
+        unknown_fields = sorted(set(extra) - set(TextTrainConfig.model_fields))
+        if unknown_fields:
+            raise ValueError(f"text_config: unknown field(s) {unknown_fields}")
         feedback_until = latest_received(DataRoot(get_settings().data)) if use_feedback else None
-        config = TextTrainConfig(snapshot_id=snapshot_id, devices=devices, base_model=base_model,
-                                 feedback_until=feedback_until, **overrides)
+        config = TextTrainConfig(**{**extra, "snapshot_id": snapshot_id, "devices": devices, "base_model": base_model,
+                                    "feedback_until": feedback_until, **overrides})
         work = prepare_text_training(config)
         fit_text_generator(work)
-        results["text"] = register_text_generator(work).model_dump()
+        results["text"] = {**register_text_generator(work).model_dump(), "snapshot_id": snapshot_id}
     if "gan" in models:
         given = {"max_steps": gan_steps, "image_size": image_size, "g_width": gan_width, "d_width": gan_width}
         config = GanTrainConfig(snapshot_id=snapshot_id, devices=devices, **{k: v for k, v in given.items() if v})
         work = prepare_gan_training(config)
         fit_image_gan(work)
-        results["gan"] = register_image_gan(work).model_dump()
+        results["gan"] = {**register_image_gan(work).model_dump(), "snapshot_id": snapshot_id}
     lines = ["# Training", "", f"snapshot `{snapshot_id}`", "", "| model | version | run | metrics |", "|---|---|---|---|"]
     for result in results.values():
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items()))

@@ -8,6 +8,8 @@
     labelops generate                    # gate the challengers, label every product, write the report
     labelops promote --rollback MODEL --reason "..."   # put the previous champion back
     labelops demo                        # the whole pipeline on the demo shop
+    labelops serve                       # serve every deployment with its schedule from this process
+    labelops deploy [--pool process]     # register the deployments with the Prefect server, for workers
 """
 
 from __future__ import annotations
@@ -301,6 +303,89 @@ def demo(
         console.print("[bold]after review[/]")
         print_feedback(result["feedback"])
     console.print(f"[bold]demo finished in {time.perf_counter() - started:.0f} s[/]; data root: {get_settings().data}")
+
+
+@app.command()
+def serve(
+    limit: Annotated[int | None, typer.Option(min=1, help="most flow runs at the same time (default: no limit)")] = None,
+) -> None:
+    """Serve every deployment of deployments/prefect.yaml, with its schedule, from this process (Ctrl-C stops).
+
+    The simplest production on one machine: no work pool, no worker. Point PREFECT_API_URL at a
+    Prefect server to watch and trigger the runs in its UI.
+    """
+    _prepare_runtime()
+    from labelops.deployments import DeploymentsError, available_specs, load_specs, serve_all
+
+    try:
+        present, missing = available_specs(load_specs())
+        for spec in missing:
+            console.print(f"[yellow]skipping {spec.full_name}: {spec.entrypoint} does not exist[/]")
+        for spec in present:
+            when = ", ".join(f"{s.cron} ({s.timezone})" for s in spec.schedules) or "on demand"
+            console.print(f"serving [bold]{spec.full_name}[/]: {when}")
+        serve_all(limit=limit, specs=present)
+    except DeploymentsError as error:
+        console.print(f"[bold red]{escape(str(error))}[/]")
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def deploy(
+    pool: Annotated[str, typer.Option(help="work pool kind: process, docker or kubernetes")] = "process",
+    create_pool: Annotated[bool, typer.Option(help="create the work pool when it does not exist")] = True,
+) -> None:
+    """Register every deployment of deployments/prefect.yaml with the Prefect server (PREFECT_API_URL), for workers.
+
+    Applies LABELOPS_INGEST_CRON, LABELOPS_TRAIN_CRON, LABELOPS_FEEDBACK_CRON and
+    LABELOPS_SCHEDULE_TIMEZONE, puts every deployment on the chosen work pool, and runs
+    `prefect --no-prompt deploy --all` from the project folder. Then start a worker:
+    `prefect worker start --pool labelops-<pool>`.
+    """
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    import yaml
+
+    from labelops.deployments import PROJECT_ROOT, DeploymentsError, available_specs, load_specs, render_prefect_yaml
+
+    if "PREFECT_API_URL" not in os.environ:
+        console.print("[yellow]PREFECT_API_URL is not set: the deployments go into the embedded Prefect under the "
+                      "data root, where only `labelops serve` or a worker with the same PREFECT_HOME sees them[/]")
+        _prepare_runtime()
+    try:
+        document = render_prefect_yaml(pool)
+        present, missing = available_specs(load_specs())
+    except DeploymentsError as error:
+        console.print(f"[bold red]{escape(str(error))}[/]")
+        raise typer.Exit(1) from error
+    for spec in missing:
+        console.print(f"[yellow]skipping {spec.full_name}: {spec.entrypoint} does not exist[/]")
+    if not present:
+        console.print("[bold red]no deployment to register: none of the flow files exists[/]")
+        raise typer.Exit(1)
+    names = {spec.name for spec in present}
+    document["deployments"] = [entry for entry in document["deployments"] if entry["name"] in names]
+    pool_name = document["deployments"][0]["work_pool"]["name"]
+    prefect = [sys.executable, "-m", "prefect", "--no-prompt"]
+    if create_pool:
+        exists = subprocess.run([*prefect, "work-pool", "inspect", pool_name], cwd=PROJECT_ROOT,
+                                capture_output=True, text=True).returncode == 0
+        if not exists:
+            subprocess.run([*prefect, "work-pool", "create", pool_name, "--type", pool], cwd=PROJECT_ROOT, check=False)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="labelops-deployments-", delete=False) as handle:
+        yaml.safe_dump(document, handle, sort_keys=False)
+    try:
+        code = subprocess.run([*prefect, "deploy", "--all", "--prefect-file", handle.name], cwd=PROJECT_ROOT).returncode
+    finally:
+        os.unlink(handle.name)
+    if code:
+        console.print(f"[bold red]prefect deploy failed (exit {code})[/]")
+        raise typer.Exit(code)
+    console.print(f"[bold green]{len(names)} deployment(s) on work pool {pool_name}[/]; "
+                  f"start a worker: prefect worker start --pool {pool_name}")
 
 
 PROGRESS_FROM = 20

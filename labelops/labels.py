@@ -224,7 +224,7 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             failures = validator.validate(frame).failures
             keep = [i for i in range(table.num_rows) if i not in failures]
             rejected = sorted(failures)
-            good.write(table.take(pa.array(keep, pa.int64())))
+            good.write(table.take(pa.array(keep, pa.int64())))  # typed: an empty list would be a null array
             if rejected:
                 names = [sorted(set(failures[i])) for i in rejected]
                 bad.write(table.take(pa.array(rejected, pa.int64())).append_column("failed_expectations", pa.array(names, pa.list_(pa.string()))))

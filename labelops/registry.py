@@ -35,10 +35,10 @@ def configure_mlflow(settings: Settings) -> str:
 
 def artifact_location(settings: Settings) -> str | None:
     """Artifacts under the data root (MLflow would otherwise put them relative to the working directory)."""
+    if settings.tracking_uri.startswith(("http://", "https://")):
+        return None  # a tracking server decides (its --artifacts-destination), so workers on other machines see them
     if settings.data_is_local:
         return (settings.local_data_path / "mlartifacts").as_uri()
-    if settings.tracking_uri.startswith(("http://", "https://")):
-        return None  # a tracking server decides (its --artifacts-destination)
     return f"{settings.data.rstrip('/')}/mlartifacts"
 
 

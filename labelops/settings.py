@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     train_deployment: str = Field("train/labelops-train", description="the training deployment feedback triggers")
     generate_deployment: str = Field("generate/labelops-generate", description="the generation deployment")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
+    train_deployment: str = Field(
+        "train/labelops-train", description="deployment the feedback flow runs to retrain (<flow>/<deployment>)")
+    generate_deployment: str = Field(
+        "generate/labelops-generate", description="deployment a training run as a deployment chains to (<flow>/<deployment>)")
+    schedule_timezone: str | None = Field(
+        None, description="timezone of every deployment schedule (IANA name); default: the one in deployments/prefect.yaml")
+    ingest_cron: str | None = Field(None, description="cron of the nightly ingest; default: deployments/prefect.yaml")
+    train_cron: str | None = Field(None, description="cron of the weekly retraining; default: deployments/prefect.yaml")
+    feedback_cron: str | None = Field(None, description="cron of the feedback check; default: deployments/prefect.yaml")
 
     @field_validator("data")
     @classmethod

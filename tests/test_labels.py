@@ -61,3 +61,10 @@ def test_text_category_is_the_first_tag_naming_a_known_category():
     assert text_category(["red", "clothing", "home"], ["Home", "Clothing"]) == "Clothing"
     assert text_category(["red"], ["Home"]) == "red"
     assert text_category([], ["Home"]) is None
+
+
+def test_a_batch_with_every_label_quarantined_still_stores(tmp_path):
+    root = DataRoot(str(tmp_path))
+    counts = store_labels(root, "run4", [[label("a")], [label("short", description="Shirt.")]], expects_image_model=False)
+    assert (counts.valid, counts.quarantined) == (1, 1)
+    assert [r["listing_id"] for r in root.read_parquet(labels_path("run4")).to_pylist()] == ["a"]

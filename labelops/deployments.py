@@ -1,0 +1,265 @@
+"""The deployments, read from ``deployments/prefect.yaml``: one source for ``prefect deploy`` and ``labelops serve``.
+
+* :func:`load_specs` parses the yaml (one :class:`DeploymentSpec` per flow) and applies the
+  schedule settings (``LABELOPS_INGEST_CRON``, ``LABELOPS_TRAIN_CRON``, ``LABELOPS_FEEDBACK_CRON``,
+  ``LABELOPS_SCHEDULE_TIMEZONE``).
+* :func:`runner_deployments` turns them into Prefect ``RunnerDeployment`` objects for ``serve``;
+  a flow whose module is not there (yet) is skipped with a warning.
+* :func:`render_prefect_yaml` writes the yaml back with the settings applied and the chosen work
+  pool, for ``labelops deploy`` (which runs ``prefect deploy`` on it).
+* :func:`should_chain_generate` is the chaining rule: a training run that ran *as a deployment*
+  runs the generate deployment when it completes; an embedded one (``labelops train``, the demo) does not.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+
+from labelops.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # Prefect is imported lazily: labelops stays importable without it
+    from prefect.deployments.runner import RunnerDeployment
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFECT_YAML = PROJECT_ROOT / "deployments" / "prefect.yaml"
+POOLS = ("process", "docker", "kubernetes")
+CONTAINER_POOLS = ("docker", "kubernetes")
+
+
+class DeploymentsError(ValueError):
+    """The deployments file is wrong, or a setting does not fit it."""
+
+
+class ScheduleSpec(BaseModel):
+    cron: str
+    timezone: str = "UTC"
+    active: bool = True
+
+
+class ConcurrencySpec(BaseModel):
+    limit: int = Field(ge=1)
+    collision_strategy: Literal["ENQUEUE", "CANCEL_NEW"] = "ENQUEUE"
+
+
+class DeploymentSpec(BaseModel):
+    """One deployment of ``prefect.yaml``."""
+
+    name: str
+    entrypoint: str
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    schedules: list[ScheduleSpec] = Field(default_factory=list)
+    concurrency_limit: ConcurrencySpec | None = None
+    work_pool: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def flow_name(self) -> str:
+        """The flow's name: the function the entrypoint names (every labelops flow is named after its function)."""
+        return self.entrypoint.rsplit(":", 1)[1]
+
+    @property
+    def full_name(self) -> str:
+        """``<flow>/<deployment>``, as ``run_deployment`` and ``prefect deployment run`` take it."""
+        return f"{self.flow_name}/{self.name}"
+
+    @property
+    def module(self) -> str:
+        """The entrypoint's file as a module name (``flows/train.py`` → ``flows.train``)."""
+        return self.entrypoint.rsplit(":", 1)[0].removesuffix(".py").replace("/", ".")
+
+    @property
+    def path(self) -> Path:
+        return PROJECT_ROOT / self.entrypoint.rsplit(":", 1)[0]
+
+
+def read_yaml(path: Path | None = None) -> dict[str, Any]:
+    path = Path(path or PREFECT_YAML)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise DeploymentsError(f"no deployments file at {path}") from error
+    if not isinstance(document, dict) or not isinstance(document.get("deployments"), list):
+        raise DeploymentsError(f"{path}: expected a top-level `deployments:` list")
+    return document
+
+
+def cron_overrides(settings: Settings) -> dict[str, str]:
+    """Flow name → cron, from the settings that are set."""
+    given = {"ingest": settings.ingest_cron, "train": settings.train_cron, "feedback": settings.feedback_cron}
+    return {flow: cron for flow, cron in given.items() if cron}
+
+
+def _apply_schedule_settings(entry: dict[str, Any], flow_name: str, settings: Settings) -> dict[str, Any]:
+    """A copy of one yaml deployment with the cron and timezone settings applied."""
+    entry = copy.deepcopy(entry)
+    cron = cron_overrides(settings).get(flow_name)
+    schedules = entry.get("schedules") or []
+    if cron and not schedules:
+        schedules = [{"cron": cron}]
+    for schedule in schedules:
+        if cron:
+            schedule["cron"] = cron
+        if settings.schedule_timezone:
+            schedule["timezone"] = settings.schedule_timezone
+    if schedules:
+        entry["schedules"] = schedules
+    return entry
+
+
+def load_specs(settings: Settings | None = None, path: Path | None = None) -> list[DeploymentSpec]:
+    """Every deployment of the yaml, schedule settings applied; cron strings and timezones checked."""
+    settings = settings or get_settings()
+    specs = []
+    for entry in read_yaml(path)["deployments"]:
+        flow_name = str(entry.get("entrypoint", ":")).rsplit(":", 1)[-1]
+        spec = DeploymentSpec.model_validate(_apply_schedule_settings(entry, flow_name, settings))
+        for schedule in spec.schedules:
+            check_schedule(schedule, spec.full_name)
+        specs.append(spec)
+    return specs
+
+
+def check_schedule(schedule: ScheduleSpec, where: str) -> None:
+    """Raise :class:`DeploymentsError` for a cron string or timezone Prefect would not accept."""
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
+    except ValueError as error:
+        raise DeploymentsError(f"{where}: bad schedule {schedule.cron!r} ({schedule.timezone}): {error}") from error
+
+
+def render_prefect_yaml(pool: str = "process", settings: Settings | None = None, path: Path | None = None) -> dict:
+    """The yaml document with the schedule settings applied and every deployment on work pool ``pool``."""
+    if pool not in POOLS:
+        raise DeploymentsError(f"unknown work pool {pool!r}; choose one of {list(POOLS)}")
+    settings = settings or get_settings()
+    document = copy.deepcopy(read_yaml(path))
+    definitions = document.get("definitions") or {}
+    try:
+        work_pool = definitions["work_pools"][pool]
+    except KeyError as error:
+        raise DeploymentsError(f"{path or PREFECT_YAML}: no definitions.work_pools.{pool}") from error
+    deployments = []
+    for entry in document["deployments"]:
+        flow_name = str(entry.get("entrypoint", ":")).rsplit(":", 1)[-1]
+        entry = _apply_schedule_settings(entry, flow_name, settings)
+        entry["work_pool"] = copy.deepcopy(work_pool)
+        if pool in CONTAINER_POOLS and definitions.get("container_pull"):
+            entry["pull"] = copy.deepcopy(definitions["container_pull"])
+        deployments.append(entry)
+    document["deployments"] = deployments
+    document.pop("definitions", None)  # anchors are resolved already
+    load_specs(settings, path)  # the same checks as serve: cron strings and timezones
+    return document
+
+
+def available_specs(specs: list[DeploymentSpec]) -> tuple[list[DeploymentSpec], list[DeploymentSpec]]:
+    """(specs whose flow file exists, specs whose flow file is missing)."""
+    present = [spec for spec in specs if spec.path.exists()]
+    return present, [spec for spec in specs if not spec.path.exists()]
+
+
+def runner_deployments(settings: Settings | None = None, path: Path | None = None,
+                       specs: list[DeploymentSpec] | None = None) -> list[RunnerDeployment]:
+    """The yaml's deployments (or ``specs``) as RunnerDeployments for ``serve``; flows whose module
+    is missing are skipped with a warning."""
+    import importlib
+
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+    from prefect.schedules import Cron
+
+    present, missing = available_specs(load_specs(settings, path) if specs is None else specs)
+    for spec in missing:
+        log.warning("skipping deployment %s: %s does not exist", spec.full_name, spec.entrypoint)
+    deployments = []
+    for spec in present:
+        module_name, function = spec.module, spec.flow_name
+        flow = getattr(importlib.import_module(module_name), function)
+        if flow.name != spec.flow_name:
+            raise DeploymentsError(f"{spec.entrypoint} is flow {flow.name!r}, expected {spec.flow_name!r}")
+        limit = None
+        if spec.concurrency_limit:
+            limit = ConcurrencyLimitConfig(
+                limit=spec.concurrency_limit.limit,
+                collision_strategy=ConcurrencyLimitStrategy(spec.concurrency_limit.collision_strategy))
+        deployments.append(flow.to_deployment(
+            name=spec.name, description=spec.description, tags=spec.tags, parameters=spec.parameters,
+            schedules=[Cron(s.cron, timezone=s.timezone, active=s.active) for s in spec.schedules],
+            concurrency_limit=limit,
+        ))
+    return deployments
+
+
+def serve_all(limit: int | None = None, settings: Settings | None = None,
+              specs: list[DeploymentSpec] | None = None) -> None:
+    """Serve every deployment (or ``specs``) with its schedule from this process (blocks until interrupted)."""
+    from prefect import serve
+
+    deployments = runner_deployments(settings, specs=specs)
+    if not deployments:
+        raise DeploymentsError("no deployment to serve")
+    serve(*deployments, limit=limit)
+
+
+# --------------------------------------------------------------------------------- chaining
+def should_chain_generate(flow_run: Any, state: Any) -> bool:
+    """The chaining rule: chain the gate after a *completed* training that ran as a deployment.
+
+    A deployment run (schedule, feedback trigger, UI, ``prefect deployment run``) has a
+    ``deployment_id``; ``labelops train`` and the demo's training subflow have none, and the
+    demo runs generate itself, so they never chain.
+    """
+    return bool(state.is_completed()) and getattr(flow_run, "deployment_id", None) is not None
+
+
+def chain_generate(flow: Any, flow_run: Any, state: Any) -> None:
+    """``on_completion`` hook of the train flow: run the generate deployment on the same snapshot.
+
+    Does not wait for it (``timeout=0``): the gate is its own run, limited to one at a time.
+    """
+    if not should_chain_generate(flow_run, state):
+        return
+    from prefect.deployments import run_deployment
+    from prefect.logging.loggers import flow_run_logger
+
+    from prefect.exceptions import ObjectNotFound
+
+    settings = get_settings()
+    parameters = {"snapshot_id": trained_snapshot(flow_run, state)}
+    logger = flow_run_logger(flow_run, flow) if flow is not None else log  # shows in the run's logs in the UI
+    try:
+        run = run_deployment(settings.generate_deployment, parameters=parameters, timeout=0, as_subflow=False,
+                             tags=["chained"], idempotency_key=f"chained-from-{flow_run.id}")
+    except ObjectNotFound:
+        logger.error("training completed but deployment %s does not exist, so no gate runs: register it "
+                     "(`labelops deploy` or `labelops serve`) or set LABELOPS_GENERATE_DEPLOYMENT",
+                     settings.generate_deployment)
+        return
+    logger.info("training %s completed: started %s (flow run %s) on snapshot %s", flow_run.name,
+             settings.generate_deployment, run.id, parameters["snapshot_id"] or "latest")
+
+
+def trained_snapshot(flow_run: Any, state: Any) -> str | None:
+    """The snapshot the training used: its ``snapshot_id`` parameter, else the one its result names."""
+    snapshot = (flow_run.parameters or {}).get("snapshot_id")
+    if snapshot:
+        return snapshot
+    try:
+        result = state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - a result that cannot be read: fall back to the latest snapshot
+        return None
+    if isinstance(result, dict):
+        for model in result.values():
+            if isinstance(model, dict) and model.get("snapshot_id"):
+                return model["snapshot_id"]
+    return None

@@ -23,7 +23,7 @@ from labelops.snapshot import latest_snapshot_id
 from labelops.storage import DataRoot
 from tests.helpers.servers import (ServerUnavailable, create_database, enter_together, free_port, mlflow_server,
                                    postgres_bin, postgres_server, prefect_server, start, stop)
-from tests.test_generate_flow import SMALL
+from tests.helpers.training import SMALL
 
 pytestmark = pytest.mark.server
 

@@ -8,7 +8,8 @@ generator is trained on a ``--train-products`` snapshot (``--steps``, CPU) and m
 every listing of the big snapshot is labelled in batches (the generation flow's code path:
 :func:`labelops.labels.make_labels` → :func:`store_labels` → the report) and, as the baseline,
 ``--baseline-products`` of them one at a time (batch size 1). Peak memory is the process's
-resident set size, sampled every 50 ms during each stage. Prints one table.
+resident set size, sampled every 50 ms during each stage. Prints one table, then how long the
+report takes to show its first page and to search in headless Chromium (when installed).
 """
 
 from __future__ import annotations
@@ -114,6 +115,40 @@ def main() -> None:
     size = Path(report).stat().st_size / 2**20
     console.print(f"batched generation is {speedup:.1f}× one at a time; {counts.valid:,} valid labels, "
                   f"{counts.quarantined:,} quarantined; report {size:.1f} MiB, 50 products a page: {report}")
+    opened = report_open_seconds(report) if valid else None
+    if opened:
+        console.print(f"report in headless Chromium: first page of cards after {opened[0]:.2f} s (median of 3), "
+                      f"a search over all {len(valid):,} products {opened[1] * 1000:.0f} ms")
+
+
+def report_open_seconds(report: str) -> tuple[float, float] | None:
+    """Median seconds from navigation to the first cards, and for one search, in the OS's Chromium
+    (Playwright); None when Chromium or Playwright is missing."""
+    import shutil
+    import statistics
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if chromium is None:
+        return None
+    opens, searches = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        for _ in range(3):
+            started = time.perf_counter()
+            page.goto(Path(report).resolve().as_uri())
+            page.wait_for_selector(".card")
+            opens.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            page.fill("#search", "cotton")
+            page.text_content("#page-info")
+            searches.append(time.perf_counter() - started)
+        browser.close()
+    return statistics.median(opens), statistics.median(searches)
 
 
 if __name__ == "__main__":

@@ -193,7 +193,8 @@ def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[st
                        edits: int = 30, reviewer: str = "demo-reviewer") -> list[dict[str, Any]]:
     """What a careful reviewer would say of ``labels``, for the demo: reject the ``reject_share`` whose
     descriptions are furthest from the shop's own (sentence chrF) or state unsupported facts, rewrite
-    the next ``edits`` with the shop's description and the reference tags, accept the rest.
+    the next ``edits`` (:func:`reviewed_description` of the label's text, and the reference tags),
+    accept the rest.
 
     Verdicts are timestamped in label order (one a second), so rejections are spread over time.
     """
@@ -212,10 +213,7 @@ def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[st
         scored.append((-1.0 if label.get("hallucinated") else score, label["label_id"]))
     order = [label_id for _, label_id in sorted(scored)]
     rejected = set(order[: round(reject_share * len(order))])
-    by_id = {label["label_id"]: label for label in labels}
-    editable = [i for i in order[len(rejected):]
-                if clean_description((listings.get(by_id[i]["listing_id"]) or {}).get("description"))]
-    edited = set(editable[:edits])
+    edited = set(order[len(rejected):][:edits])
     start = datetime.now(timezone.utc) - timedelta(seconds=len(labels))
     verdicts = []
     for n, label in enumerate(labels):
@@ -226,10 +224,22 @@ def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[st
         if label["label_id"] in rejected:
             record.update(verdict="reject", reason="does not describe this product", rating=1)
         elif label["label_id"] in edited:
-            record.update(verdict="edit", edited_description=clean_description(listing.get("description")),
+            record.update(verdict="edit", edited_description=reviewed_description(label["description"], listing),
                           edited_tags=reference_tags(listing), rating=3)
         else:
             record.update(verdict="accept", rating=4)
         verdicts.append(record)
     return verdicts
 
+
+def reviewed_description(generated: str, listing: dict[str, Any]) -> str:
+    """How the demo's reviewer corrects a generated description: drop the clauses the product's
+    facts do not support, then add every attribute it leaves out ("Material: cotton.")."""
+    from labelops.textgen.grounding import ground
+
+    text = (ground(generated or "", listing) or "").strip()
+    attributes = listing.get("attributes") or {}
+    items = attributes.items() if isinstance(attributes, dict) else attributes  # Arrow maps read as pairs
+    missing = [f"{key[:1].upper()}{key[1:]}: {value}." for key, value in items
+               if value and str(value).casefold() not in text.casefold()]
+    return " ".join([text, *missing]).strip() or (listing.get("title") or "")

@@ -223,14 +223,15 @@ class TextModelState(BaseModel):
     last_training_at: datetime | None = None
 
 
-def text_model_state() -> TextModelState:
-    """The champion text generator, the snapshot it learnt from, and when the newest version was registered."""
+def text_model_state(settings: Settings | None = None) -> TextModelState:
+    """The champion text generator, the snapshot it learnt from, and when the newest version was
+    registered, from the project's registry (``LABELOPS_MLFLOW_URI``)."""
     from mlflow import MlflowClient
 
-    from labelops.registry import TEXT_MODEL
     from labelops.promotion import CHAMPION
-    from labelops.registry import version_by_alias
+    from labelops.registry import TEXT_MODEL, configure_mlflow, version_by_alias
 
+    configure_mlflow(settings or get_settings())
     client = MlflowClient()
     try:
         versions = client.search_model_versions(f"name = '{TEXT_MODEL}'")

@@ -116,3 +116,15 @@ def test_a_broken_policy_file_says_where(tmp_path):
         RetrainPolicy.load(bad)
     with pytest.raises(FileNotFoundError):
         RetrainPolicy.load(tmp_path / "missing.toml")
+
+
+def test_the_model_state_is_read_from_the_projects_registry(data_root, tmp_path):
+    import mlflow
+
+    from labelops.retraining import text_model_state
+    from labelops.settings import get_settings
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'elsewhere.db'}")  # what a fresh process may point at
+    state = text_model_state()
+    assert mlflow.get_tracking_uri() == get_settings().tracking_uri
+    assert state == TextModelState()  # nothing registered in this data root yet

@@ -38,6 +38,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from labelops.crawl import new_crawl_id
+from labelops.labels import contains_markup
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
 
@@ -128,7 +129,8 @@ def read_labels(root: DataRoot, run_ids: Iterable[str] | None = None) -> pd.Data
               for run in (label_runs(root) if run_ids is None else run_ids)]
     if not frames:
         return pd.DataFrame(columns=LABEL_COLUMNS).set_index("label_id", drop=False)
-    return pd.concat(frames, ignore_index=True).set_index("label_id", drop=False)
+    labels = pd.concat(frames, ignore_index=True).drop_duplicates("label_id", keep="last")  # ids are unique; .loc stays scalar
+    return labels.set_index("label_id", drop=False)
 
 
 # ------------------------------------------------------------------------------------ lines in
@@ -161,9 +163,6 @@ def inbox_files(root: DataRoot) -> list[str]:
 def derived_feedback_id(record: Mapping[str, Any]) -> str:
     key = "\x00".join(str(record.get(k) or "") for k in ("label_id", "reviewer", "verdict", "timestamp"))
     return "fb-" + hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!]|javascript:|\bon[a-z]+\s*=", re.I)
 
 
 def _text(value: Any) -> str | None:
@@ -200,8 +199,6 @@ def check_frame(records: list[dict[str, Any]], labels: pd.DataFrame, now: dateti
     for record in records:
         label_id, listing_id = _text(record.get("label_id")), _text(record.get("listing_id"))
         label = labels.loc[label_id] if label_id is not None and label_id in labels.index else None
-        if isinstance(label, pd.DataFrame):  # the same label id twice: runs never share one
-            label = label.iloc[-1]
         verdict = _text(record.get("verdict"))
         edited = _text(record.get("edited_description"))
         tags = record.get("edited_tags")
@@ -215,7 +212,7 @@ def check_frame(records: list[dict[str, Any]], labels: pd.DataFrame, now: dateti
             "label_known": label is not None,
             "listing_matches_label": label is not None and (listing_id is None or listing_id == label["listing_id"]),
             "edit_has_text": verdict != "edit" or bool(edited) or bool(tags_ok and tags),
-            "edited_text_markup_free": not _MARKUP.search(edited_text),
+            "edited_text_markup_free": not contains_markup(edited_text),
             "edited_tags_are_strings": tags_ok,
             "edited_description_length": len(edited or ""),
             "timestamp_valid": _timestamp(record.get("timestamp"), now) is not None,
@@ -355,8 +352,6 @@ def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = No
             rejected.append(Rejected(line, names, explain(names, record)))
             continue
         label = labels.loc[_text(record["label_id"])]
-        if isinstance(label, pd.DataFrame):
-            label = label.iloc[-1]
         try:
             feedback = to_feedback(record, label, incoming.batch_id, now)
         except ValidationError as error:
@@ -427,13 +422,14 @@ def explain(names: list[str], record: Mapping[str, Any]) -> str:
     return "; ".join(EXPLANATIONS.get(name, name).format(**values) for name in names)
 
 
-def write_inbox_line(root: DataRoot, record: Mapping[str, Any], name: str) -> str:
-    """Drop one feedback record into the inbox as its own file (safe on every filesystem); returns its path."""
+def write_inbox(root: DataRoot, records: Iterable[Mapping[str, Any]], name: str) -> str:
+    """Drop feedback records in the inbox as one JSON-lines file (its own file: safe on every
+    filesystem, nothing is appended); returns its path relative to the data root."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"inbox file name {name!r} must be letters, digits, '.', '_' or '-'")
     relative = f"{INBOX}/{name}.jsonl"
     with root.open(relative, "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(dict(record), ensure_ascii=False, default=str) + "\n")
+        handle.writelines(json.dumps(dict(record), ensure_ascii=False, default=str) + "\n" for record in records)
     return relative
 
 
@@ -473,7 +469,7 @@ def apply_to_training(rows: list[dict[str, Any]], feedback: pd.DataFrame, labels
     if feedback.empty or until is None:
         return rows, counts
     used = feedback[feedback["received_at"] <= pd.Timestamp(until)]
-    newest = {r["listing_id"]: r for r in latest_verdicts_by_listing(used)}
+    newest = {r["listing_id"]: r for r in newest_verdicts(used, per="listing_id").to_dict("records")}
     out = []
     for row in rows:
         verdict = newest.get(row["listing_id"])
@@ -490,8 +486,7 @@ def apply_to_training(rows: list[dict[str, Any]], feedback: pd.DataFrame, labels
                    "reviewed_tags": list(tags) if tags is not None and len(tags) else None}
             counts.edited += 1
         elif verdict["verdict"] == "accept" and not row.get("description") and verdict["label_id"] in labels.index:
-            label = labels.loc[verdict["label_id"]]
-            row = {**row, "description": (label.iloc[-1] if isinstance(label, pd.DataFrame) else label)["description"]}
+            row = {**row, "description": labels.loc[verdict["label_id"], "description"]}
             counts.accepted_as_target += 1
         elif verdict["verdict"] == "reject":
             counts.rejected += 1
@@ -499,8 +494,8 @@ def apply_to_training(rows: list[dict[str, Any]], feedback: pd.DataFrame, labels
     return out, counts
 
 
-def latest_verdicts_by_listing(feedback: pd.DataFrame) -> list[dict[str, Any]]:
+def newest_verdicts(feedback: pd.DataFrame, per: str = "label_id") -> pd.DataFrame:
+    """The newest verdict per ``label_id`` (or per ``listing_id``): a reviewer may change their mind."""
     if feedback.empty:
-        return []
-    newest = feedback.sort_values(["timestamp", "received_at"]).groupby("listing_id", sort=False).tail(1)
-    return newest.to_dict("records")
+        return feedback
+    return feedback.sort_values(["timestamp", "received_at"]).groupby(per, sort=False).tail(1)

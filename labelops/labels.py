@@ -185,6 +185,11 @@ def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabel
 _MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!]|javascript:|\bon[a-z]+\s*=", re.I)
 
 
+def contains_markup(text: str) -> bool:
+    """Whether generated or edited text holds a tag, a ``javascript:`` URL or an event handler."""
+    return bool(_MARKUP.search(text or ""))
+
+
 def validation_frame(labels: pd.DataFrame, expects_image_model: bool) -> pd.DataFrame:
     """The label columns plus the derived ones the labels suite checks (never stored)."""
     frame = labels.copy().reset_index(drop=True)

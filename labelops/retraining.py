@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from labelops.feedback import newest_verdicts
 from labelops.locks import named_lock
 from labelops.policy import read_policy
 from labelops.settings import Settings, get_settings
@@ -134,7 +135,6 @@ class RetrainDecision(BaseModel):
     models: list[str] = Field(default_factory=list)
     policy: str = ""
     policy_sha256: str = ""
-    started: str | None = Field(None, description="what the trigger started: a flow run id or 'subflow'")
 
     @property
     def summary(self) -> str:
@@ -163,20 +163,13 @@ class RetrainDecision(BaseModel):
         return "\n".join(lines)
 
 
-def latest_verdicts(feedback: pd.DataFrame) -> pd.DataFrame:
-    """The newest verdict of each label (a reviewer may change their mind), oldest first."""
-    if feedback.empty:
-        return feedback
-    return feedback.sort_values(["timestamp", "received_at"]).groupby("label_id", sort=False).tail(1)
-
-
 def decide(policy: RetrainPolicy, feedback: pd.DataFrame, *, champion_version: str | None,
            last_training_at: datetime | None, drift: SnapshotDrift, last_trigger_at: datetime | None,
            now: datetime) -> RetrainDecision:
     """The retraining rule (a pure function of its inputs)."""
     rules: list[Rule] = []
 
-    reviewed = latest_verdicts(feedback)
+    reviewed = newest_verdicts(feedback)
     if champion_version is not None and not reviewed.empty:
         reviewed = reviewed[reviewed["text_model_version"] == champion_version]
     else:

@@ -34,7 +34,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from labelops.feedback import SUITE, Incoming, Line, check_incoming, label_runs, read_labels, write_inbox_line
+from labelops.feedback import SUITE, Incoming, Line, check_incoming, label_runs, read_labels, write_inbox
 from labelops.labels import labels_path
 from labelops.report import template_environment, script_safe_json
 from labelops.storage import DataRoot
@@ -104,8 +104,8 @@ class ReviewApp:
         if checked.rejected:
             return HTTPStatus.BAD_REQUEST, {"errors": [r.message for r in checked.rejected]}
         (feedback,) = checked.valid
-        path = write_inbox_line(self.root, feedback.model_dump(mode="json", exclude={"batch_id", "received_at"}),
-                                f"review-{feedback.feedback_id}")
+        path = write_inbox(self.root, [feedback.model_dump(mode="json", exclude={"batch_id", "received_at"})],
+                           f"review-{feedback.feedback_id}")
         log.info("review: %s %s by %s → %s", feedback.verdict, feedback.label_id, feedback.reviewer, self.root.uri(path))
         return HTTPStatus.CREATED, {"feedback_id": feedback.feedback_id, "verdict": feedback.verdict,
                                     "inbox": self.root.uri(path)}

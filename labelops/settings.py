@@ -47,8 +47,6 @@ class Settings(BaseSettings):
     shared_data: Path | None = Field(None, description="real product data beside the project (tests, benchmarks)")
     inception_weights: Path | None = Field(
         None, description="local TorchScript Inception feature extractor for FID (nothing is downloaded)")
-    train_deployment: str = Field("train/labelops-train", description="the training deployment feedback triggers")
-    generate_deployment: str = Field("generate/labelops-generate", description="the generation deployment")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     train_deployment: str = Field(
         "train/labelops-train", description="deployment the feedback flow runs to retrain (<flow>/<deployment>)")

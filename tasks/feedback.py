@@ -72,8 +72,6 @@ def run_training_deployment(name: str, parameters: dict) -> str:
 @task(name="simulate a reviewer", cache_policy=None)
 def simulate_reviewer(run_id: str, snapshot_id: str, reject_share: float = 0.4, edits: int = 30) -> str:
     """The demo's reviewer: verdicts on every label of ``run_id`` dropped in the feedback inbox."""
-    import json
-
     from labelops.labels import labels_path
     from labelops.review import simulated_verdicts
     from labelops.snapshot import read_snapshot
@@ -82,7 +80,4 @@ def simulate_reviewer(run_id: str, snapshot_id: str, reject_share: float = 0.4, 
     labels = root.read_parquet(labels_path(run_id)).to_pylist()
     listings = {row["listing_id"]: row for row in read_snapshot(root, snapshot_id).to_pylist()}
     verdicts = simulated_verdicts(labels, listings, reject_share, edits)
-    relative = f"{reviews.INBOX}/demo-reviewer-{run_id}.jsonl"
-    with root.open(relative, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(v, ensure_ascii=False) + "\n" for v in verdicts)
-    return root.uri(relative)
+    return root.uri(reviews.write_inbox(root, verdicts, f"demo-reviewer-{run_id}"))

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from labelops.feedback import (INBOX, PROCESSED, collect_feedback, quarantine_path, read_feedback, write_inbox_line)
+from labelops.feedback import (INBOX, PROCESSED, collect_feedback, quarantine_path, read_feedback, write_inbox)
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels
 from tests.helpers.listings import demo_listings
@@ -89,13 +89,13 @@ def test_feeding_the_same_file_twice_changes_nothing(labelled, tmp_path):
 
 def test_inbox_files_are_collected_once_and_kept(labelled):
     root, labels = labelled
-    write_inbox_line(root, {"label_id": labels[0].label_id, "verdict": "accept", "reviewer": "di"}, "review-1")
+    write_inbox(root, [{"label_id": labels[0].label_id, "verdict": "accept", "reviewer": "di"}], "review-1")
     batch = collect_feedback(root)
     assert batch.stored == 1 and batch.files == [f"{INBOX}/review-1.jsonl"]
     assert root.listdir(INBOX) == [] and root.listdir(f"{PROCESSED}/{batch.batch_id}") == ["review-1.jsonl"]
     assert collect_feedback(root).lines == 0
     with pytest.raises(ValueError):
-        write_inbox_line(root, {}, "../escape")
+        write_inbox(root, [{}], "../escape")
 
 
 def test_edits_and_accepted_labels_become_training_targets_but_the_test_split_stays_as_published():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import sys
 import pytest
 
 from labelops.deployments import PROJECT_ROOT
+from labelops.feedback import write_inbox
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels
 from tests.helpers.servers import prefect_server
@@ -33,11 +33,9 @@ def run_cli(env: dict, *args: str) -> str:
 
 
 def drop_edits(root: DataRoot, name: str, labels, start: int) -> None:
-    with root.open(f"feedback/inbox/{name}.jsonl", "w", encoding="utf-8") as handle:
-        for i, label in enumerate(labels):
-            handle.write(json.dumps({"feedback_id": f"{name}-{start + i}", "label_id": label.label_id, "verdict": "edit",
-                                     "edited_description": f"A reviewer's description number {start + i}.",
-                                     "reviewer": "ana"}) + "\n")
+    write_inbox(root, [{"feedback_id": f"{name}-{start + i}", "label_id": label.label_id, "verdict": "edit",
+                        "edited_description": f"A reviewer's description number {start + i}.", "reviewer": "ana"}
+                       for i, label in enumerate(labels)], name)
 
 
 @pytest.mark.timeout(600)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from mlflow import MlflowClient
 
+from labelops.feedback import write_inbox
 from labelops.labels import labels_path
 from labelops.promotion import champion_version
 from labelops.registry import TEXT_MODEL
@@ -35,11 +34,6 @@ models = ["text"]
 """
 
 
-def drop_verdicts(root: DataRoot, name: str, verdicts: list[dict]) -> None:
-    with root.open(f"feedback/inbox/{name}.jsonl", "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(v) + "\n" for v in verdicts)
-
-
 @pytest.mark.timeout(1200)  # two short trainings and two gate + label runs: about 2 minutes on 2 idle cores
 def test_rejections_retrain_once_with_the_edits_and_the_gate_judges_the_new_model(
         prefect_backend, data_root, tmp_path, monkeypatch):
@@ -58,7 +52,7 @@ def test_rejections_retrain_once_with_the_edits_and_the_gate_judges_the_new_mode
     labels = root.read_parquet(labels_path(run.run_id)).to_pylist()
     listings = {row["listing_id"]: row for row in read_snapshot(root, snapshot).to_pylist()}
     verdicts = simulated_verdicts(labels, listings, reject_share=0.5, edits=6)
-    drop_verdicts(root, "review-1", verdicts)
+    write_inbox(root, verdicts, "review-1")
     edits = [v for v in verdicts if v["verdict"] == "edit"]
     edits_learnt = sum(split_of(v["listing_id"]) != "test" for v in edits)
 
@@ -77,7 +71,7 @@ def test_rejections_retrain_once_with_the_edits_and_the_gate_judges_the_new_mode
     # a storm: more rejections right after → due, but the cooldown holds it back; no second training
     storm = [{**v, "feedback_id": f"storm-{i}", "verdict": "reject", "edited_description": None}
              for i, v in enumerate(verdicts)]
-    drop_verdicts(root, "review-2", storm)
+    write_inbox(root, storm, "review-2")
     again = feedback(max_steps=10)
     assert again["decision"]["due"] and not again["decision"]["trigger"] and again["training"] is None
     assert len(root.listdir("feedback/triggers")) == 1

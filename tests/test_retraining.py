@@ -109,13 +109,18 @@ def test_a_report_only_decision_records_nothing(data_root):
     assert "| reject rate | 1.000 | 0.3 | yes |" in decision.to_markdown()
 
 
-def test_a_broken_policy_file_says_where(tmp_path):
-    bad = tmp_path / "retrain.toml"
-    bad.write_text("version = [")
-    with pytest.raises(ValueError, match="retrain.toml is not valid TOML"):
-        RetrainPolicy.load(bad)
-    with pytest.raises(FileNotFoundError):
-        RetrainPolicy.load(tmp_path / "missing.toml")
+def test_the_shipped_policy_and_the_one_the_environment_names(tmp_path, monkeypatch):
+    shipped = RetrainPolicy.load()  # reading and its errors: labelops.policy, tested with the gate's policy
+    assert shipped.source.endswith("labelops/retrain.toml") and len(shipped.sha256) == 64
+    assert (shipped.reject_rate.max, shipped.edits.min_since_training, shipped.trigger.cooldown_hours) == (0.3, 25, 24)
+    mine = tmp_path / "retrain.toml"
+    mine.write_text("version = 2\n[trigger]\ncooldown_hours = 1\n")
+    monkeypatch.setenv("LABELOPS_RETRAIN_POLICY", str(mine))
+    policy = RetrainPolicy.load()
+    assert (policy.version, policy.trigger.cooldown_hours, policy.reject_rate.max) == (2, 1.0, 0.3)  # defaults fill in
+    mine.write_text("version = 3\n[reject_rate]\nmax = 2.0\n")  # a share above 1 is refused
+    with pytest.raises(ValueError, match="reject_rate.max"):
+        RetrainPolicy.load()
 
 
 def test_the_model_state_is_read_from_the_projects_registry(data_root, tmp_path):

@@ -6,6 +6,22 @@
     return node;
   }
 
+  // A product's two columns: its image (or "no image"; generated ones marked) from `imageSrc`,
+  // then title, description and tags, all as text.
+  function productColumns(l, imageSrc) {
+    var left = el("div");
+    if (imageSrc) {
+      var img = el("img"); img.alt = ""; img.loading = "lazy"; img.src = imageSrc; left.appendChild(img);
+      if (l.image_generated) left.appendChild(el("div", "generated", "generated image"));
+    } else { left.appendChild(el("div", "meta", "no image")); }
+    var right = el("div");
+    right.appendChild(el("div", "title", l.title || l.listing_id));
+    right.appendChild(el("p", "description", l.description));
+    var tags = el("div", "tags"); (l.tags || []).forEach(function (t) { tags.appendChild(el("span", "tag", t)); });
+    right.appendChild(tags);
+    return [left, right];
+  }
+
   // Cards for `items`, `size` a page, in #labels; the #search box filters on each item's `_text`;
   // #prev and #next turn pages; #page-info says where you are ("page 2 of 9 · 430 of 430 <noun>").
   function showPages(items, size, card, noun) {

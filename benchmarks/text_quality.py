@@ -11,7 +11,9 @@ Datasets (real ones need LABELOPS_SHARED_DATA, e.g. ../shared/data):
 For each: a snapshot in a temporary data root, the generator trained on its train split
 (``--steps``, CPU), and on the same frozen test split the model, the template baseline and the
 nearest-neighbour baseline, scored with labelops.textgen.metrics (hallucinations judged against
-the training rows' vocabulary). Prints one table.
+the training rows' vocabulary). The model is scored as it labels products (its text, then the
+facts it leaves out: labelops.textgen.grounding.complete) and, in the row below, on its own
+text only. Prints one table.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
     from labelops.storage import DataRoot
     from labelops.textgen.baselines import NearestNeighbourBaseline, TemplateBaseline
     from labelops.textgen.data import split_of
-    from labelops.textgen.generate import load_vocabulary
+    from labelops.textgen.generate import GenerationOptions, TextGenerator, load_vocabulary
     from labelops.textgen.metrics import evaluate_text
     from labelops.textgen.serialize import clean_description
     from labelops.textgen.train import TextTrainConfig, train_text
@@ -118,6 +120,12 @@ def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
     references = [e["description"] for e in heldout]
     inputs = [e["row"] for e in heldout]
     results = [(name, f"model ({steps} steps)", trained.metrics, train_seconds)]
+    # the same model without completion (labelops.textgen.grounding.complete): its own text only
+    generator = TextGenerator.load(work / "final")
+    own = generator.generate(inputs, GenerationOptions(complete=False))
+    results.append((name, "  model, own text only", evaluate_text(
+        [g.description for g in own], references, inputs, vocabulary=vocabulary,
+        predicted_tags=[g.tags for g in own], reference_tags=[e["tags"] for e in heldout]), 0.0))
     for label, baseline in (("template baseline", TemplateBaseline()), ("nearest-neighbour baseline", NearestNeighbourBaseline())):
         predicted = baseline.fit(train_rows).predict(inputs)
         metrics = evaluate_text([p["description"] for p in predicted], references, inputs, vocabulary=vocabulary,

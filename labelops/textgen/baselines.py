@@ -30,7 +30,7 @@ from labelops.textgen.metrics import (
     is_cjk,
 )
 
-__all__ = ["NearestNeighbourBaseline", "TemplateBaseline", "listing_tags", "serialize_facts"]
+__all__ = ["NearestNeighbourBaseline", "TemplateBaseline", "listing_tags", "serialize_facts", "state_facts"]
 
 Prediction = dict[str, Any]
 
@@ -76,24 +76,32 @@ class TemplateBaseline:
         title = " ".join(text_value(get_field(row, "title")).split())
         brand = " ".join(text_value(get_field(row, "brand")).split())
         category = category_items(row)
-        pairs = [(" ".join(k.split()), " ".join(v.split())) for k, v in attribute_items(row)]
+        pairs = attribute_items(row)
         brand_in_title = bool(brand) and brand.casefold() in title.casefold()
         if _row_is_cjk(row):
             head = f"这款{title or (category[-1] if category else '商品')}"
             if brand and not brand_in_title:
                 head += f"来自{brand}"
-            return "，".join([head] + [f"{key}为{value}" for key, value in pairs if key]) + "。"
+            facts = state_facts(pairs, cjk=True)
+            return f"{head}，{facts}" if facts else f"{head}。"
         if title:
             head = title if not brand or brand_in_title else f"{title} by {brand}"
         elif brand:
             head = f"{brand} {category[-1]}" if category else f"A product by {brand}"
         else:
             head = category[-1] if category else "This product"
-        sentences = [head.rstrip(".") + "."]
-        for key, value in pairs:
-            label = key[:1].upper() + key[1:] if key else "Detail"
-            sentences.append(f"{label}: {value.rstrip('.')}.")
-        return " ".join(sentences)
+        return " ".join([head.rstrip(".") + ".", state_facts(pairs, cjk=False)]).strip()
+
+
+def state_facts(pairs: Iterable[tuple[str, str]], cjk: bool) -> str:
+    """Attribute pairs as plain statements: "Key: value. Key: value." or, for Chinese text,
+    "key为value，key为value。" (the template's wording; also how
+    :func:`labelops.textgen.grounding.complete` states what a generated text leaves out)."""
+    pairs = [(" ".join(k.split()), " ".join(v.split())) for k, v in pairs]
+    if cjk:
+        stated = "，".join(f"{key}为{value}" for key, value in pairs if key)
+        return stated + "。" if stated else ""
+    return " ".join(f"{(key[:1].upper() + key[1:]) if key else 'Detail'}: {value.rstrip('.')}." for key, value in pairs)
 
 
 class NearestNeighbourBaseline:

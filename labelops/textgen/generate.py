@@ -4,7 +4,8 @@ The model writes slots (``⟦color⟧``) where a description states the product'
 :func:`~labelops.textgen.serialize.lexicalize` fills them from the row being described. A model
 trained with exemplars gets each row's exemplar in its prompt (:mod:`labelops.textgen.retrieval`);
 with ``ground`` on (the default), clauses stating what the row does not support are dropped
-(:mod:`labelops.textgen.grounding`). :class:`TextGenerator` bundles a trained model with its
+(:mod:`labelops.textgen.grounding`), and with ``complete`` on (the default), the facts the text
+leaves out are stated after it. :class:`TextGenerator` bundles a trained model with its
 tokenizer, exemplar index and hallucination vocabulary, as saved in one folder.
 
 Prompts are left-padded into batches, decoding uses the KV cache, and the decoding strategy is
@@ -21,7 +22,7 @@ from typing import Any, Literal
 
 import torch
 
-from labelops.textgen.grounding import ground
+from labelops.textgen.grounding import complete, ground
 from labelops.textgen.metrics import HallucinationVocabulary
 from labelops.textgen.retrieval import ExemplarIndex
 from labelops.textgen.serialize import lexicalize, parse_output, serialize_input
@@ -33,7 +34,7 @@ Strategy = Literal["greedy", "beam", "sample"]
 @dataclass(frozen=True)
 class GenerationOptions:
     batch_size: int = 32
-    max_new_tokens: int = 160
+    max_new_tokens: int = 192
     max_prompt_tokens: int = 192
     strategy: Strategy = "greedy"
     num_beams: int = 4
@@ -42,6 +43,7 @@ class GenerationOptions:
     repetition_penalty: float = 1.1
     no_repeat_ngram_size: int = 0
     ground: bool = True
+    complete: bool = True
     seed: int = 0
 
 
@@ -104,6 +106,8 @@ def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa:
             description = lexicalize(description, row)
             if options.ground:
                 description = ground(description, row, vocabulary)
+            if options.complete:
+                description = complete(description, row)
             results.append(GeneratedText(description, list(dict.fromkeys(tags))))
     return results
 

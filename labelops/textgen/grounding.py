@@ -1,4 +1,4 @@
-"""Keep descriptions to the facts their product's input supports.
+"""Keep descriptions to the facts their product's input supports, and state all of them.
 
 A data-to-text model learns what its targets do: shop descriptions that state numbers, brands or
 attribute values absent from the input ("30 Day Replacement Guarantee", a plot summary's
@@ -14,6 +14,14 @@ input, and keeps the rest as written. It runs twice:
 
 Clauses end at sentence ends, semicolons and commas (Latin and CJK punctuation), so one
 invented number costs its clause, not the whole description.
+
+:func:`complete` is the other half, for generated descriptions only (option ``complete``, on by
+default): the product's attribute values (and brand) that the text leaves out, as
+:func:`~labelops.textgen.metrics.attribute_coverage` judges it, are stated after it in the
+template baseline's wording ("Key: value." / "key为value。"), so a label states every fact a
+shopper filters by even where the model, which sees at most ``MAX_ATTRIBUTES`` of them, wrote
+about others. The model's own text stays first and unchanged; the benchmark reports the model
+with and without this step.
 """
 
 from __future__ import annotations
@@ -22,7 +30,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from labelops.textgen.metrics import HallucinationVocabulary, find_hallucinations
+from labelops.textgen.baselines import state_facts
+from labelops.textgen.metrics import HallucinationVocabulary, find_hallucinations, is_cjk, unstated_facts
+
+# what completion may grow a description to: under the labels suite's 2,000 characters
+MAX_COMPLETED_CHARS = 1800
 
 # a delimiter: Latin sentence end / semicolon / comma followed by a space (not "1,299" or "Rs."
 # before a number), or any CJK clause mark
@@ -43,3 +55,26 @@ def ground(text: str, row: Mapping[str, Any], vocabulary: HallucinationVocabular
             if clause.strip() and not find_hallucinations(clause, row, vocabulary)]
     grounded = "".join(kept).strip()
     return re.sub(r"[,;，、；]\s*$", "", grounded).strip()
+
+
+def complete(text: str, row: Mapping[str, Any], max_chars: int = MAX_COMPLETED_CHARS) -> str:
+    """``text``, then the facts of ``row`` it does not state, in the row's order, as long as the
+    whole stays within ``max_chars`` (a fact that does not fit is left out, not cut)."""
+    missing = unstated_facts(text, row)
+    if not missing:
+        return text
+    cjk = is_cjk(text) if text.strip() else is_cjk(" ".join(value for _, value in missing))
+    text = text.strip()
+    if cjk:
+        text = re.sub(r"[，、；,;]$", "", text)
+        if text and not re.search(r"[。！？.!?]$", text):
+            text += "。"
+    elif text and not re.search(r"[.!?]$", text):
+        text = re.sub(r"[,;:]$", "", text) + "."
+    separator = "" if cjk or not text else " "
+    kept: list[tuple[str, str]] = []
+    for pair in missing:
+        if len(text) + len(separator) + len(state_facts([*kept, pair], cjk)) > max_chars:
+            continue
+        kept.append(pair)
+    return text + separator + state_facts(kept, cjk) if kept else text

@@ -83,7 +83,7 @@ _ASCII_FORM = str.maketrans(
     {chr(c): "|" if chr(c) in _CLAUSE_ASCII else " " for c in range(128) if not chr(c).isalnum()}
 )
 _ASCII_FORM_TOKEN = re.compile(r"[a-z]+|[0-9]+|\|")
-_FORM_TOKEN = re.compile(f"[{_CJK_CLASS}]|\\d+|[^\\W\\d_{_CJK_CLASS}]+|[{re.escape(_CLAUSE)}]+")
+_FORM_TOKEN = re.compile(f"[{_CJK_CLASS}]|\\d+|[^\\W\\d_{_CJK_CLASS}]+|[{re.escape(_CLAUSE)}]")
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 _VALUE_SEPARATORS = re.compile(r"[，、;；|]|(?<!\d),|,(?!\d)")
 _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
@@ -285,7 +285,8 @@ def _form(normal_text: str) -> str:
         if _MIXED.search(blanked):
             return " ".join(_ASCII_FORM_TOKEN.findall(blanked))
         return " ".join(blanked.replace("|", " | ").split())
-    return " ".join(_FORM_TOKEN.findall(normal_text))
+    # as in ASCII text, each phrase-ending mark is one "|" token ("£24.96" reads "24 | 96")
+    return " ".join("|" if token in _CLAUSE else token for token in _FORM_TOKEN.findall(normal_text))
 
 
 def _match_form(text: Any) -> str:
@@ -483,6 +484,25 @@ def _coverage_rows(description_forms: list[str], inputs: Sequence[Any]) -> list[
         stated = sum(all(_states(form, part) for part in target) for target in targets)
         result.append(stated / len(targets))
     return result
+
+
+def unstated_facts(description: str | None, row: Any) -> list[tuple[str, str]]:
+    """The facts of ``row`` that ``description`` does not state, as :func:`attribute_coverage`
+    judges it: ``(key, value)`` attribute pairs in the row's order, then ``("brand", brand)``
+    when neither the text nor an attribute states the brand. No-flags are never listed."""
+    form = f" {_form(_normal(description or ''))} "
+
+    def stated(targets: tuple[tuple[str, ...], ...]) -> bool:
+        return all(all(_states(form, part) for part in target) for target in targets)
+
+    missing = [(key, value) for key, value in _attribute_items(row)
+               if (targets := _attribute_targets(key, value)) and not stated(targets)]
+    brand = _text_value(_get(row, "brand"))
+    if brand and not stated(_value_targets(brand)):
+        brand_form = _field_form(brand)
+        if not any(brand_form in _value_forms(value) for _, value in missing):
+            missing.append(("brand", brand))
+    return missing
 
 
 def _mean_defined(values: list[float | None]) -> float:

@@ -4,7 +4,8 @@
     model.predict(df)   # df: Listing columns (title, brand, category_path, price, currency, attributes);
                         # missing columns are fine. Returns a DataFrame with `description` and `tags`.
 
-Decoding options go in ``params`` (``strategy``, ``max_new_tokens``, ``batch_size``).
+Decoding options go in ``params`` (``strategy``, ``max_new_tokens``, ``batch_size``, and
+``complete``: false for the model's own text without the facts it leaves out).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SIGNATURE = ModelSignature(
         ParamSpec("strategy", "string", DEFAULTS.strategy),
         ParamSpec("max_new_tokens", "long", DEFAULTS.max_new_tokens),
         ParamSpec("batch_size", "long", DEFAULTS.batch_size),
+        ParamSpec("complete", "boolean", DEFAULTS.complete),
     ]),
 )
 
@@ -50,6 +52,7 @@ class TextGeneratorModel(mlflow.pyfunc.PythonModel):
             strategy=params.get("strategy", DEFAULTS.strategy),
             max_new_tokens=int(params.get("max_new_tokens", DEFAULTS.max_new_tokens)),
             batch_size=int(params.get("batch_size", DEFAULTS.batch_size)),
+            complete=bool(params.get("complete", DEFAULTS.complete)),
         )
         rows = [{k: _present(v) for k, v in row.items()} for row in model_input.to_dict("records")]
         generated = self.generator.generate(rows, options)

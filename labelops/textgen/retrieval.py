@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from labelops.textgen.baselines import NearestNeighbourBaseline
-from labelops.textgen.serialize import clean_description, delexicalize
+from labelops.textgen.serialize import MAX_DESCRIPTION_CHARS, clean_description, delexicalize
 
-EXEMPLAR_CHARS = 240
+# the whole (cleaned) description: a model that sees only its start cannot copy what fits from the rest
+EXEMPLAR_CHARS = MAX_DESCRIPTION_CHARS
 FILE_NAME = "exemplars.pkl"
 
 

@@ -42,7 +42,7 @@ INPUT_FIELDS = ("title", "brand", "category_path", "price", "currency", "attribu
 class TextTrainConfig(training.TrainConfig):
     """Everything that defines one training; its hash is the training's key."""
 
-    recipe: str = Field("grounded-v4", description="version of the data preparation; change it when that changes")
+    recipe: str = Field("grounded-v5", description="version of the data preparation; change it when that changes")
     exemplars: bool = Field(True, description="prompt with the nearest training product's description (retrieve-then-edit)")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
     feedback_until: datetime | None = Field(
@@ -52,7 +52,7 @@ class TextTrainConfig(training.TrainConfig):
     n_layer: int = 4
     n_head: int = 4
     n_positions: int = 512
-    max_length: int = 320
+    max_length: int = 448  # prompt (facts + a whole exemplar) ≤ 60%, the rest for the target
     batch_size: int = 16
     lr: float = 3e-3
     weight_decay: float = 0.01

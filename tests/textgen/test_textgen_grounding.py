@@ -1,10 +1,11 @@
-"""Grounding: clauses stating what the product's input does not support never reach a target or a label."""
+"""Grounding: clauses stating what the product's input does not support never reach a target or a
+label, and completion states the facts a generated description leaves out."""
 
 from __future__ import annotations
 
 from labelops.textgen.data import build_example
-from labelops.textgen.grounding import clauses, ground
-from labelops.textgen.metrics import HallucinationVocabulary
+from labelops.textgen.grounding import clauses, complete, ground
+from labelops.textgen.metrics import HallucinationVocabulary, attribute_coverage, hallucination_rate
 
 TOWEL = {"listing_id": "t1", "title": "Marvel Cotton Bath Towel", "brand": "Marvel", "price": "449.00",
          "attributes": {"GSM": "350", "color": "blue"},
@@ -48,3 +49,38 @@ def test_training_targets_are_grounded_but_the_reference_keeps_what_the_shop_pub
 
 def test_a_description_with_nothing_supported_teaches_nothing():
     assert build_example({**TOWEL, "description": "Rated 4.5 by 1,200 buyers."}) is None
+
+
+KETTLE = {"title": "Prestige Electric Kettle", "brand": "Prestige",
+          "attributes": {"Capacity": "1.5 L", "color": "silver", "Auto Shut-off": "Yes", "Cordless": "No",
+                         "Warranty": "1 Year"}}
+
+
+def test_completion_states_what_the_text_leaves_out_after_it_in_the_templates_words():
+    text = "A silver kettle by Prestige, quick to boil"
+    completed = complete(text, KETTLE)
+    # the model's text first and unchanged; then the unstated facts in the row's order; the
+    # stated ones (silver, Prestige) and the no-flag (Cordless: No) are not repeated
+    assert completed == "A silver kettle by Prestige, quick to boil. Capacity: 1.5 L. Auto Shut-off: Yes. Warranty: 1 Year."
+    assert attribute_coverage([text], [KETTLE]) < 0.5
+    assert attribute_coverage([completed], [KETTLE]) == 1.0
+    assert hallucination_rate([completed], [KETTLE]) == 0.0
+    assert complete(completed, KETTLE) == completed  # nothing left to add
+
+
+def test_completion_of_an_empty_text_and_of_a_brand_no_attribute_names():
+    row = {"title": "Mug", "brand": "Seabright", "attributes": {"material": "stoneware"}}
+    assert complete("", row) == "Material: stoneware. Brand: Seabright."
+    assert complete("A stoneware mug by Seabright.", row) == "A stoneware mug by Seabright."
+
+
+def test_completion_keeps_within_its_length_and_leaves_out_facts_that_do_not_fit():
+    row = {"attributes": {"In The Box": "kettle, base, manual " * 5, "color": "red"}}
+    completed = complete("A kettle.", row, max_chars=40)
+    assert completed == "A kettle. Color: red."  # the long fact would not fit: left out, not cut
+
+
+def test_chinese_completion():
+    row = {"title": "上衣", "attributes": {"颜色": "白色", "风格": "清新、复古"}}
+    assert complete("这件上衣选用白色，", row) == "这件上衣选用白色。风格为清新、复古。"
+    assert attribute_coverage([complete("这件上衣选用白色，", row)], [row]) == 1.0

@@ -24,6 +24,7 @@ from labelops.textgen.metrics import (
     is_cjk,
     rouge_l,
     tag_f1,
+    unstated_facts,
 )
 
 ZH_REF = "这款牛仔外套采用白色的衣身，十分百搭。衣身多处有做旧破洞设计，打破单调乏味。"
@@ -183,6 +184,21 @@ ROW = {
     "category_path": ["Kitchen", "Bottles"],
     "attributes": {"Colour": "Red", "Material": "Steel"},
 }
+
+
+def test_coverage_reads_prices_and_decimals_the_same_in_any_script() -> None:
+    # "£" makes the text non-ASCII; "24.96" must read the same as in ASCII text
+    books = {"attributes": {"Price (incl. tax)": "£24.96", "Depth": "9.64 inch"}}
+    assert attribute_coverage(["Price (incl. tax): £24.96. Depth: 9.64 inch."], [books]) == 1.0
+    assert attribute_coverage(["Price: £24.90, 9.6 inch deep."], [books]) == 0.0
+
+
+def test_unstated_facts_lists_what_coverage_misses() -> None:
+    row = {"brand": "Seabright", "attributes": {"color": "red", "Pockets": "3", "Lined": "No", "Hooded": "Yes"}}
+    assert unstated_facts("A red jacket by Seabright.", row) == [("Pockets", "3"), ("Hooded", "Yes")]
+    assert unstated_facts("A hooded jacket with 3 pockets.", row) == [("color", "red"), ("brand", "Seabright")]
+    with_brand_attribute = {"brand": "Seabright", "attributes": {"Brand": "Seabright"}}
+    assert unstated_facts("A jacket.", with_brand_attribute) == [("Brand", "Seabright")]  # listed once
 
 
 def test_faithful_description_is_not_hallucinated() -> None:

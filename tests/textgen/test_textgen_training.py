@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
@@ -17,6 +18,8 @@ from labelops.settings import get_settings
 from labelops.storage import DataRoot
 from labelops.textgen.data import build_example, collate, encode_example
 from labelops.textgen.generate import GenerationOptions, generate_texts
+from labelops.textgen.grounding import complete
+from labelops.textgen.metrics import attribute_coverage
 from labelops.textgen.model import TextGeneratorModule, small_gpt2
 from labelops.textgen.tokenizer import train_tokenizer
 from labelops.textgen.train import TextTrainConfig, prepare, train_text, work_dir_for
@@ -43,10 +46,15 @@ def test_tiny_model_overfits_eight_products():
               enable_model_summary=False, gradient_clip_val=1.0).fit(module, loader)
     after = module(**collate(encoded, tokenizer.pad_token_id)).loss.item()
     assert after < before / 10
-    generated = generate_texts(module.model, tokenizer, rows, GenerationOptions(max_new_tokens=200, repetition_penalty=1.0))
+    options = GenerationOptions(max_new_tokens=200, repetition_penalty=1.0)
+    generated = generate_texts(module.model, tokenizer, rows, replace(options, complete=False))  # its own text
     exact = sum(g.description == e["description"] for g, e in zip(generated, examples))
     assert exact >= 6, [(g.description, e["description"]) for g, e in zip(generated, examples)][:2]
     assert all(g.tags for g in generated)
+    # as labels are written (the default): the model's text, then the facts it leaves out
+    labelled = generate_texts(module.model, tokenizer, rows, options)
+    assert [g.description for g in labelled] == [complete(g.description, row) for g, row in zip(generated, rows)]
+    assert attribute_coverage([g.description for g in labelled], rows) == 1.0
 
 
 @pytest.fixture

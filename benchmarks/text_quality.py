@@ -40,13 +40,18 @@ def shared() -> Path:
     return Path(value)
 
 
+# real sites are served on one fixed loopback port: listing ids hash the URL, so every run of the
+# benchmark has the same test split and runs compare on the same products
+PORT = int(os.environ.get("LABELOPS_BENCH_PORT", "47613"))
+
+
 def ingest_site(site: Path, start: str, root) -> str:  # noqa: ANN001
     from labelops.crawl import crawl
     from labelops.ingest import normalize_crawl, publish_snapshot, validate_crawl
     from labelops.settings import CrawlSettings
     from labelops.shop import serve_folder
 
-    with serve_folder(site) as base_url:
+    with serve_folder(site, port=PORT) as base_url:
         crawl([f"{base_url}/{start}"], root, CrawlSettings(), crawl_id="bench", log_level="ERROR")
     normalize_crawl(root, "bench")
     return publish_snapshot(root, validate_crawl(root, "bench", data_docs=False), max_invalid_share=0.5).snapshot_id

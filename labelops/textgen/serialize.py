@@ -187,6 +187,9 @@ def delexicalize(text: str, listing: Mapping[str, Any]) -> str:
 def lexicalize(text: str, listing: Mapping[str, Any]) -> str:
     """Fill slots with the input's values; a slot the input has no value for is dropped."""
     values = slot_values(listing)
+    if "price" in values:  # as shops write it: "Rs. 899", not "Rs. 899.00"
+        whole, _, cents = values["price"].partition(".")
+        values["price"] = whole if cents and not cents.strip("0") else values["price"]
     filled = _SLOT.sub(lambda m: values.get(m.group(1), ""), text)
     return " ".join(filled.replace(SLOT_OPEN, "").replace(SLOT_CLOSE, "").split())
 

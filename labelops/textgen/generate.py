@@ -1,7 +1,8 @@
 """Batched generation of descriptions and tags.
 
 The model writes slots (``⟦color⟧``) where a description states the product's facts;
-:func:`~labelops.textgen.serialize.lexicalize` fills them from the row being described. A model
+:func:`~labelops.textgen.serialize.lexicalize` fills them from the row being described, and
+:func:`drop_loops` keeps a phrase the model repeats over and over once. A model
 trained with exemplars gets each row's exemplar in its prompt (:mod:`labelops.textgen.retrieval`);
 with ``ground`` on (the default), clauses stating what the row does not support are dropped
 (:mod:`labelops.textgen.grounding`), and with ``complete`` on (the default), the facts the text
@@ -15,6 +16,7 @@ an option: ``greedy`` (default, reproducible), ``beam`` or ``sample``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -69,6 +71,17 @@ def _left_padded(prompts: list[list[int]], pad_id: int, device: torch.device) ->
     return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}
 
 
+# a phrase of 3-80 characters said three or more times in a row ("of the world of the world of the
+# world", "Flipkart.com.com.com"): a small model's loop, kept once
+_LOOP = re.compile(r"(.{3,80}?)\1{2,}", re.S)
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+def drop_loops(text: str) -> str:
+    """``text`` with each looping phrase kept once; digit runs ("1000000") are left alone."""
+    return _LOOP.sub(lambda m: m.group(1) if _HAS_LETTER.search(m.group(1)) else m.group(0), text)
+
+
 @torch.inference_mode()
 def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa: ANN001
                    options: GenerationOptions = GenerationOptions(), exemplars: ExemplarIndex | None = None,
@@ -103,7 +116,7 @@ def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa:
         for row, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=False)):
             description, tags = parse_output(text)
             tags = [t for t in (lexicalize(tag, row) for tag in tags) if t]
-            description = lexicalize(description, row)
+            description = drop_loops(lexicalize(description, row))
             if options.ground:
                 description = ground(description, row, vocabulary)
             if options.complete:

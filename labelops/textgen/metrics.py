@@ -455,6 +455,10 @@ def _states(description_form: str, value_form: str) -> bool:
     return False
 
 
+def _target_stated(form: str, target: tuple[str, ...]) -> bool:
+    return all(_states(form, part) for part in target)
+
+
 def attribute_coverage_per_row(descriptions: Sequence[str | None], inputs: Sequence[Any]) -> list[float | None]:
     """Per product: the share of its attribute values (and its brand) the description states.
 
@@ -481,8 +485,7 @@ def _coverage_rows(description_forms: list[str], inputs: Sequence[Any]) -> list[
             result.append(None)
             continue
         form = f" {description_form} "
-        stated = sum(all(_states(form, part) for part in target) for target in targets)
-        result.append(stated / len(targets))
+        result.append(sum(_target_stated(form, target) for target in targets) / len(targets))
     return result
 
 
@@ -493,7 +496,7 @@ def unstated_facts(description: str | None, row: Any) -> list[tuple[str, str]]:
     form = f" {_form(_normal(description or ''))} "
 
     def stated(targets: tuple[tuple[str, ...], ...]) -> bool:
-        return all(all(_states(form, part) for part in target) for target in targets)
+        return all(_target_stated(form, target) for target in targets)
 
     missing = [(key, value) for key, value in _attribute_items(row)
                if (targets := _attribute_targets(key, value)) and not stated(targets)]

@@ -124,18 +124,17 @@ def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
                   if split_of(r["listing_id"]) == "train" and r.get("description")]
     references = [e["description"] for e in heldout]
     inputs = [e["row"] for e in heldout]
+
+    def score(predicted: list[dict]) -> dict:
+        return evaluate_text([p["description"] for p in predicted], references, inputs, vocabulary=vocabulary,
+                             predicted_tags=[p["tags"] for p in predicted], reference_tags=[e["tags"] for e in heldout])
+
     results = [(name, f"model ({steps} steps)", trained.metrics, train_seconds)]
     # the same model without completion (labelops.textgen.grounding.complete): its own text only
-    generator = TextGenerator.load(work / "final")
-    own = generator.generate(inputs, GenerationOptions(complete=False))
-    results.append((name, "  model, own text only", evaluate_text(
-        [g.description for g in own], references, inputs, vocabulary=vocabulary,
-        predicted_tags=[g.tags for g in own], reference_tags=[e["tags"] for e in heldout]), 0.0))
+    own = TextGenerator.load(work / "final").generate(inputs, GenerationOptions(complete=False))
+    results.append((name, "  model, own text only", score([vars(g) for g in own]), 0.0))
     for label, baseline in (("template baseline", TemplateBaseline()), ("nearest-neighbour baseline", NearestNeighbourBaseline())):
-        predicted = baseline.fit(train_rows).predict(inputs)
-        metrics = evaluate_text([p["description"] for p in predicted], references, inputs, vocabulary=vocabulary,
-                                predicted_tags=[p["tags"] for p in predicted], reference_tags=[e["tags"] for e in heldout])
-        results.append((name, label, metrics, 0.0))
+        results.append((name, label, score(baseline.fit(train_rows).predict(inputs)), 0.0))
     print(f"{name}: {len(rows)} listings, {len(train_rows)} training rows, {len(heldout)} test rows", file=sys.stderr)
     for _, system, metrics, _ in results:  # as soon as a dataset is done, in case a later one fails
         print(f"{name} | {system} | " + " | ".join(f"{m} {metrics.get(m, float('nan')):.3f}" for m in METRICS),

@@ -234,12 +234,8 @@ def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[st
 
 def reviewed_description(generated: str, listing: dict[str, Any]) -> str:
     """How the demo's reviewer corrects a generated description: drop the clauses the product's
-    facts do not support, then add every attribute it leaves out ("Material: cotton.")."""
-    from labelops.textgen.grounding import ground
+    facts do not support, then state every fact it leaves out (the generator's own
+    :func:`~labelops.textgen.grounding.ground` and :func:`~labelops.textgen.grounding.complete`)."""
+    from labelops.textgen.grounding import complete, ground
 
-    text = (ground(generated or "", listing) or "").strip()
-    attributes = listing.get("attributes") or {}
-    items = attributes.items() if isinstance(attributes, dict) else attributes  # Arrow maps read as pairs
-    missing = [f"{key[:1].upper()}{key[1:]}: {value}." for key, value in items
-               if value and str(value).casefold() not in text.casefold()]
-    return " ".join([text, *missing]).strip() or (listing.get("title") or "")
+    return complete(ground(generated or "", listing), listing) or (listing.get("title") or "")

@@ -20,8 +20,12 @@ from tasks.generate import freeze_test_split, gate_model, label_products
 @flow(name="generate", log_prints=True)
 def generate(snapshot_id: str | None = None) -> LabelRun:
     """Evaluate → gate → promote (or not) → generate labels → validate → report, on ``snapshot_id``
-    (default: the latest snapshot). If the gate refuses, labels are still written with the
-    unchanged champion; with no champion at all, the run fails saying so."""
+    (default: the latest snapshot). The gate also decides who writes: the champion when it beats
+    the baselines on the held-out rows, otherwise the best baseline (and the artifacts say so).
+
+    Args:
+        snapshot_id: the snapshot to gate on and label (default: the latest one)
+    """
     logger = get_run_logger()
     snapshot_id = snapshot_id or latest_snapshot_id(DataRoot(get_settings().data))
     if snapshot_id is None:
@@ -34,8 +38,10 @@ def generate(snapshot_id: str | None = None) -> LabelRun:
         else:
             logger.warning("%s: gate did not promote; champion stays %s (%s)", gate.model_name,
                            gate.champion_after or "none", gate.summary)
+        if gate.writer and gate.writer.system != "model":
+            logger.warning("%s: labels are written by %s: %s", gate.model_name, gate.writer, gate.writer.reason)
     create_markdown_artifact(key="gate-decision", markdown=decisions_markdown(snapshot_id, gates),
-                             description="The gate's decision and both models' metrics")
+                             description="The gate's decisions, who writes the labels, every system's metrics")
     run = label_products(snapshot_id, gates)
     create_markdown_artifact(key="labels-summary", markdown=run.to_markdown(), description="Labels written")
     create_link_artifact(key="labels-report", link=run.report if "://" in run.report else f"file://{run.report}",

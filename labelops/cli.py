@@ -59,10 +59,19 @@ def print_ingest_summary(summary) -> None:  # noqa: ANN001 - labelops.ingest.Ing
         console.print(f"[bold red]{escape(summary.error)}[/]")
 
 
+def _worth_printing(metric: str, value: float) -> bool:
+    """Held-out metrics a person reads: not counts, not finding kinds that never occurred, and of the
+    labels' text (grounded, completed) only chrF, coverage and findings."""
+    if metric in ("n", "test_images") or (metric.startswith("findings.") and not value):
+        return False
+    return not metric.startswith("labels.") or metric in ("labels.chrf", "labels.attribute_coverage",
+                                                           "labels.findings_rate")
+
+
 def print_trained(models: dict[str, dict]) -> None:
     """One line per registered model: version, run and held-out metrics."""
     for result in models.values():
-        metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items()) if k != "n")
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items()) if _worth_printing(k, v))
         console.print(f"[bold green]{result['model_name']} version {result['version']}[/] @challenger "
                       f"(run {result['run_id']}): {metrics or 'already registered'}")
     uri = get_settings().tracking_uri
@@ -147,11 +156,30 @@ def train(
 
 
 def print_gates(gates: list[dict]) -> None:
-    """One line per model: the gate's verdict and why, and the champion after it."""
+    """Per model: the gate's verdict and why, who writes the labels, every system it measured
+    (challenger, champion, baselines) and each check with its interval."""
+    from labelops.gate import systems_table
+
     for gate in gates:
         colour = "green" if gate["promoted"] else "yellow"
         console.print(f"[bold {colour}]gate {gate['model_name']}[/]: {escape(gate['summary'])} "
                       f"(champion: version {gate['champion_after'] or 'none'})")
+        writer = gate.get("writer")
+        if writer:
+            who = f"version {writer['version']}" if writer["system"] == "model" else f"the {writer['system']} baseline"
+            console.print(f"  labels written by [bold]{escape(who)}[/]: {escape(writer['reason'])}")
+        headers, rows = systems_table(gate)
+        if headers:
+            table = Table(title=f"{gate['model_name']} on the held-out rows", title_justify="left")
+            table.add_column("metric")
+            for header in headers:
+                table.add_column(header, justify="right")
+            for metric, values in rows:
+                table.add_row(metric, *("" if v is None else f"{v:.3f}" for v in values))
+            console.print(table)
+        for check in (gate.get("decision") or {}).get("checks", []):
+            mark = "[green]✔[/]" if check["passed"] else "[red]✘[/]"
+            console.print(f"  {mark} {escape(check['reason'])}")
 
 
 def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
@@ -159,11 +187,11 @@ def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
     print_gates(run.gates)
     table = Table(title=f"labels {run.run_id}", show_header=False)
     table.add_row("snapshot", run.snapshot_id)
-    table.add_row("text model (champion)", f"version {run.text_model_version}")
-    table.add_row("image model (champion)", f"version {run.image_model_version}" if run.image_model_version else "none")
+    table.add_row("text written by", run.text_writer or f"version {run.text_model_version}")
+    table.add_row("images by", run.image_writer or "none")
     table.add_row("valid labels", str(run.counts.valid))
     table.add_row("quarantined", f"{run.counts.quarantined} {run.counts.failed_expectations or ''}")
-    table.add_row("flagged hallucinated", str(run.counts.hallucinated))
+    table.add_row("labels with findings", str(run.counts.with_findings))
     table.add_row("generated images", str(run.counts.generated_images))
     table.add_row("time", f"{run.seconds:.1f} s")
     console.print(table)

@@ -1,11 +1,24 @@
-"""The gate: may a challenger become champion? A pure decision from metrics and a policy.
+"""The gate: may a challenger become champion, and who writes the labels? A decision from scores
+measured on the same rows, with intervals, and a policy.
 
 The policy lives in ``labelops/gate.toml`` (or the file ``LABELOPS_GATE_POLICY`` names). For one
-model it has absolute *floors* every challenger must meet, a *primary* metric that must improve
-over the champion by a minimum, and *guard* metrics that may regress by at most a tolerance.
-Both models are measured on the same rows (the snapshot's frozen test split) before
-:func:`decide` is called; with no champion yet, the floors alone decide. Every reason, passed or
-failed, is kept, so a person reading the decision sees why.
+model it names:
+
+- *baselines*: the simple methods every model must beat (text: the template and retrieve-and-fill;
+  images: class-mean images and noise). A challenger must beat each on the *primary* metric, with
+  the lower bound of the gain's paired-bootstrap interval above ``min_improvement``, and be no
+  worse, significantly, on the ``baseline_guards`` (text: the fact checker's findings rate);
+- *primary*: with a champion, the challenger's gain over it must have its lower bound above
+  ``min_improvement`` too (a re-registered copy of the champion is "not significantly better");
+- *guards*: metrics on which the challenger may not be significantly worse than the champion (the
+  interval of the gain lies wholly below ``-tolerance``); a metric that is not per row (KID) is
+  significantly worse when it is worse by more than 1.96 times the two measurements' combined
+  standard deviation, plus the tolerance;
+- *floors*: absolute bounds (a findings rate no model may exceed).
+
+Every check, passed or failed, is kept with its interval, so a person reading the decision sees
+why. The same baseline checks decide who writes the labels (:func:`choose_writer`): the champion
+when it beats the baselines on these rows, otherwise the best baseline, and the decision says so.
 """
 
 from __future__ import annotations
@@ -16,8 +29,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from labelops.policy import read_policy
+from labelops.significance import Interval, paired_bootstrap
 
 DEFAULT_POLICY = Path(__file__).with_name("gate.toml")
+KID_SPREAD = 1.96  # a KID this many combined standard deviations worse is significantly worse
+MODEL = "model"  # the writer when a registered version writes the labels
 
 
 class Bound(BaseModel):
@@ -28,7 +44,7 @@ class Bound(BaseModel):
 class Primary(BaseModel):
     metric: str
     higher_is_better: bool = True
-    min_improvement: float = 0.0
+    min_improvement: float = Field(0.0, description="the gain's lower bound must exceed this")
 
 
 class Guard(BaseModel):
@@ -38,12 +54,16 @@ class Guard(BaseModel):
 
 class ModelPolicy(BaseModel):
     primary: Primary
+    baselines: list[str] = Field(default_factory=list)
+    baseline_guards: list[str] = Field(default_factory=list)
     floors: dict[str, Bound] = Field(default_factory=dict)
     guards: dict[str, Guard] = Field(default_factory=dict)
 
 
 class GatePolicy(BaseModel):
     version: int
+    resamples: int = 1000
+    confidence: float = 0.95
     models: dict[str, ModelPolicy]
     source: str = ""
     sha256: str = ""
@@ -59,12 +79,15 @@ class GatePolicy(BaseModel):
 
 
 class Check(BaseModel):
-    """One rule applied: its kind (floor, primary, guard), whether it passed, and in words why."""
+    """One rule applied: its kind (floor, baseline, primary, guard), what it compared with, whether
+    it passed, the interval of the gain where there is one, and in words why."""
 
     kind: str
     metric: str
+    against: str = ""
     passed: bool
     reason: str
+    interval: Interval | None = None
 
 
 class Decision(BaseModel):
@@ -73,6 +96,8 @@ class Decision(BaseModel):
     checks: list[Check]
     challenger: dict[str, float]
     champion: dict[str, float] | None = None
+    baselines: dict[str, dict[str, float]] = Field(default_factory=dict)
+    challenger_labels: dict[str, float] = Field(default_factory=dict)  # as labels state it: reported, not decided on
 
     @property
     def reasons(self) -> list[str]:
@@ -87,17 +112,65 @@ class Decision(BaseModel):
         return f"{self.verdict}: " + ("; ".join(failed) if failed else "every check passed")
 
 
-def _value(metrics: dict[str, float], name: str) -> float | None:
-    value = metrics.get(name)
+def _value(metrics: dict[str, float] | None, name: str) -> float | None:
+    value = (metrics or {}).get(name)
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def decide(model_name: str, policy: ModelPolicy, challenger: dict[str, float],
-           champion: dict[str, float] | None = None) -> Decision:
-    """Apply ``policy`` to the challenger's metrics (and the champion's, if there is one)."""
+def _compare(kind: str, metric: str, against: str, new, old, higher_is_better: bool,  # noqa: ANN001 - Scores
+             threshold: float, policy: GatePolicy, must_win: bool) -> Check:
+    """``new`` against ``old`` on ``metric``: a win (lower bound above ``threshold``) when
+    ``must_win``, otherwise not significantly worse (upper bound not below ``-threshold``)."""
+    first, second = new.row_metric(metric), old.row_metric(metric)
+    a, b = _value(new.metrics, metric), _value(old.metrics, metric)
+    if a is None or b is None:
+        missing = new.system if a is None else old.system
+        return Check(kind=kind, metric=metric, against=against, passed=False, reason=f"{metric} is missing for {missing}")
+    if first is not None and second is not None and new.n == old.n and new.n > 0:
+        interval = paired_bootstrap(first, second, new.n, higher_is_better=higher_is_better,
+                                    resamples=policy.resamples, confidence=policy.confidence)
+    else:  # not per row (KID): the two measurements' spread decides
+        gain = (a - b) if higher_is_better else (b - a)
+        spread = KID_SPREAD * math.hypot(_value(new.metrics, f"{metric}_std") or 0.0,
+                                         _value(old.metrics, f"{metric}_std") or 0.0)
+        interval = Interval(gain=gain, low=gain - spread, high=gain + spread, confidence=policy.confidence, resamples=0)
+    shown = f"{metric} {a:.4g} vs {against} {b:.4g}: gain {interval} ({policy.confidence:.0%})"
+    if must_win:
+        ok = interval.low > threshold
+        verdict = "significantly better" if ok else "not significantly better"
+        if not ok and interval.high < -threshold:
+            verdict = "significantly worse"
+        return Check(kind=kind, metric=metric, against=against, passed=ok, interval=interval, reason=f"{shown}: {verdict}")
+    ok = interval.high >= -threshold
+    return Check(kind=kind, metric=metric, against=against, passed=ok, interval=interval,
+                 reason=f"{shown}: {'no worse' if ok else 'significantly worse'}")
+
+
+def baseline_checks(policy: ModelPolicy, scores, baselines: dict, gate_policy: GatePolicy) -> list[Check]:  # noqa: ANN001
+    """Does ``scores`` beat every baseline on the primary metric, and is it no worse on the baseline guards?"""
+    checks = []
+    for name in policy.baselines:
+        if name not in baselines:
+            checks.append(Check(kind="baseline", metric=policy.primary.metric, against=name, passed=False,
+                                reason=f"baseline {name} was not measured"))
+            continue
+        checks.append(_compare("baseline", policy.primary.metric, name, scores, baselines[name],
+                               policy.primary.higher_is_better, policy.primary.min_improvement, gate_policy, True))
+        for metric in policy.baseline_guards:
+            guard = policy.guards.get(metric, Guard(higher_is_better=False))
+            checks.append(_compare("baseline", metric, name, scores, baselines[name], guard.higher_is_better,
+                                   guard.tolerance, gate_policy, False))
+    return checks
+
+
+def decide(model_name: str, policy: ModelPolicy, challenger, champion=None,  # noqa: ANN001 - Scores
+           baselines: dict | None = None, gate_policy: GatePolicy | None = None) -> Decision:
+    """Apply ``policy`` to the challenger's scores, beside the baselines' and the champion's."""
+    gate_policy = gate_policy or GatePolicy(version=0, models={})
+    baselines = baselines or {}
     checks: list[Check] = []
     for metric, bound in policy.floors.items():
-        value = _value(challenger, metric)
+        value = _value(challenger.metrics, metric)
         if value is None:
             checks.append(Check(kind="floor", metric=metric, passed=False, reason=f"{metric} was not measured"))
             continue
@@ -109,35 +182,74 @@ def decide(model_name: str, policy: ModelPolicy, challenger: dict[str, float],
             ok = value <= bound.max
             checks.append(Check(kind="floor", metric=metric, passed=ok,
                                 reason=f"{metric} {value:.4g} {'≤' if ok else '>'} ceiling {bound.max:g}"))
+    checks += baseline_checks(policy, challenger, baselines, gate_policy)
     if champion is not None:
         primary = policy.primary
-        new, old = _value(challenger, primary.metric), _value(champion, primary.metric)
-        if new is None or old is None:
-            checks.append(Check(kind="primary", metric=primary.metric, passed=False,
-                                reason=f"{primary.metric} is missing for the {'challenger' if new is None else 'champion'}"))
-        else:
-            gain = (new - old) if primary.higher_is_better else (old - new)
-            ok = gain >= primary.min_improvement
-            checks.append(Check(kind="primary", metric=primary.metric, passed=ok, reason=(
-                f"{primary.metric} {new:.4g} vs champion {old:.4g}: improvement {gain:+.4g} "
-                f"{'≥' if ok else '<'} required {primary.min_improvement:g}")))
+        checks.append(_compare("primary", primary.metric, "champion", challenger, champion, primary.higher_is_better,
+                               primary.min_improvement, gate_policy, True))
         for metric, guard in policy.guards.items():
-            new, old = _value(challenger, metric), _value(champion, metric)
-            if new is None or old is None:
-                checks.append(Check(kind="guard", metric=metric, passed=False, reason=f"{metric} is missing"))
-                continue
-            regression = (old - new) if guard.higher_is_better else (new - old)
-            ok = regression <= guard.tolerance
-            checks.append(Check(kind="guard", metric=metric, passed=ok, reason=(
-                f"{metric} {new:.4g} vs champion {old:.4g}: regression {max(regression, 0):.4g} "
-                f"{'≤' if ok else '>'} tolerated {guard.tolerance:g}")))
+            checks.append(_compare("guard", metric, "champion", challenger, champion, guard.higher_is_better,
+                                   guard.tolerance, gate_policy, False))
     return Decision(model_name=model_name, promote=all(c.passed for c in checks), checks=checks,
-                    challenger=challenger, champion=champion)
+                    challenger=challenger.metrics, champion=champion.metrics if champion else None,
+                    baselines={name: b.metrics for name, b in baselines.items()},
+                    challenger_labels=challenger.label_metrics)
+
+
+def best_baseline(policy: ModelPolicy, baselines: dict, gate_policy: GatePolicy | None = None) -> str | None:  # noqa: ANN001
+    """The writer when no model beats the baselines: the one with the best primary metric among
+    those not significantly worse than another on a baseline guard (fewer findings first)."""
+    gate_policy = gate_policy or GatePolicy(version=0, models={})
+    scored = [(name, _value(baselines[name].metrics, policy.primary.metric)) for name in policy.baselines if name in baselines]
+    scored = [(name, value) for name, value in scored if value is not None]
+    if not scored:
+        return None
+
+    def worse_on_a_guard(name: str) -> bool:
+        for metric in policy.baseline_guards:
+            guard = policy.guards.get(metric, Guard(higher_is_better=False))
+            for other, _ in scored:
+                if other != name and not _compare("baseline", metric, other, baselines[name], baselines[other],
+                                                  guard.higher_is_better, guard.tolerance, gate_policy, False).passed:
+                    return True
+        return False
+
+    candidates = [(name, value) for name, value in scored if not worse_on_a_guard(name)] or scored
+    sign = 1 if policy.primary.higher_is_better else -1
+    return max(candidates, key=lambda item: sign * item[1])[0]
+
+
+class Writer(BaseModel):
+    """Who writes the labels: a registered version (``system`` "model") or a baseline by name."""
+
+    system: str
+    version: str | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"version {self.version}" if self.system == MODEL else f"the {self.system} baseline"
+
+
+def choose_writer(policy: ModelPolicy, version: str | None, scores, baselines: dict,  # noqa: ANN001
+                  gate_policy: GatePolicy) -> Writer:
+    """The champion when it beats the baselines on these rows, else the best baseline."""
+    if version is not None and scores is not None:
+        failed = [c.reason for c in baseline_checks(policy, scores, baselines, gate_policy) if not c.passed]
+        if not failed:
+            return Writer(system=MODEL, version=version, reason=f"version {version} beats the baselines")
+        fallback = best_baseline(policy, baselines, gate_policy)
+        if fallback is None:
+            return Writer(system=MODEL, version=version, reason="no baseline to compare with")
+        return Writer(system=fallback, reason=f"version {version} does not beat the baselines: " + "; ".join(failed))
+    fallback = best_baseline(policy, baselines, gate_policy)
+    if fallback is None:
+        return Writer(system="none", reason="no model and no baseline")
+    return Writer(system=fallback, reason="no champion")
 
 
 # ------------------------------------------------------------------------------- running a gate
 class GateResult(BaseModel):
-    """What one gate run did for one model."""
+    """What one gate run did for one model, and who writes its labels now."""
 
     model_name: str
     challenger_version: str | None
@@ -147,78 +259,136 @@ class GateResult(BaseModel):
     summary: str
     decision: Decision | None = None
     run_id: str | None = None
+    writer: Writer | None = None
+    baselines: dict[str, dict[str, float]] = Field(default_factory=dict)
+    champion_metrics: dict[str, float] | None = None
 
 
 def run_gate(model_name: str, evaluation, policy: GatePolicy | None = None,  # noqa: ANN001 - EvaluationSet
-             settings=None, evaluators=None) -> GateResult:  # noqa: ANN001
-    """Measure ``challenger`` and ``champion`` on ``evaluation``'s rows, decide, record, promote.
+             settings=None, evaluators=None, baseline_evaluators=None) -> GateResult:  # noqa: ANN001
+    """Measure the challenger, the champion and the baselines on ``evaluation``'s rows, decide,
+    record, promote, and choose who writes the labels.
 
-    The decision is an MLflow run of its own (experiment ``gate``): both versions' metrics, the
-    policy (version, sha256, file), the verdict, every reason, and the test rows' ids; the
-    challenger version gets ``gate_verdict`` and ``gate_run_id`` tags.
+    The decision is an MLflow run of its own (experiment ``gate``): every system's metrics, the
+    intervals, the policy (version, sha256, file), the verdict, each reason, the writer and the
+    test rows' ids; the challenger version gets ``gate_verdict`` and ``gate_run_id`` tags.
     """
     import mlflow
     from mlflow import MlflowClient
 
-    from labelops.evaluation import evaluate_versions
+    from labelops.evaluation import BASELINE_EVALUATORS, evaluate_versions
     from labelops.promotion import CHALLENGER, PromotionError, champion_version, promote
     from labelops.registry import configure_mlflow, ensure_experiment, version_by_alias
     from labelops.settings import get_settings
 
     settings = settings or get_settings()
     policy = policy or GatePolicy.load()
+    model_policy = policy.for_model(model_name)
     configure_mlflow(settings)
     challenger = version_by_alias(model_name, CHALLENGER)
     champion = champion_version(model_name)
-    if challenger is None:
-        return GateResult(model_name=model_name, challenger_version=None, champion_before=champion,
-                          champion_after=champion, promoted=False, summary="no challenger registered: nothing to decide")
-    challenger_version = str(challenger.version)
-    if challenger_version == champion:
+    challenger_version = None if challenger is None else str(challenger.version)
+    like = challenger_version or champion
+    baselines = (baseline_evaluators or BASELINE_EVALUATORS)[model_name](evaluation, model_policy.baselines, like) \
+        if model_policy.baselines else {}
+    baseline_metrics = {name: b.metrics for name, b in baselines.items()}
+
+    if challenger_version is None or challenger_version == champion:
+        (old,) = evaluate_versions(model_name, [champion], evaluation, evaluators)
+        writer = choose_writer(model_policy, champion, old, baselines, policy)
+        summary = "no challenger registered: nothing to decide" if challenger_version is None else \
+            f"version {champion} is already the champion: nothing to decide"
         return GateResult(model_name=model_name, challenger_version=challenger_version, champion_before=champion,
-                          champion_after=champion, promoted=False,
-                          summary=f"version {champion} is already the champion: nothing to decide")
+                          champion_after=champion, promoted=False, summary=summary, writer=writer,
+                          baselines=baseline_metrics, champion_metrics=old.metrics if old else None)
+
     new, old = evaluate_versions(model_name, [challenger_version, champion], evaluation, evaluators)
-    decision = decide(model_name, policy.for_model(model_name), new, old)
+    decision = decide(model_name, model_policy, new, old, baselines, policy)
     client = MlflowClient()
     experiment_id = ensure_experiment("gate", settings)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"gate-{model_name}-v{challenger_version}") as run:
         mlflow.log_params({"model": model_name, "challenger_version": challenger_version,
                            "champion_version": champion or "none", "snapshot_id": evaluation.snapshot_id,
-                           "test_rows": len(evaluation.test_rows), "policy_version": policy.version,
-                           "policy_sha256": policy.sha256, "policy_file": policy.source})
-        mlflow.log_metrics({f"challenger.{k}": v for k, v in new.items()})
+                           "test_rows": len(evaluation.rows), "policy_version": policy.version,
+                           "policy_sha256": policy.sha256, "policy_file": policy.source,
+                           "resamples": policy.resamples, "confidence": policy.confidence})
+        mlflow.log_metrics(_metric_names("challenger", new.metrics))
+        mlflow.log_metrics(_metric_names("challenger.labels", new.label_metrics))
         if old:
-            mlflow.log_metrics({f"champion.{k}": v for k, v in old.items()})
+            mlflow.log_metrics(_metric_names("champion", old.metrics))
+        for name, scores in baselines.items():
+            mlflow.log_metrics(_metric_names(f"baseline.{name}", scores.metrics))
+        for check in decision.checks:
+            if check.interval is not None:
+                mlflow.log_metrics(_metric_names(f"gain.{check.against}.{check.metric}", {
+                    "": check.interval.gain, "low": check.interval.low, "high": check.interval.high}))
         promoted, summary = decision.promote, decision.summary()
         if decision.promote:
             try:
                 promote(model_name, challenger_version, champion, run.info.run_id, settings)
             except PromotionError as error:
                 promoted, summary = False, f"refuse: {error}"
+        if promoted:
+            writer = Writer(system=MODEL, version=challenger_version, reason=f"version {challenger_version} was promoted")
+        else:
+            writer = choose_writer(model_policy, champion, old, baselines, policy)
         mlflow.set_tags({"action": "gate", "model": model_name, "verdict": "promote" if promoted else "refuse",
-                         "summary": summary[:5000]})
+                         "summary": summary[:5000], "writer": str(writer), "writer_reason": writer.reason[:5000]})
         mlflow.log_dict({"decision": decision.model_dump(), "promoted": promoted, "summary": summary,
-                         "policy": policy.model_dump(), "test_listing_ids": evaluation.listing_ids}, "decision.json")
+                         "writer": writer.model_dump(), "policy": policy.model_dump(),
+                         "samples": {"challenger": new.samples, **{n: b.samples for n, b in baselines.items()}},
+                         "test_listing_ids": evaluation.listing_ids}, "decision.json")
     client.set_model_version_tag(model_name, challenger_version, "gate_verdict", "promote" if promoted else "refuse")
     client.set_model_version_tag(model_name, challenger_version, "gate_run_id", run.info.run_id)
     return GateResult(model_name=model_name, challenger_version=challenger_version, champion_before=champion,
                       champion_after=champion_version(model_name), promoted=promoted, summary=summary,
-                      decision=decision, run_id=run.info.run_id)
+                      decision=decision, run_id=run.info.run_id, writer=writer, baselines=baseline_metrics,
+                      champion_metrics=old.metrics if old else None)
+
+
+def _metric_names(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
+    """MLflow metric names (letters, digits, ``_-./`` and spaces) under ``prefix``."""
+    return {f"{prefix}.{k}".rstrip("."): float(v) for k, v in metrics.items()
+            if v is not None and not (isinstance(v, float) and math.isnan(v))}
+
+
+def systems_table(gate: GateResult | dict) -> tuple[list[str], list[tuple[str, list[float | None]]]]:
+    """Every system the gate measured (challenger, the challenger's text as labels state it,
+    champion, baselines) as column headers, and one row per metric (a finding kind only when some
+    system has it)."""
+    gate = gate if isinstance(gate, GateResult) else GateResult.model_validate(gate)
+    systems: dict[str, dict[str, float]] = {}
+    if gate.decision:
+        systems[f"challenger v{gate.challenger_version}"] = gate.decision.challenger
+        if gate.decision.challenger_labels:
+            systems["challenger as labels (grounded, completed; not gated)"] = gate.decision.challenger_labels
+    if gate.champion_metrics:
+        systems[f"champion v{gate.champion_before}"] = gate.champion_metrics
+    systems.update({f"{name} baseline": metrics for name, metrics in gate.baselines.items()})
+    if not systems:
+        return [], []
+    metrics = list(dict.fromkeys(m for s in systems.values() for m in s))
+    rows = [(m, [s.get(m) for s in systems.values()]) for m in metrics
+            if not m.startswith("findings.") or any(s.get(m) for s in systems.values())]
+    return list(systems), rows
 
 
 def decisions_markdown(snapshot_id: str, gates: list[GateResult]) -> str:
-    """The gate's decisions as a markdown table per model (the generation flow's artifact)."""
+    """The gate's decisions as markdown: per model, the verdict, who writes the labels, every
+    system's metrics and each check with its interval (the generation flow's artifact)."""
     lines = ["# Gate", "", f"snapshot `{snapshot_id}`", ""]
     for gate in gates:
         verdict = f"**promoted** version {gate.challenger_version}" if gate.promoted else \
             f"champion unchanged (version {gate.champion_after or 'none'})"
         lines += [f"## {gate.model_name}: {verdict}", "", gate.summary, ""]
+        if gate.writer:
+            lines += [f"**Labels are written by {gate.writer}** ({gate.writer.reason}).", ""]
+        headers, rows = systems_table(gate)
+        if headers:
+            lines += ["| metric | " + " | ".join(headers) + " |", "|---|" + "---:|" * len(headers)]
+            lines += [f"| {m} | " + " | ".join("" if v is None else f"{v:.4f}" for v in values) + " |"
+                      for m, values in rows]
+            lines.append("")
         if gate.decision:
-            champion = gate.decision.champion or {}
-            lines += [f"| metric | challenger v{gate.challenger_version} | champion "
-                      f"{'v' + gate.champion_before if gate.champion_before else '(none)'} |", "|---|---:|---:|"]
-            lines += [f"| {m} | {v:.4f} | {champion[m]:.4f} |" if m in champion else f"| {m} | {v:.4f} | |"
-                      for m, v in gate.decision.challenger.items()]
-            lines += ["", *[f"- {'✔' if c.passed else '✘'} {c.reason}" for c in gate.decision.checks], ""]
+            lines += [*[f"- {'✔' if c.passed else '✘'} {c.reason}" for c in gate.decision.checks], ""]
     return "\n".join(lines)

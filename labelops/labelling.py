@@ -1,10 +1,16 @@
-"""Label every listing of a snapshot with the champion models: generate → validate → store → report.
+"""Label every listing of a snapshot: generate → validate → store → report.
 
-    run = label_snapshot(snapshot_id, gates)   # gates: what this run's gate decided, for the report
+    run = label_snapshot(snapshot_id, gates)   # gates: what this run's gate decided
+
+Who writes is the gate's choice (:attr:`labelops.gate.GateResult.writer`): the champion when it
+beats the baselines on the snapshot's held-out rows, otherwise the best baseline (text: the
+template or retrieve-and-fill; images: the class-mean image as placeholder, and no image
+tagger). Without a gate's word, the champion writes, or the retrieve-and-fill baseline when
+there is none. Labels, the report, the Prefect artifact and the MLflow run say who wrote.
 
 The run is an MLflow run (experiment ``labels``) whose id names the output folder
 ``labels/<run_id>/`` (labels.parquet, report.html, generated images) and is recorded in every
-label. Without a text champion nothing can be labelled: :class:`NoChampionError` says so.
+label.
 """
 
 from __future__ import annotations
@@ -23,21 +29,22 @@ from labelops.report import render_report, write_report
 from labelops.settings import Settings, get_settings
 from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
+from labelops.factcheck import FactChecker
+from labelops.gate import MODEL, Writer
 from labelops.textgen.data import split_of
-from labelops.textgen.metrics import HallucinationVocabulary
 
 log = logging.getLogger(__name__)
 
-
-class NoChampionError(RuntimeError):
-    """There is no champion text generator to label with."""
+BASELINE_PREFIX = "baseline:"
 
 
 class LabelRun(BaseModel):
     run_id: str
     snapshot_id: str
-    text_model_version: str
+    text_model_version: str  # a version, or baseline:<name>
     image_model_version: str | None
+    text_writer: str = ""
+    image_writer: str = ""
     counts: LabelCounts
     labels: str
     report: str
@@ -50,9 +57,9 @@ class LabelRun(BaseModel):
         return "\n".join([
             "# Labels", "", f"run `{self.run_id}` on snapshot `{self.snapshot_id}`", "", "| | |", "|---|---|",
             f"| valid labels | {self.counts.valid} |", f"| quarantined | {self.counts.quarantined} |",
-            f"| flagged hallucinated | {self.counts.hallucinated} |",
-            f"| generated images | {self.counts.generated_images} |", f"| text model | {self.text_model_version} |",
-            f"| image model | {self.image_model_version or 'none'} |", f"| labels | `{self.labels}` |",
+            f"| labels with findings | {self.counts.with_findings} |",
+            f"| generated images | {self.counts.generated_images} |", f"| text written by | {self.text_writer} |",
+            f"| images by | {self.image_writer or 'none'} |", f"| labels | `{self.labels}` |",
             f"| report | `{self.report}` |"])
 
 
@@ -78,9 +85,57 @@ def load_image_labeller(version: str) -> GanLabeller:
     return GanLabeller(load_gan(version))
 
 
+class ClassMeanLabeller:
+    """The image baseline as labelling needs it: the mean training photo of a category as the
+    placeholder of a product without a photo, and no tagger."""
+
+    def __init__(self, rows: Sequence[Any], root: DataRoot, size: int = 64) -> None:
+        from labelops.imagegen.data import build_image_set
+
+        train = [r for r in rows if split_of(r["listing_id"]) == "train"]
+        image_set = build_image_set(train, root, size)
+        self.categories = list(image_set.classes)
+        self._means = [image_set.pixels[image_set.labels == i].float().mean(0).round().to(image_set.pixels.dtype)
+                       for i in range(len(self.categories))]
+
+    def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
+        return []
+
+    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
+        from labelops.imagegen.data import uint8_to_pil
+
+        return [uint8_to_pil(self._means[self.categories.index(c)]) for c in categories]
+
+
+def _text_writer(gates: Sequence[Any]) -> Writer:
+    gate = next((g for g in gates if _get(g, "model_name") == TEXT_MODEL), None)
+    writer = _get(gate, "writer") if gate is not None else None
+    if writer is not None:
+        return Writer.model_validate(writer)
+    champion = champion_version(TEXT_MODEL)
+    if champion is not None:
+        return Writer(system=MODEL, version=champion, reason="the champion (no gate ran)")
+    return Writer(system="retrieve_fill", reason="no champion and no gate")
+
+
+def _image_writer(gates: Sequence[Any], use_image_model: bool) -> Writer | None:
+    if not use_image_model:
+        return None
+    gate = next((g for g in gates if _get(g, "model_name") == IMAGE_MODEL), None)
+    writer = _get(gate, "writer") if gate is not None else None
+    if writer is not None:
+        return Writer.model_validate(writer)
+    champion = champion_version(IMAGE_MODEL)
+    return Writer(system=MODEL, version=champion, reason="the champion (no gate ran)") if champion else None
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
 def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settings | None = None,
                    batch_size: int = 256, use_image_model: bool = True) -> LabelRun:
-    """Label every listing of ``snapshot_id`` with the current champions."""
+    """Label every listing of ``snapshot_id`` with what the gate chose (see the module docstring)."""
     import mlflow
 
     from labelops.evaluation import load_text_generator
@@ -88,22 +143,34 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
     settings = settings or get_settings()
     configure_mlflow(settings)
     root = DataRoot(settings.data)
-    text_version = champion_version(TEXT_MODEL)
-    if text_version is None:
-        raise NoChampionError(f"no champion {TEXT_MODEL} yet: the gate has promoted none, so no labels were written")
-    image_version = champion_version(IMAGE_MODEL) if use_image_model else None
     started = time.perf_counter()
     rows = read_snapshot(root, snapshot_id).to_pylist()
     train = [r for r in rows if split_of(r["listing_id"]) == "train"]
-    vocabulary = HallucinationVocabulary.from_listings(train)
+    checker = FactChecker.from_listings(train)
     categories = sorted({r["category_path"][0] for r in rows if r.get("category_path")})
-    generator = load_text_generator(text_version)
-    image_model = load_image_labeller(image_version) if image_version else None
+    text_writer = _text_writer(gates)
+    if text_writer.system == MODEL:
+        text_version, generator = str(text_writer.version), load_text_generator(str(text_writer.version))
+    else:
+        from labelops.evaluation import BaselineWriter
+
+        text_version, generator = BASELINE_PREFIX + text_writer.system, BaselineWriter(text_writer.system, train, checker)
+    image_writer = _image_writer(gates, use_image_model)
+    image_version, image_model = None, None
+    if image_writer is not None and image_writer.system == MODEL:
+        image_version, image_model = str(image_writer.version), load_image_labeller(str(image_writer.version))
+    elif image_writer is not None and image_writer.system == "class_mean":
+        image_model = ClassMeanLabeller(rows, root)
+        image_version, image_model = (BASELINE_PREFIX + "class_mean", image_model) if image_model.categories else (None, None)
+    log.info("labels of snapshot %s: text by %s (%s), images by %s", snapshot_id, text_writer, text_writer.reason,
+             image_writer or "none")
     experiment_id = ensure_experiment("labels", settings)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"labels-{snapshot_id}") as run:
         run_id = run.info.run_id
         mlflow.set_tags({"snapshot_id": snapshot_id, "git_commit": git_commit(), "text_model_version": text_version,
-                         "image_model_version": image_version or "none"})
+                         "image_model_version": image_version or "none", "text_writer": str(text_writer),
+                         "text_writer_reason": text_writer.reason[:5000],
+                         "image_writer": str(image_writer) if image_writer else "none"})
         done = 0
 
         def progress(n: int) -> None:
@@ -112,21 +179,24 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
             log.info("labelled %d of %d products (%.0f/s)", done, len(rows), done / (time.perf_counter() - started))
 
         batches = make_labels(rows, generator, run_id=run_id, snapshot_id=snapshot_id, text_version=text_version,
-                              root=root, vocabulary=vocabulary, image_model=image_model, image_version=image_version,
+                              root=root, checker=checker, image_model=image_model, image_version=image_version,
                               categories=categories, batch_size=batch_size, progress=progress)
         counts = store_labels(root, run_id, batches, expects_image_model=image_model is not None)
         valid = root.read_parquet(labels_path(run_id)).to_pylist()
         html = render_report(run_id=run_id, snapshot_id=snapshot_id, labels=valid, gates=list(gates),
-                             counts=counts.model_dump(), models={TEXT_MODEL: text_version, IMAGE_MODEL: image_version})
+                             counts=counts.model_dump(), models={TEXT_MODEL: text_version, IMAGE_MODEL: image_version},
+                             writers={"text": f"{text_writer} ({text_writer.reason})",
+                                      "images": f"{image_writer} ({image_writer.reason})" if image_writer else "none"})
         report = write_report(root, run_id, html)
         seconds = time.perf_counter() - started
         mlflow.log_metrics({"labels_valid": counts.valid, "labels_quarantined": counts.quarantined,
-                            "labels_hallucinated": counts.hallucinated, "generated_images": counts.generated_images,
+                            "labels_with_findings": counts.with_findings, "generated_images": counts.generated_images,
                             "products_per_s": len(rows) / seconds if seconds else 0.0})
         mlflow.set_tags({"labels": root.uri(labels_path(run_id)), "report": report})
     quarantine = root.uri(labels_quarantine_path(run_id)) if counts.quarantined else None
     log.info("labels of snapshot %s: %s (report %s)", snapshot_id, root.uri(labels_path(run_id)), report)
     return LabelRun(run_id=run_id, snapshot_id=snapshot_id, text_model_version=text_version,
-                    image_model_version=image_version, counts=counts, labels=root.uri(labels_path(run_id)),
+                    image_model_version=image_version, text_writer=f"{text_writer}",
+                    image_writer=f"{image_writer}" if image_writer else "", counts=counts, labels=root.uri(labels_path(run_id)),
                     report=report, quarantine=quarantine, seconds=seconds,
                     gates=[g if isinstance(g, dict) else g.model_dump() for g in gates])

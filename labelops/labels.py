@@ -4,9 +4,10 @@ One :class:`Label` per listing, written by the champion models: the text generat
 description and tags (batched), the category read from the text (the first generated tag that
 names a known top-level category) and, when an image model is given, the category its tagger
 reads from the product photo, with its confidence; products without a usable photo get a
-generated placeholder image (marked as generated). Every label records the model versions,
-the snapshot and the run that made it, and whether its description states something its
-input does not support (``hallucinated``, with what).
+generated placeholder image (marked as generated). Every label records what wrote it (the model
+versions, or ``baseline:<name>`` when the gate found no model better than a baseline), the
+snapshot and the run, and the fact checker's findings on its description (``findings``: each
+"kind: text (why)", and ``has_findings``; :mod:`labelops.factcheck`).
 
 Labels are checked by the ``labels`` Great Expectations suite: failing ones go to
 ``quarantine/labels-<run_id>.parquet`` with the expectations they broke, the others to
@@ -29,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from labelops.storage import DataRoot
 from labelops.textgen.generate import GenerationOptions, batches
-from labelops.textgen.metrics import HallucinationVocabulary, find_hallucinations
+from labelops.factcheck import FactChecker
 from labelops.validation import SuiteValidator
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,10 @@ class Label(BaseModel):
     image_category_confidence: float | None = None
     image: str | None = Field(None, description="the product photo, or the generated image, relative to the data root")
     image_generated: bool = False
-    text_model_version: str
-    image_model_version: str | None = None
-    hallucinated: bool
-    hallucinations: list[str] = Field(default_factory=list)
+    text_model_version: str = Field(description="the text model's version, or baseline:<name>")
+    image_model_version: str | None = Field(None, description="the image model's version, or baseline:<name>")
+    has_findings: bool
+    findings: list[str] = Field(default_factory=list, description="the fact checker's findings: kind: text (why)")
 
 
 LABEL_SCHEMA = pa.schema([
@@ -75,8 +76,8 @@ LABEL_SCHEMA = pa.schema([
     pa.field("image_generated", pa.bool_()),
     pa.field("text_model_version", pa.string()),
     pa.field("image_model_version", pa.string()),
-    pa.field("hallucinated", pa.bool_()),
-    pa.field("hallucinations", pa.list_(pa.string())),
+    pa.field("has_findings", pa.bool_()),
+    pa.field("findings", pa.list_(pa.string())),
 ])
 LABEL_QUARANTINE_SCHEMA = LABEL_SCHEMA.append(pa.field("failed_expectations", pa.list_(pa.string()), nullable=False))
 
@@ -99,7 +100,7 @@ class ImageLabeller(Protocol):
     categories: list[str]
 
     def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
-        """(category, confidence) for each PIL image."""
+        """(category, confidence) for each PIL image (an empty list: no tagger)."""
 
     def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
         """One generated PIL image per requested category."""
@@ -129,7 +130,7 @@ def _open_image(root: DataRoot, relative: str):  # noqa: ANN202 - PIL image or N
 
 def make_labels(
     rows: Sequence[Mapping[str, Any]], generator, *, run_id: str, snapshot_id: str, text_version: str,  # noqa: ANN001
-    root: DataRoot, vocabulary: HallucinationVocabulary | None = None, image_model: ImageLabeller | None = None,
+    root: DataRoot, checker: FactChecker | None = None, image_model: ImageLabeller | None = None,
     image_version: str | None = None, categories: Iterable[str] = (), batch_size: int = 256,
     options: GenerationOptions = GenerationOptions(), progress: Callable[[int], None] | None = None,
 ) -> Iterator[list[Label]]:
@@ -147,14 +148,13 @@ def make_labels(
         now = datetime.now(timezone.utc)
         labels: list[Label] = []
         for row, text in zip(batch, texts):
-            found = find_hallucinations(text.description, row, vocabulary)
+            found = (checker or FactChecker()).check(text.description, row)
             labels.append(Label(
                 label_id=label_id_of(run_id, row["listing_id"]), listing_id=row["listing_id"], run_id=run_id,
                 snapshot_id=snapshot_id, created_at=now, title=row.get("title"), description=text.description,
                 tags=text.tags, text_category=text_category(text.tags, categories),
                 image=(row.get("images") or [None])[0], text_model_version=text_version,
-                image_model_version=image_version, hallucinated=bool(found),
-                hallucinations=[f"{h.kind}: {h.text}" for h in found]))
+                image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
         if image_model is not None:
             label_images(labels, photos, image_model, root, run_id)
         if progress:
@@ -165,7 +165,7 @@ def make_labels(
 def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str) -> None:
     """The image tagger's category for each photo; a generated image where there is none."""
     with_photo = [i for i, p in enumerate(photos) if p is not None]
-    for i, (category, confidence) in zip(with_photo, image_model.tag([photos[i] for i in with_photo])):
+    for i, (category, confidence) in zip(with_photo, image_model.tag([photos[i] for i in with_photo]) or []):
         labels[i].image_category, labels[i].image_category_confidence = category, float(confidence)
     without = [i for i, p in enumerate(photos) if p is None]
     if not without:
@@ -210,7 +210,7 @@ def to_table(labels: Iterable[Label]) -> pa.Table:
 class LabelCounts(BaseModel):
     valid: int = 0
     quarantined: int = 0
-    hallucinated: int = 0
+    with_findings: int = 0
     generated_images: int = 0
     failed_expectations: dict[str, int] = Field(default_factory=dict)
 
@@ -238,7 +238,7 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
                         counts.failed_expectations[name] = counts.failed_expectations.get(name, 0) + 1
             counts.valid += len(keep)
             counts.quarantined += len(rejected)
-            counts.hallucinated += sum(label.hallucinated for label in batch)
+            counts.with_findings += sum(label.has_findings for label in batch)
             counts.generated_images += sum(label.image_generated for label in batch)
     if counts.quarantined == 0:
         root.remove(labels_quarantine_path(run_id))

@@ -1,8 +1,10 @@
 """The HTML report of a generation run: ``labels/<run_id>/report.html``.
 
-The gate's decision with both models' metrics, then every product with its photo (or the
-generated image, marked), description, tags and categories, searchable and paginated in the
-page (thousands of products stay fast: only one page is in the document at a time).
+Who wrote the labels and why, the gate's decision with every system's metrics (challenger,
+champion, baselines) and each check with its interval, then every product with its photo (or the
+generated image, marked), description, tags, categories and the fact checker's findings,
+searchable and paginated in the page (thousands of products stay fast: only one page is in the
+document at a time).
 
 Every scraped or generated string is untrusted. The template is rendered with autoescaping; the
 labels travel as JSON inside a ``<script type="application/json">`` block with ``<``, ``>``,
@@ -20,12 +22,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from labelops.gate import systems_table
 from labelops.storage import DataRoot
 
 PAGE_SIZE = 50
 REPORT_COLUMNS = ("listing_id", "title", "description", "tags", "text_category", "image_category",
                   "image_category_confidence", "image", "image_generated", "text_model_version",
-                  "image_model_version", "hallucinated", "hallucinations")
+                  "image_model_version", "has_findings", "findings")
 
 
 def report_path(run_id: str) -> str:
@@ -46,12 +49,15 @@ def template_environment() -> Environment:
 
 
 def render_report(*, run_id: str, snapshot_id: str, labels: Iterable[Mapping[str, Any]], gates: list[Any],
-                  counts: Mapping[str, Any], models: Mapping[str, str | None], page_size: int = PAGE_SIZE) -> str:
-    """The report as an HTML string (``gates``: :class:`labelops.gate.GateResult` objects or dicts)."""
+                  counts: Mapping[str, Any], models: Mapping[str, str | None],
+                  writers: Mapping[str, str] | None = None, page_size: int = PAGE_SIZE) -> str:
+    """The report as an HTML string (``gates``: :class:`labelops.gate.GateResult` objects or dicts;
+    ``writers``: who wrote the text and the images, in words)."""
     rows = [{k: row.get(k) for k in REPORT_COLUMNS} for row in labels]
     return template_environment().get_template("report.html").render(
         run_id=run_id, snapshot_id=snapshot_id, created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         gates=[g if isinstance(g, Mapping) else g.model_dump() for g in gates], counts=counts, models=models,
+        tables=[systems_table(g) for g in gates], writers=writers or {},
         labels_json=script_safe_json(rows), page_size=page_size)
 
 

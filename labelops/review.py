@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 20
 MAX_BODY_BYTES = 64 * 1024
 PAGE_COLUMNS = ("label_id", "listing_id", "title", "description", "tags", "image", "image_generated",
-                "text_model_version", "image_model_version")
+                "text_model_version", "image_model_version", "findings")
 FIELDS = ("label_id", "verdict", "edited_description", "edited_tags", "rating", "reason", "reviewer")
 
 
@@ -70,7 +70,8 @@ class ReviewApp:
         self._lock = threading.Lock()  # one GX validation at a time
 
     def page(self, nonce: str) -> str:
-        rows = self.root.read_parquet(labels_path(self.run_id), columns=list(PAGE_COLUMNS)).to_pylist()
+        table = self.root.read_parquet(labels_path(self.run_id))
+        rows = table.select([c for c in PAGE_COLUMNS if c in table.column_names]).to_pylist()  # older runs lack findings
         for row in rows:
             row["has_image"] = bool(row.pop("image", None))
         return template_environment().get_template("review.html").render(
@@ -192,7 +193,7 @@ def serve_review(root: DataRoot, run_id: str | None = None, host: str = "127.0.0
 def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[str, Any]], reject_share: float = 0.4,
                        edits: int = 30, reviewer: str = "demo-reviewer") -> list[dict[str, Any]]:
     """What a careful reviewer would say of ``labels``, for the demo: reject the ``reject_share`` whose
-    descriptions are furthest from the shop's own (sentence chrF) or state unsupported facts, rewrite
+    descriptions have findings of the fact checker or are furthest from the shop's own (sentence chrF), rewrite
     the next ``edits`` (:func:`reviewed_description` of the label's text, and the reference tags),
     accept the rest.
 
@@ -210,7 +211,7 @@ def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[st
         listing = listings.get(label["listing_id"]) or {}
         reference = clean_description(listing.get("description"))
         score = chrf.sentence_score(label["description"] or "", [reference]).score if reference else 50.0
-        scored.append((-1.0 if label.get("hallucinated") else score, label["label_id"]))
+        scored.append((-1.0 if label.get("has_findings") else score, label["label_id"]))
     order = [label_id for _, label_id in sorted(scored)]
     rejected = set(order[: round(reject_share * len(order))])
     edited = set(order[len(rejected):][:edits])

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     shared_data: Path | None = Field(None, description="real product data beside the project (tests, benchmarks)")
     inception_weights: Path | None = Field(
         None, description="local TorchScript Inception feature extractor for FID (nothing is downloaded)")
+    image_evaluator_steps: int = Field(
+        400, ge=1, description="training steps of the image evaluator (the CNN that judges generated images)")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     train_deployment: str = Field(
         "train/labelops-train", description="deployment the feedback flow runs to retrain (<flow>/<deployment>)")

@@ -54,7 +54,7 @@ def test_gate_refuses_then_promotes_then_keeps_the_champion_and_labels_every_pro
 
 
 GAN_TINY = dict(image_size=16, z_dim=16, g_width=8, d_width=8, batch_size=16, log_every_steps=2, sample_every_steps=4,
-                grid_columns=4, evaluator_steps=20, eval_samples_per_class=8)
+                grid_columns=4)
 
 
 def test_a_gan_version_is_measured_on_the_test_images_and_labels_photos_and_draws_missing_ones(data_root):

@@ -12,7 +12,7 @@ def label(listing_id: str, **changes) -> Label:
     fields = dict(label_id=f"l-{listing_id}", listing_id=listing_id, run_id="run1", snapshot_id="snap",
                   created_at=datetime.now(timezone.utc), title="Kite Cotton T-Shirt",
                   description="A soft red cotton T-shirt with a relaxed fit.", tags=["clothing", "red"],
-                  text_category="Clothing", text_model_version="3", hallucinated=False)
+                  text_category="Clothing", text_model_version="3", has_findings=False)
     return Label(**{**fields, **changes})
 
 
@@ -24,15 +24,15 @@ def test_labels_breaking_expectations_are_quarantined_with_their_reasons(tmp_pat
         label("img", tags=["<img src=x onerror=alert(1)>"]),
         label("short", description="Shirt."),
         label("notags", tags=[]),
-        label("hallucinated", hallucinated=True, hallucinations=["brand: Seabright"]),
+        label("flagged", has_findings=True, findings=["brand: Seabright (another listing's brand)"]),
     ]
     counts = store_labels(root, "run1", [batch], expects_image_model=False)
-    assert (counts.valid, counts.quarantined, counts.hallucinated) == (2, 4, 1)
+    assert (counts.valid, counts.quarantined, counts.with_findings) == (2, 4, 1)
     quarantined = {r["listing_id"]: r["failed_expectations"] for r in root.read_parquet(labels_quarantine_path("run1")).to_pylist()}
     assert quarantined == {"script": ["no_markup_or_script"], "img": ["no_markup_or_script"],
                            "short": ["description_length_in_bounds"], "notags": ["tag_count_in_bounds"]}
     valid = root.read_parquet(labels_path("run1")).to_pylist()
-    assert [r["listing_id"] for r in valid] == ["ok", "hallucinated"]  # flagged, not dropped: the report shows it
+    assert [r["listing_id"] for r in valid] == ["ok", "flagged"]  # flagged, not dropped: the report shows it
     assert counts.failed_expectations == {"no_markup_or_script": 2, "description_length_in_bounds": 1, "tag_count_in_bounds": 1}
 
 

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from mlflow import MlflowClient
 
-from labelops.evaluation import EvaluationSet
-from labelops.gate import run_gate
+from labelops.evaluation import EvaluationSet, Scores
+from labelops.factcheck import FactChecker
+from labelops.gate import GatePolicy, run_gate
 from labelops.promotion import CHAMPION, PromotionError, champion_history, champion_version, promote, rollback
 from labelops.registry import configure_mlflow
 from labelops.settings import get_settings
-from labelops.textgen.metrics import HallucinationVocabulary
 
 MODEL = "product-text-generator"
 
@@ -59,10 +59,11 @@ def test_rollback_returns_to_the_previous_champion_and_records_why(data_root):
         rollback(MODEL, " ")
 
 
-def slow_winner(version: str, evaluation: EvaluationSet) -> dict[str, float]:
+def slow_winner(version: str, evaluation: EvaluationSet) -> Scores:
     """An evaluator that takes a while and rates every version well, so two gates overlap."""
     time.sleep(2)
-    return {"chrf": 50.0 + float(version), "attribute_coverage": 0.9, "hallucination_rate": 0.0}
+    return Scores(system=f"version {version}", kind="text",
+                  metrics={"n": 0.0, "chrf": 50.0 + float(version), "findings_rate": 0.0})
 
 
 def test_two_gates_at_the_same_time_promote_at_most_once(data_root):
@@ -71,9 +72,11 @@ def test_two_gates_at_the_same_time_promote_at_most_once(data_root):
     champion moved and refuses."""
     (v1,) = register_versions(1)
     MlflowClient().set_registered_model_alias(MODEL, "challenger", v1)
-    evaluation = EvaluationSet("snap", [], HallucinationVocabulary())
+    evaluation = EvaluationSet("snap", [], [], FactChecker())
+    policy = GatePolicy.load()
+    policy.models[MODEL] = policy.for_model(MODEL).model_copy(update={"baselines": [], "guards": {}})
     with ThreadPoolExecutor(2) as pool:
-        runs = [pool.submit(run_gate, MODEL, evaluation, evaluators={MODEL: slow_winner}) for _ in range(2)]
+        runs = [pool.submit(run_gate, MODEL, evaluation, policy, evaluators={MODEL: slow_winner}) for _ in range(2)]
         results = [run.result(timeout=300) for run in runs]
     assert sorted(r.promoted for r in results) == [False, True], [r.summary for r in results]
     refused = next(r for r in results if not r.promoted)

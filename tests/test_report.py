@@ -14,24 +14,28 @@ EVIL_TAG = "</script><script>window.__pwned=3</script>"
 
 def labels(n: int) -> list[dict]:
     rows = [{"listing_id": f"id{i:04d}", "title": f"Product {i}", "description": f"A plain product number {i}.",
-             "tags": ["home", f"tag{i}"], "text_category": "Home", "text_model_version": "1", "hallucinated": False}
+             "tags": ["home", f"tag{i}"], "text_category": "Home", "text_model_version": "1", "has_findings": False}
             for i in range(n)]
     rows[0].update(title=EVIL_TITLE, description=EVIL_DESCRIPTION, tags=[EVIL_TAG, "kettle"])
-    rows[1].update(title="Copper Kettle", description="A kettle for the stove.", hallucinated=True,
-                   hallucinations=["number: 30"], image="labels/r/images/x.png", image_generated=True)
+    rows[1].update(title="Copper Kettle", description="A kettle for the stove.", has_findings=True,
+                   findings=["number: 30 (its price is 25)"], image="labels/r/images/x.png", image_generated=True)
     return rows
 
 
 def gate() -> dict:
     return {"model_name": "product-text-generator", "challenger_version": "2", "champion_before": "1",
             "champion_after": "1", "promoted": False, "summary": "refuse: chrf <b>bold</b>",
-            "decision": {"challenger": {"chrf": 30.0}, "champion": {"chrf": 31.0},
-                         "checks": [{"kind": "primary", "metric": "chrf", "passed": False, "reason": "chrf 30 < 31"}]}}
+            "decision": {"model_name": "product-text-generator", "promote": False,
+                         "challenger": {"chrf": 30.0}, "champion": {"chrf": 31.0},
+                         "checks": [{"kind": "primary", "metric": "chrf", "against": "champion", "passed": False,
+                                     "reason": "chrf 30 vs champion 31: gain -1 [-2.5, +0.4] (95%): not significantly better"}]},
+            "champion_metrics": {"chrf": 31.0}, "baselines": {"template": {"chrf": 27.5}, "retrieve_fill": {"chrf": 47.8}},
+            "writer": {"system": "retrieve_fill", "reason": "version 1 does not beat the baselines"}}
 
 
 def render(n: int = 120) -> str:
     return render_report(run_id="r", snapshot_id="snap", labels=labels(n), gates=[gate()],
-                         counts={"valid": n, "quarantined": 0, "hallucinated": 1, "generated_images": 1},
+                         counts={"valid": n, "quarantined": 0, "with_findings": 1, "generated_images": 1},
                          models={"product-text-generator": "1", "product-image-gan": None})
 
 
@@ -40,6 +44,13 @@ def test_scraped_strings_never_appear_as_markup_in_the_page():
     assert "<script>alert(1)" not in html and "<img src=x" not in html and "</script><script>" not in html
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html  # the gate's text is escaped too
     assert script_safe_json({"t": "</script>&\u2028"}) == '{"t": "\\u003c/script\\u003e\\u0026\\u2028"}'
+
+
+def test_the_report_says_who_wrote_the_labels_and_shows_every_system_the_gate_measured():
+    html = render()
+    assert "Labels written by <strong>the retrieve_fill baseline</strong>: version 1 does not beat the baselines" in html
+    assert "<th>retrieve_fill baseline</th>" in html and "<td>47.8000</td>" in html
+    assert "gain -1 [-2.5, +0.4] (95%): not significantly better" in html
 
 
 def test_report_renders_pages_searches_and_executes_nothing_in_chromium(page, tmp_path):
@@ -57,6 +68,8 @@ def test_report_renders_pages_searches_and_executes_nothing_in_chromium(page, tm
         assert first.locator(".description").text_content() == EVIL_DESCRIPTION
         assert first.locator(".tag").first.text_content() == EVIL_TAG
         assert page.locator(".card").nth(1).locator(".generated").text_content() == "generated image"
+        assert page.locator(".card").nth(1).locator(".finding").text_content() == "⚠ number: 30 (its price is 25)"
+        assert page.locator(".card").first.locator(".finding").count() == 0
 
         page.click("#next")
         assert page.text_content("#page-info") == "page 2 of 3 · 120 of 120 products"

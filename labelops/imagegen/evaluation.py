@@ -1,29 +1,39 @@
-"""Measure registered image-model versions on a snapshot's frozen test split (the gate's evidence).
+"""Measure an image model on a snapshot's held-out rows: the one evaluation of the GAN, used by
+registration, the gate, the demo and the benchmarks.
 
-Both versions are judged by one evaluator: a small CNN trained on the snapshot's real training
+Every system is judged by one evaluator: a small CNN trained on the snapshot's real training
 images only (never on generated ones), trained once per snapshot, image size and class list, and
-cached under ``evaluation/<snapshot_id>/image-evaluator-<size>/`` of the data root. With it, on
-the snapshot's test-split images: *conditional accuracy* (share of images generated for the test
-rows' categories that it assigns to the requested category), *KID* in its feature space against
-the real test images, and the version's own *tagger accuracy* (its discriminator's category for
-the real test images).
+cached under ``evaluation/<snapshot_id>/image-evaluator-<size>/`` of the data root
+(``LABELOPS_IMAGE_EVALUATOR_STEPS`` training steps, default 400). For every
+held-out image (the val and test splits) each system draws one image of that image's category:
+
+- *conditional accuracy*: the share the evaluator assigns to the requested category (per image,
+  so the gate can resample it);
+- *KID* in the evaluator's feature space against the real held-out images, with its standard
+  deviation over subsets (the spread the gate allows);
+- *tagger accuracy* (models only): the model's own category for the real held-out images.
+
+The baselines (:func:`image_baselines`) are the mean training image of the category (knows the
+category, has no diversity) and uniform noise (knows nothing).
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from labelops.registry import IMAGE_MODEL
 from labelops.settings import Settings, get_settings
-from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
 
 log = logging.getLogger(__name__)
 
-EVALUATOR_STEPS = 300
+SEED = 0
 
 
 def load_gan(version: str):  # noqa: ANN201 - labelops.imagegen.pyfunc.TrainedGan
@@ -33,54 +43,101 @@ def load_gan(version: str):  # noqa: ANN201 - labelops.imagegen.pyfunc.TrainedGa
 
 
 def _evaluator_folder(settings: Settings, snapshot_id: str, size: int) -> Path:
-    import tempfile
-
     base = settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
     return base / "evaluation" / snapshot_id / f"image-evaluator-{size}"
 
 
-def image_metrics(gan, snapshot_id: str, settings: Settings | None = None, seed: int = 0) -> dict[str, float]:  # noqa: ANN001
-    """conditional_accuracy, kid, tagger_accuracy (and the evaluator's own accuracy) of ``gan``."""
-    from labelops.imagegen.data import build_image_set, normalise, uint8_to_pil
-    from labelops.imagegen.evaluator import Evaluator, kid, train_evaluator
+@dataclass
+class HeldoutImages:
+    """The real images an image model is judged on, and the evaluator that judges."""
+
+    evaluator: object  # labelops.imagegen.evaluator.Evaluator
+    classes: list[str]
+    real: torch.Tensor  # held-out pixels, uint8
+    labels: torch.Tensor  # their class ids (index into ``classes``)
+    train_pixels: torch.Tensor
+    train_labels: torch.Tensor
+
+    @property
+    def wanted(self) -> list[str]:
+        return [self.classes[int(i)] for i in self.labels]
+
+
+def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Settings | None = None  # noqa: ANN001
+                   ) -> HeldoutImages:
+    """The snapshot's images of ``classes`` at ``size``: held-out ones to judge on, training ones
+    for the evaluator and the class means; the evaluator trained once and cached."""
+    from labelops.imagegen.data import build_image_set, normalise
+    from labelops.imagegen.evaluator import Evaluator, train_evaluator
+    from labelops.snapshot import read_snapshot
 
     settings = settings or get_settings()
     root = DataRoot(settings.data)
-    image_set = build_image_set(read_snapshot(root, snapshot_id).to_pylist(), root, gan.image_size)
-    known = [c for c in image_set.classes if c in gan.classes]
+    image_set = build_image_set(read_snapshot(root, evaluation.snapshot_id).to_pylist(), root, size)
+    known = [c for c in image_set.classes if c in set(classes)]
     if not known:
-        raise ValueError(f"snapshot {snapshot_id} has no images of the model's categories {gan.classes}")
-    keep = torch.tensor([image_set.classes[int(label)] in known for label in image_set.labels], dtype=torch.bool)
+        raise ValueError(f"snapshot {evaluation.snapshot_id} has no images of the model's categories {list(classes)}")
     names = [image_set.classes[int(label)] for label in image_set.labels]
-    labels = torch.tensor([known.index(n) if n in known else -1 for n in names], dtype=torch.long)
+    keep = torch.tensor([n in known for n in names], dtype=torch.bool)
+    labels = torch.tensor([known.index(n) for n, k in zip(names, keep.tolist()) if k], dtype=torch.long)
     splits = [s for s, k in zip(image_set.splits, keep.tolist()) if k]
-    pixels, labels = image_set.pixels[keep], labels[keep]
+    pixels = image_set.pixels[keep]
     train = torch.tensor([s == "train" for s in splits], dtype=torch.bool)
-    test = torch.tensor([s == "test" for s in splits], dtype=torch.bool)
-    if not test.any():
-        test = ~train if (~train).any() else train  # tiny snapshots: val, or else the training images
-    folder = _evaluator_folder(settings, snapshot_id, gan.image_size) / "-".join(sorted(known))[:80].replace("/", "_")
+    heldout = torch.tensor([s in ("val", "test") for s in splits], dtype=torch.bool)
+    if not heldout.any():
+        heldout = train  # tiny snapshots: nothing held out, measure on the training images
+    if not train.any():
+        train = heldout
+    folder = _evaluator_folder(settings, evaluation.snapshot_id, size) / "-".join(known)[:80].replace("/", "_")
     if (folder / "evaluator.json").exists():
         evaluator = Evaluator.load(folder)
     else:
-        log.info("training the image evaluator of snapshot %s on %d real training images", snapshot_id, int(train.sum()))
-        evaluator = train_evaluator(pixels[train if train.any() else test], labels[train if train.any() else test],
-                                    known, steps=EVALUATOR_STEPS, seed=seed)
-        evaluator.heldout_accuracy = evaluator.accuracy(normalise(pixels[test]), labels[test])
+        log.info("training the image evaluator of snapshot %s on %d real training images", evaluation.snapshot_id,
+                 int(train.sum()))
+        evaluator = train_evaluator(pixels[train], labels[train], known, steps=settings.image_evaluator_steps, seed=SEED)
+        evaluator.heldout_accuracy = evaluator.accuracy(normalise(pixels[heldout]), labels[heldout])
         evaluator.save(folder)
-    real = normalise(pixels[test])
-    wanted = [known[int(i)] for i in labels[test]]
-    generated = normalise(gan.generate(wanted, seed=seed)) if wanted else real[:0]
-    kid_mean, _ = kid(evaluator.features(real), evaluator.features(generated), seed=seed)
-    tagged = [category for category, _ in gan.tag([uint8_to_pil(p) for p in pixels[test]])]
-    return {
-        "conditional_accuracy": evaluator.accuracy(generated, labels[test]),
-        "kid": float(kid_mean),
-        "tagger_accuracy": sum(t == w for t, w in zip(tagged, wanted)) / max(len(wanted), 1),
-        "evaluator_accuracy": float(evaluator.heldout_accuracy),
-        "test_images": float(len(wanted)),
-    }
+    return HeldoutImages(evaluator, known, pixels[heldout], labels[heldout], pixels[train], labels[train])
 
 
-def evaluate_image_version(version: str, evaluation) -> dict[str, float]:  # noqa: ANN001 - EvaluationSet
-    return image_metrics(load_gan(version), evaluation.snapshot_id)
+def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged: Sequence[str] | None = None):  # noqa: ANN201
+    """conditional accuracy, KID (± std) and, given ``tagged`` categories of the real images, tagger accuracy."""
+    from labelops.evaluation import Scores
+    from labelops.imagegen.data import normalise
+    from labelops.imagegen.evaluator import kid
+
+    evaluator = held.evaluator
+    correct = (evaluator.predict(images).argmax(1) == held.labels).float() if len(images) else torch.zeros(0)
+    kid_mean, kid_std = kid(evaluator.features(normalise(held.real)), evaluator.features(images), seed=SEED)
+    metrics = {"n": float(len(held.labels)), "conditional_accuracy": float(correct.mean()) if len(correct) else 0.0,
+               "kid": float(kid_mean), "kid_std": float(kid_std), "evaluator_accuracy": float(evaluator.heldout_accuracy)}
+    rows = {"correct": correct.tolist()}
+    if tagged is not None:
+        hits = [float(t == w) for t, w in zip(tagged, held.wanted)]
+        metrics["tagger_accuracy"] = sum(hits) / max(len(hits), 1)
+        rows["tagged"] = hits
+    return Scores(system=system, kind="image", metrics=metrics, rows=rows)
+
+
+def evaluate_gan(gan, evaluation, system: str = "model", settings: Settings | None = None):  # noqa: ANN001, ANN201
+    """A trained GAN (:class:`~labelops.imagegen.pyfunc.TrainedGan`) on the held-out images."""
+    from labelops.imagegen.data import normalise, uint8_to_pil
+
+    held = heldout_images(evaluation, gan.image_size, gan.classes, settings)
+    generated = normalise(gan.generate(held.wanted, seed=SEED)) if len(held.labels) else held.real[:0].float()
+    tagged = [category for category, _ in gan.tag([uint8_to_pil(p) for p in held.real])]
+    return score_images(system, generated, held, tagged)
+
+
+def image_baselines(gan, evaluation, names: Sequence[str] = ("class_mean", "noise"),  # noqa: ANN001, ANN201
+                    settings: Settings | None = None) -> dict:
+    """Class-mean images and uniform noise, asked for the same categories as ``gan`` would be."""
+    from labelops.imagegen.evaluator import class_mean_sampler, noise_sampler
+
+    held = heldout_images(evaluation, gan.image_size, gan.classes, settings)
+    samplers = {"class_mean": lambda: class_mean_sampler(held.train_pixels, held.train_labels, len(held.classes)),
+                "noise": lambda: noise_sampler(gan.image_size, seed=SEED)}
+    unknown = sorted(set(names) - set(samplers))
+    if unknown:
+        raise KeyError(f"unknown image baseline(s) {unknown}; known: {sorted(samplers)}")
+    return {name: score_images(name, samplers[name]()(held.labels), held) for name in names}

@@ -72,8 +72,6 @@ class GanTrainConfig(training.TrainConfig):
     accelerator: str = "auto"
     precision: str = "auto"
     seed: int = 0
-    evaluator_steps: int = 400
-    eval_samples_per_class: int = 50
 
 
 def work_dir_for(config: GanTrainConfig, settings: Settings) -> Path:
@@ -195,67 +193,26 @@ def launch(work: Path, timeout: float | None = None) -> None:
 
 # ----------------------------------------------------------------------------------- register
 def evaluate(work: Path, settings: Settings | None = None) -> dict[str, float]:
-    """Evaluator (trained once, kept in ``evaluator/``), conditional accuracy, KID, baselines, tagger.
+    """The GAN on its snapshot's held-out images with :func:`labelops.imagegen.evaluation.evaluate_gan`
+    (the gate's evaluation: the same numbers for the same snapshot), beside class-mean images and noise.
 
     Writes ``evaluation.json`` (metrics and the table of systems) and returns the metrics.
     """
-    import torch
-
-    from labelops.imagegen.data import ImageSet, normalise
-    from labelops.imagegen.evaluator import (Evaluator, class_mean_sampler, evaluate_systems, generator_sampler,
-                                             noise_sampler, train_evaluator)
+    from labelops.evaluation import EvaluationSet
+    from labelops.imagegen.evaluation import evaluate_gan, image_baselines
     from labelops.imagegen.pyfunc import TrainedGan
 
     settings = settings or get_settings()
     config = GanTrainConfig.model_validate_json((work / "config.json").read_text())
     if (work / "evaluation.json").exists():
         return json.loads((work / "evaluation.json").read_text())["metrics"]
-    image_set = ImageSet.load(work / "images.pt")
-    train = image_set.subset("train")
-    heldout = image_set.subset("val", "test")
-    heldout_is_train = len(heldout[1]) == 0
-    if heldout_is_train:  # tiny snapshots: nothing held out, measure on the training images (flagged)
-        heldout = train
-    if len(train[1]) == 0:
-        train = heldout
-    folder = work / "evaluator"
-    if (folder / "evaluator.json").exists():
-        evaluator = Evaluator.load(folder)
-    else:
-        evaluator = train_evaluator(*train, image_set.classes, steps=config.evaluator_steps, seed=config.seed)
-        evaluator.heldout_accuracy = evaluator.accuracy(normalise(heldout[0]), heldout[1])
-        evaluator.save(folder)
+    evaluation = EvaluationSet.of_snapshot(DataRoot(settings.data), config.snapshot_id)
     gan = TrainedGan.load(work / "final")
-    systems = {
-        "generator (EMA)": generator_sampler(gan.generator, seed=config.seed),
-        "class-mean images": class_mean_sampler(*train, len(image_set.classes)),
-        "uniform noise": noise_sampler(config.image_size, seed=config.seed),
-    }
-    scores = evaluate_systems(evaluator, heldout, train, systems, config.eval_samples_per_class, config.seed,
-                              settings.inception_weights)
-    by_name = {s.system: s for s in scores}
-    with torch.no_grad():
-        tagged = gan.discriminator.classify(normalise(heldout[0])).argmax(1)
-    generated = by_name["generator (EMA)"]
-    metrics = {
-        "conditional_accuracy": generated.conditional_accuracy,
-        "evaluator_accuracy": evaluator.heldout_accuracy,
-        "conditional_accuracy_ratio": generated.conditional_accuracy / max(evaluator.heldout_accuracy, 1e-9),
-        "kid": generated.kid, "kid_std": generated.kid_std,
-        "kid_real_train": by_name["real training images"].kid,
-        "kid_class_mean": by_name["class-mean images"].kid,
-        "kid_noise": by_name["uniform noise"].kid,
-        "class_mean_accuracy": by_name["class-mean images"].conditional_accuracy,
-        "noise_accuracy": by_name["uniform noise"].conditional_accuracy,
-        "tagger_accuracy": float((tagged == heldout[1]).float().mean()),
-        "heldout_images": float(len(heldout[1])),
-        "heldout_is_train": float(heldout_is_train),
-    }
-    if generated.fid is not None:
-        metrics["fid"] = generated.fid
-        metrics["fid_class_mean"] = by_name["class-mean images"].fid
-    table = [{"system": s.system, "conditional_accuracy": s.conditional_accuracy, "kid": s.kid, "kid_std": s.kid_std,
-              "images": s.images, **({"fid": s.fid} if s.fid is not None else {})} for s in scores]
+    model = evaluate_gan(gan, evaluation, settings=settings)
+    baselines = image_baselines(gan, evaluation, settings=settings)
+    metrics = {**model.metrics, **{f"{name}.{k}": v for name, b in baselines.items() for k, v in b.metrics.items()
+                                   if k in ("conditional_accuracy", "kid")}}
+    table = [{"system": s.system, **s.metrics} for s in (model, *baselines.values())]
     (work / "evaluation.json").write_text(json.dumps({"metrics": metrics, "systems": table}, indent=2))
     return metrics
 
@@ -277,7 +234,6 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics({f"test/{k}": v for k, v in metrics.items()})
         mlflow.log_dict(evaluation, "evaluation.json")
-        mlflow.log_artifacts(str(work / "evaluator"), "evaluator")
         mlflow.log_artifact(str(work / "samples" / "final.png"), "samples")
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")),

@@ -22,6 +22,11 @@
     return [left, right];
   }
 
+  // Who wrote a label's text or image: "model v3", or a baseline as recorded ("baseline:template").
+  function writer(version) {
+    return /^baseline:/.test(String(version)) ? String(version) : "model v" + version;
+  }
+
   // Cards for `items`, `size` a page, in #labels; the #search box filters on each item's `_text`;
   // #prev and #next turn pages; #page-info says where you are ("page 2 of 9 · 430 of 430 <noun>").
   function showPages(items, size, card, noun) {

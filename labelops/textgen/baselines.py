@@ -1,4 +1,4 @@
-"""Two baselines the text generator must beat, both with ``fit(train_rows)`` and
+"""The simple methods the text generator must beat, each with ``fit(train_rows)`` and
 ``predict(rows) -> [{"description": str, "tags": [str]}]`` over Listing-shaped mappings.
 
 - :class:`TemplateBaseline` fills a fixed template with the product's own facts ("{title} by
@@ -8,7 +8,11 @@
 - :class:`NearestNeighbourBaseline` returns the description and tags of the most similar
   training product (TF-IDF over character 2–4-grams of title, brand, category and attribute
   values, cosine). It reads fluently, since people wrote it, but it states the neighbour's
-  facts, so it hallucinates.
+  facts, so it states another product's facts.
+- :class:`RetrieveFillBaseline` (retrieve-and-fill) takes the same neighbour's description with
+  the neighbour's own facts turned into slots (its name, brand, price, attribute values) and fills
+  them with this product's facts; a clause whose slot this product cannot fill is left out. No
+  language model: people's wording, this product's facts.
 
 Tags of both: the category path, then the attribute values (multi-valued ones split),
 casefolded, without repeats; the neighbour's own ``tags`` when its training row has them.
@@ -30,7 +34,8 @@ from labelops.textgen.metrics import (
     is_cjk,
 )
 
-__all__ = ["NearestNeighbourBaseline", "TemplateBaseline", "listing_tags", "serialize_facts", "state_facts"]
+__all__ = ["BASELINES", "NearestNeighbourBaseline", "RetrieveFillBaseline", "TemplateBaseline", "listing_tags",
+           "serialize_facts", "state_facts"]
 
 Prediction = dict[str, Any]
 
@@ -199,3 +204,33 @@ class NearestNeighbourBaseline:
                 out.append({"description": self._descriptions[index], "tags": list(self._tags[index])})
         return out
 
+
+
+class RetrieveFillBaseline:
+    """The nearest training product's description, its facts replaced by this product's (see the
+    module docstring); tags are this product's own (:func:`listing_tags`)."""
+
+    def __init__(self) -> None:
+        self._search = NearestNeighbourBaseline()
+        self._texts: list[str] = []
+
+    def fit(self, train_rows: Iterable[Any]) -> RetrieveFillBaseline:
+        from labelops.textgen.serialize import clean_description, delexicalize
+
+        rows = [r for r in train_rows if clean_description(text_value(get_field(r, "description")))]
+        if not rows:
+            raise ValueError("RetrieveFillBaseline needs at least one training row with a description")
+        self._search.fit(rows)
+        self._texts = [delexicalize(clean_description(text_value(get_field(r, "description"))), dict(r)) for r in rows]
+        return self
+
+    def predict(self, rows: Iterable[Any]) -> list[Prediction]:
+        from labelops.textgen.serialize import fill_slots
+
+        rows = list(rows)
+        return [{"description": fill_slots(self._texts[index], dict(row)) if index is not None else "",
+                 "tags": listing_tags(row)} for row, index in zip(rows, self._search.neighbours(rows))]
+
+
+# the baselines the gate measures a text model against, by the name its policy uses
+BASELINES = {"template": TemplateBaseline, "retrieve_fill": RetrieveFillBaseline}

@@ -16,8 +16,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from labelops.factcheck import FactChecker
 from labelops.textgen.grounding import ground
-from labelops.textgen.metrics import HallucinationVocabulary
 from labelops.textgen.retrieval import ExemplarIndex
 from labelops.textgen.serialize import clean_description, delexicalize, format_target, reference_tags, serialize_input
 from labelops.textgen.tokenizer import prompt_ids
@@ -37,7 +37,7 @@ def test_split(rows: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def build_example(row: Mapping[str, Any], exemplar: str | None = None,
-                  vocabulary: HallucinationVocabulary | None = None) -> dict[str, Any] | None:
+                  checker: FactChecker | None = None) -> dict[str, Any] | None:
     """Prompt and (slotted, grounded) target of one listing; None when it has no description to
     learn from, or none of it is supported by the listing's facts.
 
@@ -45,7 +45,7 @@ def build_example(row: Mapping[str, Any], exemplar: str | None = None,
     ``description`` and ``tags`` are the plain references that evaluation compares against.
     """
     description = clean_description(row.get("description"))
-    target_text = ground(description, row, vocabulary)
+    target_text = ground(description, row, checker)
     if not description or not target_text:
         return None
     tags = row.get("reviewed_tags") or reference_tags(row)  # a reviewer's tags (labelops.feedback) win
@@ -55,13 +55,13 @@ def build_example(row: Mapping[str, Any], exemplar: str | None = None,
 
 
 def build_examples(rows: Iterable[Mapping[str, Any]], exemplars: ExemplarIndex | None = None,
-                   vocabulary: HallucinationVocabulary | None = None) -> dict[str, list[dict[str, Any]]]:
+                   checker: FactChecker | None = None) -> dict[str, list[dict[str, Any]]]:
     """Examples by split ("train", "val", "test"), each with its exemplar when an index is given."""
     rows = list(rows)
     hints = exemplars.exemplars(rows) if exemplars is not None else [None] * len(rows)
     splits: dict[str, list[dict[str, Any]]] = {"train": [], "val": [], "test": []}
     for row, hint in zip(rows, hints):
-        if (example := build_example(row, hint, vocabulary)) is not None:
+        if (example := build_example(row, hint, checker)) is not None:
             splits[split_of(row["listing_id"])].append(example)
     return splits
 

@@ -3,11 +3,12 @@
 The model writes slots (``⟦color⟧``) where a description states the product's facts;
 :func:`~labelops.textgen.serialize.lexicalize` fills them from the row being described, and
 :func:`drop_loops` keeps a phrase the model repeats over and over once. A model
-trained with exemplars gets each row's exemplar in its prompt (:mod:`labelops.textgen.retrieval`);
-with ``ground`` on (the default), clauses stating what the row does not support are dropped
-(:mod:`labelops.textgen.grounding`), and with ``complete`` on (the default), the facts the text
-leaves out are stated after it. :class:`TextGenerator` bundles a trained model with its
-tokenizer, exemplar index and hallucination vocabulary, as saved in one folder.
+trained with exemplars gets each row's exemplar in its prompt (:mod:`labelops.textgen.retrieval`).
+That is the model's own text (:attr:`GeneratedText.own_description`, what the gate judges). For
+labels, with ``ground`` on (the default), clauses stating what the row does not support or
+contradicts are dropped (:mod:`labelops.textgen.grounding`), and with ``complete`` on (the
+default), the facts the text leaves out are stated after it. :class:`TextGenerator` bundles a
+trained model with its tokenizer, exemplar index and fact checker, as saved in one folder.
 
 Prompts are left-padded into batches, decoding uses the KV cache, and the decoding strategy is
 an option: ``greedy`` (default, reproducible), ``beam`` or ``sample``.
@@ -24,8 +25,8 @@ from typing import Any, Literal
 
 import torch
 
+from labelops.factcheck import FactChecker
 from labelops.textgen.grounding import complete, ground
-from labelops.textgen.metrics import HallucinationVocabulary
 from labelops.textgen.retrieval import ExemplarIndex
 from labelops.textgen.serialize import lexicalize, parse_output, serialize_input
 from labelops.textgen.tokenizer import prompt_ids
@@ -51,8 +52,23 @@ class GenerationOptions:
 
 @dataclass(frozen=True)
 class GeneratedText:
+    """A label's text: ``description`` as labels state it (after grounding and completion, when
+    on), ``tags``, and ``own_description``, the model's own text before either."""
+
     description: str
     tags: list[str]
+    own_description: str = ""
+
+
+def finish(own: str, tags: list[str], row: Mapping[str, Any], options: GenerationOptions,
+           checker: FactChecker | None) -> GeneratedText:
+    """A label's text from a writer's own text: grounded and completed as ``options`` say."""
+    description = own
+    if options.ground:
+        description = ground(description, row, checker)
+    if options.complete:
+        description = complete(description, row)
+    return GeneratedText(description, list(dict.fromkeys(tags)), own)
 
 
 def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -85,11 +101,11 @@ def drop_loops(text: str) -> str:
 @torch.inference_mode()
 def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa: ANN001
                    options: GenerationOptions = GenerationOptions(), exemplars: ExemplarIndex | None = None,
-                   vocabulary: HallucinationVocabulary | None = None) -> list[GeneratedText]:
+                   checker: FactChecker | None = None) -> list[GeneratedText]:
     """A description and tags for every row (Listing fields; missing ones are fine).
 
     Pass the ``exemplars`` index a model was trained with (see :class:`TextGenerator`), and the
-    ``vocabulary`` of brands and attribute values the grounding guard should know.
+    fact ``checker`` the grounding guard should use.
     """
     model.eval()
     device = next(model.parameters()).device
@@ -116,33 +132,8 @@ def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa:
         for row, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=False)):
             description, tags = parse_output(text)
             tags = [t for t in (lexicalize(tag, row) for tag in tags) if t]
-            description = drop_loops(lexicalize(description, row))
-            if options.ground:
-                description = ground(description, row, vocabulary)
-            if options.complete:
-                description = complete(description, row)
-            results.append(GeneratedText(description, list(dict.fromkeys(tags))))
+            results.append(finish(drop_loops(lexicalize(description, row)), tags, row, options, checker))
     return results
-
-
-VOCABULARY_FILE = "vocabulary.json"
-
-
-def save_vocabulary(vocabulary: HallucinationVocabulary, folder: str | Path) -> Path:
-    path = Path(folder) / VOCABULARY_FILE
-    path.write_text(json.dumps({
-        "known_brands": sorted(vocabulary.known_brands),
-        "known_values": {k: sorted(v) for k, v in sorted(vocabulary.known_values.items())}}, ensure_ascii=False))
-    return path
-
-
-def load_vocabulary(folder: str | Path) -> HallucinationVocabulary | None:
-    path = Path(folder) / VOCABULARY_FILE
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    return HallucinationVocabulary(frozenset(data["known_brands"]),
-                                   {k: frozenset(v) for k, v in data["known_values"].items()})
 
 
 PROMPT_FILE = "prompt.json"
@@ -158,12 +149,13 @@ def save_prompt_budget(max_prompt_tokens: int, folder: str | Path) -> Path:
 @dataclass
 class TextGenerator:
     """A trained generator as one folder: the Hugging Face model and tokenizer, and, when it was
-    trained with them, ``exemplars.pkl``, ``vocabulary.json`` and ``prompt.json``."""
+    trained with them, ``exemplars.pkl``, ``factcheck.json`` (the training snapshot's fact checker)
+    and ``prompt.json``."""
 
     model: Any
     tokenizer: Any
     exemplars: ExemplarIndex | None = None
-    vocabulary: HallucinationVocabulary | None = None
+    checker: FactChecker | None = None
     max_prompt_tokens: int | None = None
 
     @classmethod
@@ -175,10 +167,10 @@ class TextGenerator:
         prompt = Path(folder) / PROMPT_FILE
         budget = json.loads(prompt.read_text())["max_prompt_tokens"] if prompt.exists() else None
         return cls(AutoModelForCausalLM.from_pretrained(folder), load_tokenizer(folder),
-                   ExemplarIndex.load(folder), load_vocabulary(folder), budget)
+                   ExemplarIndex.load(folder), FactChecker.load(folder), budget)
 
     def generate(self, rows: Sequence[Mapping[str, Any]],
                  options: GenerationOptions = GenerationOptions()) -> list[GeneratedText]:
         if self.max_prompt_tokens:
             options = replace(options, max_prompt_tokens=min(options.max_prompt_tokens, self.max_prompt_tokens))
-        return generate_texts(self.model, self.tokenizer, rows, options, self.exemplars, self.vocabulary)
+        return generate_texts(self.model, self.tokenizer, rows, options, self.exemplars, self.checker)

@@ -1,16 +1,18 @@
 """Keep descriptions to the facts their product's input supports, and state all of them.
 
-A data-to-text model learns what its targets do: shop descriptions that state numbers, brands or
-attribute values absent from the input ("30 Day Replacement Guarantee", a plot summary's
-dates) teach it to state things it cannot know. :func:`ground` drops every clause of a text
-that :func:`~labelops.textgen.metrics.find_hallucinations` finds unsupported by the product's
-input, and keeps the rest as written. It runs twice:
+A data-to-text model learns what its targets do: shop descriptions that state numbers absent
+from the input ("30 Day Replacement Guarantee", a plot summary's dates) or that the fact checker
+finds wrong (another product's name or price) teach it to state things it cannot know.
+:func:`ground` drops every clause of a text that states a number the product's input does not
+(:meth:`~labelops.factcheck.FactChecker.unsupported`) or has a finding of the
+:class:`~labelops.factcheck.FactChecker`, and keeps the rest as written. It runs twice:
 
 - on training targets (:func:`labelops.textgen.data.build_example`), so the model learns to
   state only what its input supports (the stored listing keeps what the shop published, and
   evaluation still compares against the published description);
 - on generated descriptions (:func:`labelops.textgen.generate.generate_texts`, option
-  ``ground``), as a guard: a statement the model invents anyway never reaches a label.
+  ``ground``), as a guard: a statement the model invents anyway never reaches a label. The gate
+  measures the model's own text, before this guard (:mod:`labelops.evaluation`).
 
 Clauses end at sentence ends, semicolons and commas (Latin and CJK punctuation), so one
 invented number costs its clause, not the whole description.
@@ -30,8 +32,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from labelops.factcheck import FactChecker
 from labelops.textgen.baselines import state_facts
-from labelops.textgen.metrics import HallucinationVocabulary, find_hallucinations, is_cjk, unstated_facts
+from labelops.textgen.metrics import is_cjk, unstated_facts
 
 # what completion may grow a description to: under the labels suite's 2,000 characters
 MAX_COMPLETED_CHARS = 1800
@@ -47,14 +50,26 @@ def clauses(text: str) -> list[tuple[str, str]]:
     return [(parts[i], parts[i + 1] if i + 1 < len(parts) else "") for i in range(0, len(parts), 2)]
 
 
-def ground(text: str, row: Mapping[str, Any], vocabulary: HallucinationVocabulary | None = None) -> str:
-    """``text`` without the clauses that state something ``row`` does not support."""
-    if not text or not find_hallucinations(text, row, vocabulary):
+def _wrong(text: str, row: Mapping[str, Any], checker: FactChecker) -> bool:
+    return bool(checker.unsupported(text, row) or checker.check(text, row))
+
+
+def ground(text: str, row: Mapping[str, Any], checker: FactChecker | None = None) -> str:
+    """``text`` without the clauses that state something ``row`` does not support or contradicts
+    (a clause said a second time goes too)."""
+    checker = checker or FactChecker()
+    if not text or not _wrong(text, row, checker):
         return text
-    kept = [clause + end for clause, end in clauses(text)
-            if clause.strip() and not find_hallucinations(clause, row, vocabulary)]
-    grounded = "".join(kept).strip()
-    return re.sub(r"[,;，、；]\s*$", "", grounded).strip()
+    kept, seen = [], set()
+    for clause, end in clauses(text):
+        key = " ".join(clause.casefold().split())
+        if clause.strip() and key not in seen and not _wrong(clause, row, checker):
+            kept.append(clause + end)
+        seen.add(key)
+    grounded = re.sub(r"[,;，、；]\s*$", "", "".join(kept).strip()).strip()
+    if grounded and re.search(r"[.!?。！？]\s*$", text) and not re.search(r"[.!?。！？]$", grounded):
+        grounded += "。" if is_cjk(grounded) else "."  # the sentence still ends where the text did
+    return grounded
 
 
 def complete(text: str, row: Mapping[str, Any], max_chars: int = MAX_COMPLETED_CHARS) -> str:

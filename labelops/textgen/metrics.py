@@ -14,8 +14,6 @@ products' Listing-shaped mappings: ``title``, ``brand``, ``category_path``, ``pr
 - :func:`distinct_2` — distinct bigrams / all bigrams over all predictions (0–1), same tokens.
 - :func:`attribute_coverage` — share of a product's attribute values (and brand) that its
   description states, matched by substring, averaged over products that have any.
-- :func:`hallucination_rate` — share of descriptions stating a number, brand or attribute
-  value that the product's input does not support.
 - :func:`tag_f1` — micro F1 of predicted against reference tags (casefolded).
 
 Language: ``lang`` is ``"en"`` (any space-delimited language), ``"zh"`` (Chinese; ``"ja"`` works
@@ -29,16 +27,12 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from functools import cached_property, lru_cache
-from typing import Any, Literal, NamedTuple
+from functools import lru_cache
+from typing import Any, Literal
 
 
 __all__ = [
     "CJK_THRESHOLD",
-    "Hallucination",
-    "HallucinationVocabulary",
     "attribute_coverage",
     "attribute_coverage_per_row",
     "bleu",
@@ -47,9 +41,6 @@ __all__ = [
     "detect_lang",
     "distinct_2",
     "evaluate_text",
-    "find_hallucinations",
-    "hallucination_flags",
-    "hallucination_rate",
     "is_cjk",
     "rouge_l",
     "tag_f1",
@@ -65,7 +56,6 @@ _CJK_CLASS = (
 )
 _CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
 _LETTER = re.compile(r"[^\W\d_]")
-_DIGIT = re.compile(r"\d")
 # Tokens for ROUGE-L / distinct-2: words (runs of letters and digits) ...
 _WORD_TOKEN = re.compile(r"[^\W_]+")
 # ... or, for CJK text: CJK characters alone, digit runs, letter runs.
@@ -84,7 +74,6 @@ _ASCII_FORM = str.maketrans(
 )
 _ASCII_FORM_TOKEN = re.compile(r"[a-z]+|[0-9]+|\|")
 _FORM_TOKEN = re.compile(f"[{_CJK_CLASS}]|\\d+|[^\\W\\d_{_CJK_CLASS}]+|[{re.escape(_CLAUSE)}]")
-_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 _VALUE_SEPARATORS = re.compile(r"[，、;；|]|(?<!\d),|,(?!\d)")
 _EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
 
@@ -300,14 +289,6 @@ def _field_form(text: str) -> str:
     return _form(_normal(text))
 
 
-_CJK_GAP = re.compile(f"(?<=[{_CJK_CLASS}]) (?=[{_CJK_CLASS}])")
-
-
-def _display(form: str) -> str:
-    """A match form made readable: "白 色" → "白色" ("dark blue" stays)."""
-    return _CJK_GAP.sub("", form)
-
-
 def _get(row: Any, name: str) -> Any:
     if type(row) is dict or isinstance(row, Mapping):
         return row.get(name)
@@ -364,41 +345,11 @@ def _split_values(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _VALUE_SEPARATORS.split(value) if part.strip())
 
 
-@lru_cache(maxsize=1 << 14)
-def _norm_key(key: str) -> str:
-    key = " ".join(_WORD_TOKEN.findall(_normal(key)))
-    return {"colour": "color", "colours": "color", "colors": "color"}.get(key, key)
-
-
-_INPUT_FIELDS = ("title", "brand", "price", "currency", "sku", "mpn", "gtin")
-
-
-class _Facts(NamedTuple):
-    """A product's input, read once: what the hallucination check compares against."""
-
-    form: str  # all input texts as match forms, " | " between fields
-    values: dict[str, list[str]]  # attribute values (whole and split) as match forms, by key
-    numbers: frozenset[str]  # canonical numbers found in any input text
-
-
 @lru_cache(maxsize=1 << 16)
 def _value_forms(value: str) -> tuple[str, ...]:
     """Match forms of an attribute value: the whole value and each of its values."""
     forms = dict.fromkeys([_field_form(value), *map(_field_form, _split_values(value))])
     return tuple(f for f in forms if f)
-
-
-def _facts(row: Any) -> _Facts:
-    texts = [_text_value(_get(row, name)) for name in _INPUT_FIELDS] + _category_items(row)
-    values: dict[str, list[str]] = {}
-    for key, value in _attribute_items(row):
-        texts.append(key)
-        texts.append(value)
-        values.setdefault(_norm_key(key), []).extend(_value_forms(value))
-    texts = [t for t in texts if t]
-    forms = [f for f in map(_field_form, texts) if f]
-    numbers = frozenset().union(*map(_field_numbers, texts))
-    return _Facts(" " + " | ".join(forms) + " ", values, numbers)
 
 
 # ---------------------------------------------------------------------------- attribute coverage
@@ -519,339 +470,6 @@ def attribute_coverage(descriptions: Sequence[str | None], inputs: Sequence[Any]
     return _mean_defined(attribute_coverage_per_row(descriptions, inputs))
 
 
-# --------------------------------------------------------------------------------- hallucination
-
-_GENERIC_VALUES = frozenset(
-    [
-        *"yes no none nil null other others unknown generic unbranded brand standard regular normal".split(),
-        *"general default various assorted multi multicolor multicolour unisex".split(),
-        *["n/a", "na", "free size", "one size", "not applicable", "not specified", "no brand"],
-        *["multi color", "multi colour", "multi-color", "multi-colour"],
-        *"其他 其它 无 是 否 有 常规 通用 不限 均码 品牌 未知 其他品牌 无品牌".split(),
-    ]
-)
-
-
-class Hallucination(NamedTuple):
-    """One unsupported statement: ``kind`` is ``number``, ``brand`` or ``attribute``."""
-
-    kind: Literal["number", "brand", "attribute"]
-    text: str
-    key: str | None = None
-
-
-@lru_cache(maxsize=1 << 16)
-def _canonical_number(text: str) -> str:
-    try:
-        number = Decimal(text.replace(",", "")).normalize()
-    except InvalidOperation:
-        return text
-    return format(number, "f")
-
-
-def _numbers(normal_text: str) -> list[tuple[str, str]]:
-    """(as written, canonical) for each number: "1,299.00" → "1299", "4.50" → "4.5"."""
-    return [(m, _canonical_number(m)) for m in _NUMBER.findall(normal_text)]
-
-
-@lru_cache(maxsize=1 << 16)
-def _field_numbers(text: str) -> frozenset[str]:
-    return frozenset(canonical for _, canonical in _numbers(_normal(text)))
-
-
-def _vocab_ok(value: str) -> bool:
-    """The static filter of :meth:`HallucinationVocabulary.from_listings` (``value`` casefolded)."""
-    if not value or value in _GENERIC_VALUES or not _LETTER.search(value) or _DIGIT.search(value):
-        return False  # numbers and measurements ("500 ml", "pack of 2") are the number rule's
-    compact = "".join(_field_form(value).split())
-    if _CJK_CHAR.search(compact):
-        return 2 <= len(compact) <= 10
-    return 3 <= len(compact) <= 30 and len(value.split()) <= 4
-
-
-@dataclass(frozen=True)
-class HallucinationVocabulary:
-    """Names the hallucination check looks for: brands, and known values of known attribute keys.
-
-    ``known_brands`` and ``known_values`` are used as given (case, punctuation and spacing do
-    not matter when matching); :meth:`from_listings` builds a filtered vocabulary from training
-    rows.
-    """
-
-    known_brands: frozenset[str] = frozenset()
-    known_values: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "known_brands", frozenset(self.known_brands or ()))
-        values = {str(k): frozenset(v) for k, v in (self.known_values or {}).items()}
-        object.__setattr__(self, "known_values", values)
-
-    @classmethod
-    def from_listings(
-        cls,
-        listings: Iterable[Any],
-        *,
-        min_count: int = 1,
-        calibrate: bool = True,
-        min_mentions: int = 5,
-        max_unsupported_share: float = 0.5,
-        max_unsupported_share_brands: float = 0.1,
-        min_key_listings: int = 20,
-        max_distinct_share: float = 0.5,
-    ) -> HallucinationVocabulary:
-        """The brands and attribute values of ``listings`` (the training snapshot), filtered so
-        that ordinary words do not pass for facts.
-
-        A brand or value (NFKC, casefolded, whitespace collapsed; multi-valued attributes split
-        into their values) is kept when all of these hold:
-
-        - it contains a letter and no digit (numbers and measurements such as "500 ml" or
-          "pack of 2" are the number rule's) and is not a generic word ("yes", "no", "other",
-          "standard", "free size", "其他", "无", "常规", ...);
-        - it is 2–10 characters long when it contains CJK characters (so no single characters
-          like "棉" or "红", which occur inside unrelated words), otherwise 3–30 characters and
-          at most 4 words (no "xl", "m", "hp"; long values are never repeated verbatim);
-        - it occurs in at least ``min_count`` listings;
-        - its key is not identifier-like: a key found in at least ``min_key_listings`` listings
-          whose distinct values number more than ``max_distinct_share`` of those listings
-          ("model name", "style code", free-text "notes") is dropped; closed sets such as colour
-          or material repeat their values;
-        - with ``calibrate``: among the training descriptions that mention it where it can be
-          judged (a brand always; a value when that row has the key), fewer than
-          ``max_unsupported_share`` (``max_unsupported_share_brands`` for brands) find it
-          unsupported by their own input. Otherwise the people who wrote the training copy use
-          it loosely (a brand that is also a word, like "Home"; a style word; the colour of what
-          to wear with it) and it would flag good text. Terms with fewer than ``min_mentions``
-          such mentions are kept.
-
-        Attribute keys are casefolded ("Colour" and "colour" become "color").
-        """
-        rows = list(listings)
-        brand_counts: dict[str, int] = {}
-        value_counts: dict[tuple[str, str], int] = {}
-        key_listings: dict[str, int] = {}
-        key_values: dict[str, set[str]] = {}
-        for row in rows:
-            brand = " ".join(_normal(_text_value(_get(row, "brand"))).split())
-            if _vocab_ok(brand):
-                brand_counts[brand] = brand_counts.get(brand, 0) + 1
-            seen: set[tuple[str, str]] = set()
-            for key, value in _attribute_items(row):
-                norm_key = _norm_key(key)
-                if not norm_key:
-                    continue
-                key_listings[norm_key] = key_listings.get(norm_key, 0) + 1
-                for part in _split_values(value):
-                    form = " ".join(_EDGE_PUNCTUATION.sub("", _normal(part)).split())
-                    key_values.setdefault(norm_key, set()).add(form)
-                    if _vocab_ok(form):
-                        seen.add((norm_key, form))
-            for pair in seen:
-                value_counts[pair] = value_counts.get(pair, 0) + 1
-        identifier_like = {
-            key
-            for key, n in key_listings.items()
-            if n >= min_key_listings and len(key_values[key]) > max_distinct_share * n
-        }
-        brands = frozenset(b for b, c in brand_counts.items() if c >= min_count)
-        values: dict[str, set[str]] = {}
-        for (key, value), count in value_counts.items():
-            if count >= min_count and key not in identifier_like:
-                values.setdefault(key, set()).add(value)
-        vocabulary = cls(brands, {k: frozenset(v) for k, v in values.items()})
-        if not calibrate or not rows:
-            return vocabulary
-        return vocabulary._calibrated(rows, min_mentions, max_unsupported_share, max_unsupported_share_brands)
-
-    def _calibrated(
-        self, rows: list[Any], min_mentions: int, max_share: float, max_share_brands: float
-    ) -> HallucinationVocabulary:
-        matcher = self._matcher
-        judged: dict[str, int] = {}
-        unsupported: dict[str, int] = {}
-        for row in rows:
-            description = _text_value(_get(row, "description"))
-            if not description:
-                continue
-            facts = _facts(row)
-            for term in matcher.mentions(_match_form(description)):
-                brand, keys = matcher.terms[term]
-                if brand or any(k in facts.values for k in keys):
-                    judged[term] = judged.get(term, 0) + 1
-                    if matcher.unsupported(term, facts):
-                        unsupported[term] = unsupported.get(term, 0) + 1
-        drop = {
-            term
-            for term, n in judged.items()
-            if n >= min_mentions
-            and unsupported.get(term, 0) >= (max_share_brands if matcher.terms[term][0] else max_share) * n
-        }
-        if not drop:
-            return self
-        brands = frozenset(b for b in self.known_brands if _field_form(b) not in drop)
-        values = {k: frozenset(v for v in vs if _field_form(v) not in drop) for k, vs in self.known_values.items()}
-        return HallucinationVocabulary(brands, {k: v for k, v in values.items() if v})
-
-    @cached_property
-    def _matcher(self) -> _Matcher:
-        return _Matcher(self)
-
-
-class _Matcher:
-    """Finds vocabulary terms in a match form: a dict of terms, indexed by their first token."""
-
-    def __init__(self, vocabulary: HallucinationVocabulary) -> None:
-        brands = {f for f in map(_field_form, map(str, vocabulary.known_brands)) if f}
-        keys_of: dict[str, set[str]] = {form: set() for form in brands}
-        for key, values in vocabulary.known_values.items():
-            for value in values:
-                if form := _field_form(str(value)):
-                    keys_of.setdefault(form, set()).add(_norm_key(key))
-        self.terms: dict[str, tuple[bool, frozenset[str]]] = {}
-        lengths: dict[tuple[str, str], set[int]] = {}
-        for form, keys in keys_of.items():
-            self.terms[form] = (form in brands, frozenset(keys))
-            tokens = form.split()
-            if len(tokens) > 1:
-                lengths.setdefault((tokens[0], tokens[1]), set()).add(len(tokens))
-        self.single = frozenset(t for t in self.terms if " " not in t)
-        self.by_bigram = {bigram: sorted(ls) for bigram, ls in lengths.items()}
-
-    def mentions(self, form: str) -> set[str]:
-        """The terms that occur in ``form`` as whole tokens."""
-        tokens = form.split()
-        found = set(self.single.intersection(tokens))
-        if self.by_bigram and len(tokens) > 1:
-            for bigram in self.by_bigram.keys() & set(zip(tokens, tokens[1:])):
-                for length in self.by_bigram[bigram]:
-                    if length == 2:
-                        found.add(" ".join(bigram))
-                        continue
-                    i = -1
-                    while True:
-                        try:
-                            i = tokens.index(bigram[0], i + 1)
-                        except ValueError:
-                            break
-                        if tokens[i + 1 : i + 2] == [bigram[1]]:
-                            candidate = " ".join(tokens[i : i + length])
-                            if candidate in self.terms:
-                                found.add(candidate)
-        return found
-
-    def unsupported(self, term: str, facts: _Facts) -> bool:
-        padded = f" {term} "
-        if padded in facts.form:
-            return False
-        brand, keys = self.terms[term]
-        if brand:
-            return True
-        for key in keys:
-            if key in facts.values and not any(f" {v} " in padded for v in facts.values[key] if v):
-                return True  # the input has this key with another value ("dark blue" ⊇ "blue" is fine)
-        return False
-
-
-def find_hallucinations(
-    description: str | None,
-    row: Any,
-    vocabulary: HallucinationVocabulary | None = None,
-) -> list[Hallucination]:
-    """What ``description`` states that ``row`` (the product's input) does not support.
-
-    - ``number``: a number written with digits ("500 ml", "12W", "4.5", "1,299") whose value
-      occurs in none of the input's texts (title, brand, category path, price, currency, sku,
-      mpn, gtin, attribute keys and values). Numbers compare by value ("1299.00" = "1,299"),
-      so a number that is part of an input value ("iPhone 12", "goldbedi-38") is supported;
-      units are not compared; spelled-out numbers ("two", "两") are not checked.
-    - ``brand``: a known brand that appears in the description but nowhere in the input (so not
-      the input's brand, nor in its title).
-    - ``attribute``: a known value of a known attribute key that appears in the description
-      while the input has that key with a different value (input color=red, text says "blue"),
-      and the value appears nowhere else in the input. A more specific mention of the input's
-      own value ("dark blue" for blue) is not flagged; keys the input lacks are not judged.
-
-    Names match as whole words in Latin text and as plain substrings in CJK text, casefolded.
-    """
-    if not description:
-        return []
-    normal = _normal(str(description))
-    return _hallucinations(normal, _form(normal), _facts(row), vocabulary)
-
-
-def _hallucinations(
-    normal_description: str, form: str, facts: _Facts, vocabulary: HallucinationVocabulary | None
-) -> list[Hallucination]:
-    found = [Hallucination("number", w) for w, c in _numbers(normal_description) if c not in facts.numbers]
-    if vocabulary is not None and (vocabulary.known_brands or vocabulary.known_values):
-        matcher = vocabulary._matcher
-        for term in sorted(matcher.mentions(form)):
-            if matcher.unsupported(term, facts):
-                brand, keys = matcher.terms[term]
-                if brand:
-                    found.append(Hallucination("brand", _display(term)))
-                else:
-                    judged = sorted(k for k in keys if k in facts.values)
-                    found.append(Hallucination("attribute", _display(term), judged[0] if judged else None))
-    return found
-
-
-def _vocabulary(
-    known_brands: Iterable[str] | None,
-    known_values: Mapping[str, Iterable[str]] | None,
-    vocabulary: HallucinationVocabulary | None,
-) -> HallucinationVocabulary | None:
-    if vocabulary is not None:
-        return vocabulary
-    if known_brands or known_values:
-        values = {k: frozenset(v) for k, v in (known_values or {}).items()}
-        return HallucinationVocabulary(frozenset(known_brands or ()), values)
-    return None
-
-
-def hallucination_flags(
-    descriptions: Sequence[str | None],
-    inputs: Sequence[Any],
-    known_brands: Iterable[str] | None = None,
-    known_values: Mapping[str, Iterable[str]] | None = None,
-    *,
-    vocabulary: HallucinationVocabulary | None = None,
-) -> list[bool]:
-    """Per description: does it state a number, brand or attribute value absent from its input?
-
-    The rules are those of :func:`find_hallucinations`; brands and values come from
-    ``vocabulary`` or else from ``known_brands``/``known_values`` (used as given). Without
-    either, only numbers are checked. An empty description is not hallucinated.
-    """
-    if len(descriptions) != len(inputs):
-        raise ValueError(f"{len(descriptions)} descriptions but {len(inputs)} inputs")
-    vocab = _vocabulary(known_brands, known_values, vocabulary)
-    normal = [_normal(d) for d in _strings(descriptions)]
-    return _flags(normal, [_form(d) for d in normal], inputs, vocab)
-
-
-def _flags(
-    normal_descriptions: list[str], forms: list[str], inputs: Sequence[Any], vocab: HallucinationVocabulary | None
-) -> list[bool]:
-    return [
-        bool(normal) and bool(_hallucinations(normal, form, _facts(row), vocab))
-        for normal, form, row in zip(normal_descriptions, forms, inputs)
-    ]
-
-
-def hallucination_rate(
-    descriptions: Sequence[str | None],
-    inputs: Sequence[Any],
-    known_brands: Iterable[str] | None = None,
-    known_values: Mapping[str, Iterable[str]] | None = None,
-    *,
-    vocabulary: HallucinationVocabulary | None = None,
-) -> float:
-    """Share of descriptions flagged by :func:`hallucination_flags` (0–1; 0 for no descriptions)."""
-    flags = hallucination_flags(descriptions, inputs, known_brands, known_values, vocabulary=vocabulary)
-    return sum(flags) / len(flags) if flags else 0.0
-
-
 # ----------------------------------------------------------------------------------- tags, all
 
 
@@ -885,13 +503,12 @@ def evaluate_text(
     inputs: Sequence[Any],
     *,
     lang: str = "auto",
-    vocabulary: HallucinationVocabulary | None = None,
     predicted_tags: Sequence[Iterable[str]] | None = None,
     reference_tags: Sequence[Iterable[str]] | None = None,
 ) -> dict[str, float]:
     """All text metrics at once, each as its own function defines it: ``n``, ``bleu``,
-    ``chrf``, ``rouge_l``, ``distinct_2``, ``attribute_coverage``, ``hallucination_rate`` (plus
-    ``tag_f1`` when both tag lists are given). ``lang="auto"`` decides once from the references
+    ``chrf``, ``rouge_l``, ``distinct_2``, ``attribute_coverage`` (plus ``tag_f1`` when both tag
+    lists are given). What a text gets wrong is the fact checker's (:mod:`labelops.factcheck`). ``lang="auto"`` decides once from the references
     (:func:`detect_lang`); each text is normalised and tokenized once for all metrics."""
     preds, refs = _paired(predictions, references)
     if len(inputs) != len(preds):
@@ -908,7 +525,6 @@ def evaluate_text(
         "rouge_l": _rouge_l_tokens(pred_tokens, ref_tokens),
         "distinct_2": _distinct_2_tokens(pred_tokens),
         "attribute_coverage": _mean_defined(_coverage_rows(forms, inputs)),
-        "hallucination_rate": (sum(_flags(normal_preds, forms, inputs, vocabulary)) / len(preds)) if preds else 0.0,
     }
     if predicted_tags is not None and reference_tags is not None:
         result["tag_f1"] = tag_f1(predicted_tags, reference_tags)

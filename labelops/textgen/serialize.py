@@ -118,6 +118,13 @@ def clean_description(text: str | None, max_chars: int = MAX_DESCRIPTION_CHARS) 
         again = text.find(head, 40)
         if again > 0 and text[again:].startswith(text[:again].strip()):
             text = text[again:]
+    sentences = [s for s in _SENTENCE_END.split(text) if s]
+    # a sentence pasted twice (copy that repeats a block) is kept once: compared on its letters and digits
+    seen: set[str] = set()
+    unique = [s for s in sentences if not (key := re.sub(r"[\W_]+", " ", s).casefold().strip()) in seen
+              and not seen.add(key)]
+    if len(unique) < len(sentences):
+        text = "".join(s if is_cjk(s) else f" {s}" for s in unique).strip()
     if len(text) > max_chars:
         sentences, kept = _SENTENCE_END.split(text), ""
         for sentence in sentences:
@@ -132,8 +139,9 @@ SLOT_OPEN, SLOT_CLOSE = "⟦", "⟧"
 _SLOT = re.compile(f"{SLOT_OPEN}([^{SLOT_CLOSE}{SLOT_OPEN}]{{1,40}}){SLOT_CLOSE}")
 
 
-def slot_values(listing: Mapping[str, Any]) -> dict[str, str]:
-    """Slot name → the input's value, for the fields a description states as facts."""
+def slot_values(listing: Mapping[str, Any], short: bool = False) -> dict[str, str]:
+    """Slot name → the input's value, for the fields a description states as facts (with
+    ``short``, values of one character too: they can fill a slot, though not be found alone)."""
     values: dict[str, str] = {}
     if title := _text(listing.get("title")):
         values["title"] = title
@@ -145,10 +153,11 @@ def slot_values(listing: Mapping[str, Any]) -> dict[str, str]:
         values["price"] = price
     for key, value in _attributes(listing, limit=None):  # all of them: a slot needs no place in the prompt
         values.setdefault(key, value)
-    if name := _name_word(_text(listing.get("title")), values.values(), _category_path(listing)):
+    facts = [v for k, v in values.items() if k != "title"]  # the title itself would take every word of it
+    if name := _name_word(_text(listing.get("title")), facts, _category_path(listing)):
         values.setdefault("name", name)
     return {k: v for k, v in values.items()
-            if (len(v) >= 2 or v.isdigit()) and SLOT_OPEN not in k and SLOT_CLOSE not in k}
+            if (short or len(v) >= 2 or v.isdigit()) and SLOT_OPEN not in k and SLOT_CLOSE not in k}
 
 
 def _name_word(title: str, values: Iterable[str], path: list[str]) -> str | None:
@@ -177,21 +186,45 @@ def _price_pattern(price: str) -> re.Pattern[str]:
 
 
 def delexicalize(text: str, listing: Mapping[str, Any]) -> str:
-    """Replace the input's values in ``text`` by their slots (longest values first)."""
+    """Replace the input's values in ``text`` by their slots (longest values first); a value too
+    short to find alone ("M") is a slot where it follows its key ("size M", "Size: M")."""
     for name, value in sorted(slot_values(listing).items(), key=lambda item: -len(item[1])):
         pattern = _price_pattern(value) if name == "price" else _value_pattern(value)
         text = pattern.sub(f"{SLOT_OPEN}{name}{SLOT_CLOSE}", text)
+    for key, value in _attributes(listing, limit=None):
+        if len(value) < 2 and not value.isdigit() and SLOT_OPEN not in key:
+            anchored = re.compile(rf"(?<!\w)({re.escape(key)}\s*(?:is\s+|of\s+|:\s*)?){re.escape(value)}(?!\w)", re.I)
+            text = anchored.sub(lambda m: f"{m.group(1)}{SLOT_OPEN}{key}{SLOT_CLOSE}", text)
     return text
 
 
 def lexicalize(text: str, listing: Mapping[str, Any]) -> str:
     """Fill slots with the input's values; a slot the input has no value for is dropped."""
-    values = slot_values(listing)
+    values = slot_values(listing, short=True)
     if "price" in values:  # as shops write it: "Rs. 899", not "Rs. 899.00"
         whole, _, cents = values["price"].partition(".")
         values["price"] = whole if cents and not cents.strip("0") else values["price"]
     filled = _SLOT.sub(lambda m: values.get(m.group(1), ""), text)
     return " ".join(filled.replace(SLOT_OPEN, "").replace(SLOT_CLOSE, "").split())
+
+
+_CLAUSE = re.compile(r"((?<!\bRs)(?<!\bNo)[.!?;,](?=\s|$)\s*|[。！？；，、]\s*)")
+
+
+def fill_slots(text: str, listing: Mapping[str, Any]) -> str:
+    """:func:`lexicalize`, but a clause with a slot ``listing`` has no value for is left out
+    rather than left with a gap ("It has 3 pockets, size ⟦size⟧." → "It has 3 pockets.")."""
+    values = slot_values(listing, short=True)
+    parts = _CLAUSE.split(text)
+    kept: list[list[str]] = []
+    for i in range(0, len(parts), 2):
+        clause, end = parts[i], parts[i + 1] if i + 1 < len(parts) else ""
+        if clause.strip() and all(name in values for name in _SLOT.findall(clause)):
+            kept.append([clause, end])
+        elif kept and re.match(r"[.!?。！？]", end.strip()):
+            kept[-1][1] = end  # the sentence still ends where it did
+    filled = lexicalize("".join(clause + end for clause, end in kept), listing)
+    return re.sub(r"[,;，、；]\s*$", ".", filled).strip()
 
 
 def _salient_words(description: str, exclude: set[str], k: int = 3) -> list[str]:

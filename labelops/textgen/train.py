@@ -8,8 +8,10 @@
    :func:`launch`). With ``devices > 1`` Lightning's launcher starts the other ranks (DDP). Rank 0
    alone logs to the MLflow run. Checkpoints every N steps; started again after a crash, it
    resumes from ``last.ckpt`` into the same run.
-3. :func:`register` (in the caller's process): sample generations, test metrics, the pyfunc
-   model, registration as ``product-text-generator`` with alias ``challenger``. A training
+3. :func:`register` (in the caller's process): the held-out metrics of
+   :func:`labelops.evaluation.evaluate_text_generator` (the gate's evaluation, so registration and
+   the gate report the same numbers), sample generations with their findings, the pyfunc model,
+   registration as ``product-text-generator`` with alias ``challenger``. A training
    registers at most once (``registered.json`` and the version's ``training_key`` tag).
 """
 
@@ -21,7 +23,6 @@ import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field
 
@@ -42,7 +43,7 @@ INPUT_FIELDS = ("title", "brand", "category_path", "price", "currency", "attribu
 class TextTrainConfig(training.TrainConfig):
     """Everything that defines one training; its hash is the training's key."""
 
-    recipe: str = Field("grounded-v5", description="version of the data preparation; change it when that changes")
+    recipe: str = Field("grounded-v6", description="version of the data preparation; change it when that changes")
     exemplars: bool = Field(True, description="prompt with the nearest training product's description (retrieve-then-edit)")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
     feedback_until: datetime | None = Field(
@@ -82,8 +83,7 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     from labelops.feedback import FeedbackTargets, apply_to_training, read_feedback, read_labels
     from labelops.snapshot import read_snapshot
     from labelops.textgen.data import build_examples, encode_example, split_of
-    from labelops.textgen.generate import save_vocabulary
-    from labelops.textgen.metrics import HallucinationVocabulary
+    from labelops.factcheck import FactChecker
     from labelops.textgen.retrieval import ExemplarIndex
     from labelops.textgen.tokenizer import load_tokenizer, train_tokenizer
 
@@ -99,13 +99,13 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
                                            is_test=lambda listing_id: split_of(listing_id) == "test")
         log.info("reviewers' feedback in the training data: %s", reviewed)
     train_rows = [r for r in rows if split_of(r["listing_id"]) == "train"]
-    vocabulary = HallucinationVocabulary.from_listings(train_rows)
-    save_vocabulary(vocabulary, work)
+    checker = FactChecker.from_listings(train_rows)
+    checker.save(work)
     exemplars = None
     if config.exemplars and any(r.get("description") for r in train_rows):
         exemplars = ExemplarIndex().fit(train_rows)
         exemplars.save(work)
-    splits = build_examples(rows, exemplars, vocabulary)
+    splits = build_examples(rows, exemplars, checker)
     if not splits["train"]:
         raise ValueError(f"snapshot {config.snapshot_id} has no listing with a description to learn from")
     if not splits["val"]:  # tiny snapshots: validate on the training rows rather than not at all
@@ -120,9 +120,6 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
                for name in ("train", "val")}
     torch.save(encoded, work / "encoded.pt")
     (work / "test_split.json").write_text(json.dumps([e["listing_id"] for e in splits["test"]], indent=1))
-    by_id = {r["listing_id"]: r for r in rows}
-    heldout = [{**e, "row": {k: by_id[e["listing_id"]].get(k) for k in INPUT_FIELDS}} for e in splits["test"] or splits["val"]]
-    (work / "heldout.json").write_text(json.dumps(heldout, ensure_ascii=False))
 
     counts = {f"examples_{name}": len(split) for name, split in splits.items()}
     counts.update({f"feedback_{name}": value for name, value in reviewed.model_dump().items()})
@@ -179,7 +176,7 @@ def fit(work: Path) -> None:
         network = getattr(module.model, "_orig_mod", module.model)
         network.save_pretrained(work / "final")
         tokenizer.save_pretrained(work / "final")
-        for extra in (work / "exemplars.pkl", work / "vocabulary.json"):  # they generate with the model
+        for extra in (work / "exemplars.pkl", work / "factcheck.json"):  # they generate with the model
             if extra.exists():
                 shutil.copy2(extra, work / "final" / extra.name)
         # generation cuts prompts where training did
@@ -200,7 +197,8 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     """Evaluate the trained model on held-out rows, log it as a pyfunc model, register it once."""
     import mlflow
     import pandas as pd
-    from labelops.textgen.generate import GenerationOptions, TextGenerator
+    from labelops.evaluation import EvaluationSet, evaluate_text_generator
+    from labelops.textgen.generate import TextGenerator
     from labelops.textgen.pyfunc import SIGNATURE
 
     settings = settings or get_settings()
@@ -211,15 +209,16 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
         return done
 
     generator = TextGenerator.load(work / "final")
-    heldout = json.loads((work / "heldout.json").read_text())
-    generated = generator.generate([e["row"] for e in heldout], GenerationOptions())
-    metrics = _heldout_metrics(heldout, generated, generator.vocabulary)
+    evaluation = EvaluationSet.of_snapshot(DataRoot(settings.data), config.snapshot_id)
+    scores = evaluate_text_generator(generator, evaluation)  # the gate's evaluation: the same numbers
+    metrics = {**scores.metrics, **{f"labels.{k}": v for k, v in scores.label_metrics.items()}}
     samples = pd.DataFrame({
-        "listing_id": [e["listing_id"] for e in heldout[: config.samples]],
-        "input": [e["prompt"] for e in heldout[: config.samples]],
-        "reference": [e["description"] for e in heldout[: config.samples]],
-        "generated": [g.description for g in generated[: config.samples]],
-        "tags": [", ".join(g.tags) for g in generated[: config.samples]],
+        "listing_id": [s["listing_id"] for s in scores.samples[: config.samples]],
+        "title": [s["title"] for s in scores.samples[: config.samples]],
+        "reference": evaluation.references[: min(config.samples, len(scores.samples))],
+        "generated": [s["text"] for s in scores.samples[: config.samples]],
+        "findings": ["; ".join(s["findings"]) for s in scores.samples[: config.samples]],
+        "tags": [", ".join(s["tags"]) for s in scores.samples[: config.samples]],
     })
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics({f"test/{k}": v for k, v in metrics.items()})
@@ -231,18 +230,6 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
         )
     return training.register_model(work, info.model_uri, TEXT_MODEL, config.key(), config.snapshot_id, run_id,
                                    metrics, alias)
-
-
-def _heldout_metrics(heldout: list[dict[str, Any]], generated: list[Any], vocabulary: Any) -> dict[str, float]:
-    """The text metrics on held-out rows; hallucinations judged against the training rows' vocabulary."""
-    from labelops.textgen.metrics import evaluate_text
-
-    metrics = evaluate_text(
-        [g.description for g in generated], [e["description"] for e in heldout], [e["row"] for e in heldout],
-        vocabulary=vocabulary,
-        predicted_tags=[g.tags for g in generated], reference_tags=[e["tags"] for e in heldout],
-    )
-    return {k: float(v) for k, v in metrics.items()}
 
 
 def train_text(config: TextTrainConfig, settings: Settings | None = None) -> TrainedText:

@@ -18,7 +18,7 @@ def write_labels(root: DataRoot, run_id: str, count: int, snapshot_id: str = "sn
     now = datetime.now(timezone.utc)
     labels = [Label(label_id=label_id_of(run_id, listing), listing_id=listing, run_id=run_id, snapshot_id=snapshot_id,
                     created_at=now, title=f"Product {i}", description=f"A generated description of product {i}.",
-                    tags=["clothing", f"tag{i}"], text_model_version=text_version, hallucinated=False)
+                    tags=["clothing", f"tag{i}"], text_model_version=text_version, has_findings=False)
               for i, listing in enumerate(listing_ids[:count])]
     labels = [label.model_copy(update=(changes or {}).get(i, {})) for i, label in enumerate(labels)]
     with root.parquet_writer(labels_path(run_id), LABEL_SCHEMA) as sink:

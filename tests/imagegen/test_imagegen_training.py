@@ -18,7 +18,7 @@ from tests.helpers.listings import publish_demo_snapshot
 from tests.helpers.training import kill_after_first_checkpoint, versions_of
 
 TINY = dict(image_size=16, z_dim=16, g_width=8, d_width=8, batch_size=16, log_every_steps=2, sample_every_steps=4,
-            grid_columns=4, evaluator_steps=20, eval_samples_per_class=8)
+            grid_columns=4)
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from labelops.textgen.baselines import NearestNeighbourBaseline, TemplateBaseline, listing_tags
-from labelops.textgen.metrics import HallucinationVocabulary, attribute_coverage, hallucination_flags
+from labelops.factcheck import FactChecker
+from labelops.textgen.metrics import attribute_coverage
 
 SHIRT = {
     "listing_id": "shirt",
@@ -58,8 +59,8 @@ def test_template_states_every_value() -> None:
     assert "颜色为白色" in denim["description"] and denim["description"].endswith("。")
     descriptions = [p["description"] for p in template.predict(TRAIN)]
     assert attribute_coverage(descriptions, TRAIN) == pytest.approx(1.0)
-    vocab = HallucinationVocabulary.from_listings(TRAIN)
-    assert hallucination_flags(descriptions, TRAIN, vocabulary=vocab) == [False] * len(TRAIN)
+    checker = FactChecker.from_listings(TRAIN)
+    assert [checker.check(d, row) for d, row in zip(descriptions, TRAIN)] == [[]] * len(TRAIN)
 
 
 def test_template_tags_are_category_then_values() -> None:
@@ -103,10 +104,10 @@ def test_nearest_neighbour_works_on_chinese() -> None:
     query = {"attributes": {"类型": "裙", "材质": "针织", "风格": "文艺"}}
     assert baseline.predict([query])[0]["description"] == KNIT["description"]
     # it states the neighbour's facts: here a colour the query does not have
-    vocab = HallucinationVocabulary({"seabright"}, {"颜色": {"白色", "蓝色", "纯色"}})
+    checker = FactChecker.of(brands=["Seabright"], values={"颜色": ["白色", "蓝色", "纯色"]})
     denim_query = {"attributes": {"类型": "上衣", "材质": "牛仔布", "颜色": "蓝色", "衣样式": "外套"}}
     description = baseline.predict([denim_query])[0]["description"]
-    assert hallucination_flags([description], [denim_query], vocabulary=vocab) == [True]
+    assert [f.kind for f in checker.check(description, denim_query)] == ["attribute"]
 
 
 def test_nearest_neighbour_needs_training_rows() -> None:

@@ -3,15 +3,16 @@ label, and completion states the facts a generated description leaves out."""
 
 from __future__ import annotations
 
+from labelops.factcheck import FactChecker
 from labelops.textgen.data import build_example
 from labelops.textgen.grounding import clauses, complete, ground
-from labelops.textgen.metrics import HallucinationVocabulary, attribute_coverage, hallucination_rate
+from labelops.textgen.metrics import attribute_coverage
 
 TOWEL = {"listing_id": "t1", "title": "Marvel Cotton Bath Towel", "brand": "Marvel", "price": "449.00",
          "attributes": {"GSM": "350", "color": "blue"},
          "description": "Buy Marvel Cotton Bath Towel at Rs. 449 at Flipkart.com. Only Genuine Products. "
                         "30 Day Replacement Guarantee. Free Shipping."}
-VOCABULARY = HallucinationVocabulary(frozenset({"seabright", "marvel"}), {"color": frozenset({"red", "blue"})})
+CHECKER = FactChecker.of(names=["Ember"], brands=["Seabright", "Marvel"], values={"color": ["red", "blue"]})
 
 
 def test_clauses_join_back_to_the_text():
@@ -27,13 +28,18 @@ def test_a_clause_with_an_invented_number_is_dropped_and_the_rest_kept():
 
 def test_supported_text_is_kept_as_written():
     text = "A blue towel, 350 GSM, by Marvel."
-    assert ground(text, TOWEL, VOCABULARY) == text
+    assert ground(text, TOWEL, CHECKER) == text
 
 
-def test_invented_brand_and_wrong_attribute_value_are_dropped_with_a_vocabulary():
+def test_invented_brand_wrong_value_and_other_names_are_dropped_with_a_checker():
     text = "A soft towel, made by Seabright, in red, 350 GSM."
-    assert ground(text, TOWEL, VOCABULARY) == "A soft towel, 350 GSM."
-    assert ground(text, TOWEL) == text  # without a vocabulary only numbers are checked
+    assert ground(text, TOWEL, CHECKER) == "A soft towel, 350 GSM."
+    assert ground(text, TOWEL) == text  # without the snapshot's checker only numbers are checked
+    assert ground("A towel from the Ember line, 350 GSM.", TOWEL, CHECKER) == "350 GSM."
+
+
+def test_a_clause_said_twice_is_kept_once():
+    assert ground("A blue towel, 350 GSM, a blue towel.", TOWEL, CHECKER) == "A blue towel, 350 GSM."
 
 
 def test_chinese_clauses_are_grounded_too():
@@ -64,7 +70,7 @@ def test_completion_states_what_the_text_leaves_out_after_it_in_the_templates_wo
     assert completed == "A silver kettle by Prestige, quick to boil. Capacity: 1.5 L. Auto Shut-off: Yes. Warranty: 1 Year."
     assert attribute_coverage([text], [KETTLE]) < 0.5
     assert attribute_coverage([completed], [KETTLE]) == 1.0
-    assert hallucination_rate([completed], [KETTLE]) == 0.0
+    assert FactChecker.from_listings([KETTLE]).check(completed, KETTLE) == []
     assert complete(completed, KETTLE) == completed  # nothing left to add
 
 

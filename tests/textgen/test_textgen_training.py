@@ -65,10 +65,16 @@ def snapshot(data_root: Path) -> str:
 def test_train_registers_a_challenger_that_loads_by_alias_in_a_fresh_process(data_root, snapshot):
     result = train_text(TextTrainConfig(snapshot_id=snapshot, max_steps=12, **TINY))
     assert result.version == "1" and not result.already_registered
-    assert {"chrf", "attribute_coverage", "hallucination_rate"} <= set(result.metrics)
-    final = Path(result.work_dir) / "final"  # the exemplar index and the grounding vocabulary travel with the model
-    assert (final / "exemplars.pkl").exists() and (final / "vocabulary.json").exists()
+    assert {"chrf", "attribute_coverage", "findings_rate", "findings.name", "labels.chrf"} <= set(result.metrics)
+    final = Path(result.work_dir) / "final"  # the exemplar index and the fact checker travel with the model
+    assert (final / "exemplars.pkl").exists() and (final / "factcheck.json").exists()
     configure_mlflow(get_settings())
+    # registration and the gate measure a version with one function: the same numbers
+    from labelops.evaluation import EvaluationSet, evaluate_versions
+
+    (gate,) = evaluate_versions(TEXT_MODEL, [result.version], EvaluationSet.of_snapshot(DataRoot(str(data_root)), snapshot))
+    assert gate.metrics == {k: v for k, v in result.metrics.items() if not k.startswith("labels.")}
+    assert gate.label_metrics == {k.removeprefix("labels."): v for k, v in result.metrics.items() if k.startswith("labels.")}
     from mlflow import MlflowClient
 
     version = MlflowClient().get_model_version_by_alias(TEXT_MODEL, "challenger")

@@ -13,10 +13,11 @@ Datasets (real ones need LABELOPS_SHARED_DATA, e.g. ../shared/data):
             1, found automatically); the --books-classes most frequent genres are kept.
 
 For each: a snapshot in a temporary data root, the GAN trained on its train split (``--steps``
-iterations on the CPU), and labelops.imagegen.train.evaluate's table: the evaluator (trained on
-real training images only), conditional accuracy and KID (evaluator features, against real
-held-out images) for the generator and the baselines, and the image tagger's accuracy on real
-held-out images. Prints one table; the sample grid of each run is listed below it.
+iterations on the CPU), and its registration's evaluation (labelops.imagegen.evaluation, the
+gate's: the evaluator trained on real training images only; conditional accuracy and KID against
+real held-out images) for the generator and the baselines the gate compares it with (class-mean
+images, noise), the image tagger's accuracy on real held-out images, and the shipped gate's
+verdict were it the first challenger. Prints one table; the sample grid of each run is listed below it.
 """
 
 from __future__ import annotations
@@ -84,7 +85,6 @@ def evaluate(name: str, args: argparse.Namespace) -> dict:
     config = GanTrainConfig(snapshot_id=snapshot_id, image_size=args.image_size, g_width=args.width,
                             d_width=args.width, batch_size=args.batch_size, max_steps=args.steps,
                             sample_every_steps=max(1, args.steps // 5), checkpoint_every_steps=max(1, args.steps // 5),
-                            evaluator_steps=args.evaluator_steps, eval_samples_per_class=args.samples_per_class,
                             max_classes=args.books_classes if name == "books" else 16,
                             min_class_images=10)
     work = prepare(config)
@@ -93,6 +93,18 @@ def evaluate(name: str, args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - started
     evaluation = json.loads((work / "evaluation.json").read_text())
     counts = json.loads((work / "prepared.json").read_text())
+    from labelops.evaluation import EvaluationSet, Scores
+    from labelops.gate import GatePolicy, decide
+    from labelops.imagegen.evaluation import evaluate_gan, image_baselines
+    from labelops.imagegen.pyfunc import TrainedGan
+    from labelops.registry import IMAGE_MODEL
+
+    gan = TrainedGan.load(work / "final")
+    heldout = EvaluationSet.of_snapshot(root, snapshot_id)
+    model: Scores = evaluate_gan(gan, heldout)
+    policy = GatePolicy.load()
+    decision = decide(IMAGE_MODEL, policy.for_model(IMAGE_MODEL), model, None, image_baselines(gan, heldout), policy)
+    evaluation["gate"] = decision.summary()
     fit = json.loads((work / "trained.json").read_text())
     print(f"{name}: {counts}, fit {fit['seconds']:.0f} s, total {seconds:.0f} s", file=sys.stderr)
     return {"dataset": name, "counts": counts, "evaluation": evaluation, "fit_seconds": fit["seconds"],
@@ -108,11 +120,11 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=16, help="generator and discriminator width")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--evaluator-steps", type=int, default=400)
-    parser.add_argument("--samples-per-class", type=int, default=100)
     parser.add_argument("--books-classes", type=int, default=6, help="most frequent book genres kept")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ["LABELOPS_IMAGE_EVALUATOR_STEPS"] = str(args.evaluator_steps)
     results = [evaluate(name, args) for name in args.datasets]
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -124,23 +136,23 @@ def main() -> None:
                         f"{args.image_size} px, width {args.width}, {args.steps} iterations × batch {args.batch_size}, "
                         f"CPU (2 shared cores)")
     for column in ("dataset", "classes", "train / held-out", "system", "cond. acc", "÷ evaluator", "KID (±std)",
-                   "tagger acc", "fit min"):
+                   "tagger acc", "fit min", "gate"):
         table.add_column(column, justify="left" if column in ("dataset", "system") else "right")
     for result in results:
         metrics, counts = result["evaluation"]["metrics"], result["counts"]
         ceiling = metrics["evaluator_accuracy"]
         for i, system in enumerate(result["evaluation"]["systems"]):
             first = i == 0
-            generator = system["system"].startswith("generator")
+            generator = system["system"] == "model"
             table.add_row(
                 result["dataset"] if first else "", str(counts["classes"]) if first else "",
                 f"{counts['images_train']} / {counts['images_val'] + counts['images_test']}" if first else "",
                 system["system"], f"{system['conditional_accuracy']:.3f}",
                 f"{system['conditional_accuracy'] / max(ceiling, 1e-9):.2f}",
-                "0 (reference)" if system["system"].startswith("real held-out")
-                else f"{system['kid']:.3f} ±{system['kid_std']:.3f}",
+                f"{system['kid']:.3f} ±{system['kid_std']:.3f}",
                 f"{metrics['tagger_accuracy']:.3f} (evaluator {ceiling:.3f})" if generator else "",
-                f"{result['fit_seconds'] / 60:.1f}" if generator else "")
+                f"{result['fit_seconds'] / 60:.1f}" if generator else "",
+                result["evaluation"]["gate"] if generator else "")
     Console(width=200).print(table)
     for result in results:
         print(f"sample grid ({result['dataset']}): {result['grid']}")

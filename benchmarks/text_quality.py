@@ -9,11 +9,12 @@ Datasets (real ones need LABELOPS_SHARED_DATA, e.g. ../shared/data):
   advertisegen  Chinese AdvertiseGen products: attributes → ad copy (the seed's market)
 
 For each: a snapshot in a temporary data root, the generator trained on its train split
-(``--steps``, CPU), and on the same frozen test split the model, the template baseline and the
-nearest-neighbour baseline, scored with labelops.textgen.metrics (hallucinations judged against
-the training rows' vocabulary). The model is scored as it labels products (its text, then the
-facts it leaves out: labelops.textgen.grounding.complete) and, in the row below, on its own
-text only. Prints one table.
+(``--steps``, CPU), and on the same held-out rows (val + test) the model and every baseline
+(template, retrieve-and-fill, nearest neighbour), each scored by labelops.evaluation, the
+function registration and the gate use: the model's own text (what the gate decides on), and the
+same text as labels state it (grounded, completed; never gated). Beside each system: its chrF gain
+over retrieve-and-fill with the paired-bootstrap 95% interval, the fact checker's findings rate,
+and the shipped gate's verdict were the model the first challenger. Prints one table.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-METRICS = ("chrf", "bleu", "rouge_l", "attribute_coverage", "hallucination_rate", "tag_f1", "distinct_2")
+METRICS = ("chrf", "bleu", "rouge_l", "attribute_coverage", "findings_rate", "tag_f1", "distinct_2")
 
 
 def shared() -> Path:
@@ -97,14 +98,13 @@ def make_snapshot(name: str, root) -> str:  # noqa: ANN001
 
 
 def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
+    from labelops.evaluation import EvaluationSet, evaluate_text_generator, text_baseline_scores
+    from labelops.gate import GatePolicy, decide
+    from labelops.registry import TEXT_MODEL
     from labelops.settings import get_settings
-    from labelops.snapshot import read_snapshot
+    from labelops.significance import paired_bootstrap
     from labelops.storage import DataRoot
-    from labelops.textgen.baselines import NearestNeighbourBaseline, TemplateBaseline
-    from labelops.textgen.data import split_of
-    from labelops.textgen.generate import GenerationOptions, TextGenerator, load_vocabulary
-    from labelops.textgen.metrics import evaluate_text
-    from labelops.textgen.serialize import clean_description
+    from labelops.textgen.generate import TextGenerator
     from labelops.textgen.train import TextTrainConfig, train_text
 
     data = tempfile.mkdtemp(prefix=f"labelops-quality-{name}-")
@@ -115,31 +115,34 @@ def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
     started = time.perf_counter()
     trained = train_text(TextTrainConfig(snapshot_id=snapshot_id, max_steps=steps))
     train_seconds = time.perf_counter() - started
-    work = Path(trained.work_dir)
-    heldout = json.loads((work / "heldout.json").read_text())
-    vocabulary = load_vocabulary(work)
-    rows = read_snapshot(root, snapshot_id).to_pylist()
-    # baselines learn from the same cleaned descriptions the model learns from
-    train_rows = [{**r, "description": clean_description(r["description"])} for r in rows
-                  if split_of(r["listing_id"]) == "train" and r.get("description")]
-    references = [e["description"] for e in heldout]
-    inputs = [e["row"] for e in heldout]
+    evaluation = EvaluationSet.of_snapshot(root, snapshot_id)
+    model = evaluate_text_generator(TextGenerator.load(Path(trained.work_dir) / "final"), evaluation)
+    baselines = text_baseline_scores(evaluation, ("template", "retrieve_fill", "nearest_neighbour"))
+    policy = GatePolicy.load()
+    decision = decide(TEXT_MODEL, policy.for_model(TEXT_MODEL), model, None,
+                      {k: v for k, v in baselines.items() if k != "nearest_neighbour"}, policy)
+    reference = baselines["retrieve_fill"]
 
-    def score(predicted: list[dict]) -> dict:
-        return evaluate_text([p["description"] for p in predicted], references, inputs, vocabulary=vocabulary,
-                             predicted_tags=[p["tags"] for p in predicted], reference_tags=[e["tags"] for e in heldout])
+    def gain(scores) -> str:  # noqa: ANN001
+        if scores is reference:
+            return ""
+        interval = paired_bootstrap(scores.row_metric("chrf"), reference.row_metric("chrf"), evaluation_rows)
+        return f"{interval.gain:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
 
-    results = [(name, f"model ({steps} steps)", trained.metrics, train_seconds)]
-    # the same model without completion (labelops.textgen.grounding.complete): its own text only
-    own = TextGenerator.load(work / "final").generate(inputs, GenerationOptions(complete=False))
-    results.append((name, "  model, own text only", score([vars(g) for g in own]), 0.0))
-    for label, baseline in (("template baseline", TemplateBaseline()), ("nearest-neighbour baseline", NearestNeighbourBaseline())):
-        results.append((name, label, score(baseline.fit(train_rows).predict(inputs)), 0.0))
-    print(f"{name}: {len(rows)} listings, {len(train_rows)} training rows, {len(heldout)} test rows", file=sys.stderr)
-    for _, system, metrics, _ in results:  # as soon as a dataset is done, in case a later one fails
-        print(f"{name} | {system} | " + " | ".join(f"{m} {metrics.get(m, float('nan')):.3f}" for m in METRICS),
-              file=sys.stderr, flush=True)
-    return results
+    evaluation_rows = len(evaluation.rows)
+    results = [(name, f"model ({steps} steps), own text: gate {decision.verdict}", model, train_seconds),
+               (name, "  model, as labels (grounded, completed)", model.model_copy(update={"metrics": model.label_metrics}), 0.0)]
+    results += [(name, f"{label} baseline", scores, 0.0) for label, scores in baselines.items()]
+    rows = [(dataset, system, {**scores.metrics, "gain": gain(scores)}, seconds)
+            for dataset, system, scores, seconds in results]
+    print(f"{name}: {evaluation_rows} held-out rows, {len(evaluation.train_rows)} training rows; gate: "
+          f"{decision.summary()}", file=sys.stderr)
+    for _, system, metrics, _ in rows:  # as soon as a dataset is done, in case a later one fails
+        print(f"{name} | {system} | " + " | ".join(f"{m} {metrics.get(m, float('nan')):.3f}" for m in METRICS)
+              + f" | chrF vs retrieve_fill {metrics['gain']}", file=sys.stderr, flush=True)
+    for sample in model.samples[:3]:
+        print(f"  sample: {sample['title']}: {sample['text']} {sample['findings']}", file=sys.stderr)
+    return rows
 
 
 def main() -> None:
@@ -153,11 +156,11 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="text generator vs baselines on each dataset's frozen test split (CPU, 2 cores)")
-    for column in ("dataset", "system", *METRICS, "train s"):
+    table = Table(title="text generator vs baselines on each dataset's held-out rows (CPU, 2 cores)")
+    for column in ("dataset", "system", *METRICS, "chrF vs retrieve-fill (95%)", "train s"):
         table.add_column(column, justify="left" if column in ("dataset", "system") else "right")
     for dataset, system, metrics, seconds in rows:
-        table.add_row(dataset, system, *(f"{metrics.get(m, float('nan')):.3f}" for m in METRICS),
+        table.add_row(dataset, system, *(f"{metrics.get(m, float('nan')):.3f}" for m in METRICS), metrics["gain"],
                       f"{seconds:.0f}" if seconds else "")
     Console(width=200).print(table)
 

@@ -61,7 +61,7 @@ FILE_NAME = "factcheck.json"
 
 _CURRENCY_SYMBOLS = "€$£¥₹"
 _TOKEN = re.compile(
-    rf"(?P<num>\d+(?:[.,]\d+)*|(?<![\w.])\.\d+)|(?P<amp>&)|(?P<cjk>[{_CJK_CLASS}])|(?P<word>[^\W\d_{_CJK_CLASS}]+)"
+    rf"(?P<num>\d+\. \d{{1,2}}(?= ?[^\W\d_])|\d+(?:[.,]\d+)*|(?<![\w.])\.\d+)|(?P<amp>&)|(?P<cjk>[{_CJK_CLASS}])|(?P<word>[^\W\d_{_CJK_CLASS}]+)"
     rf"|(?P<cur>[{_CURRENCY_SYMBOLS}])|(?P<end>[.!?。！？]+)|(?P<mark>[,;:，；：、()\[\]（）【】\"“”])|(?P<slot>[⟦⟧])"
 )
 _STOPWORDS = frozenset(
@@ -138,6 +138,7 @@ def _normal(text: str) -> str:
 
 @lru_cache(maxsize=1 << 16)
 def _canonical(number: str) -> str:
+    number = number.replace(". ", ".")  # "5. 5 l": a decimal point typed with a space after it
     text = number.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", number) else number.replace(",", ".")
     try:
         return format(Decimal(text).normalize(), "f")
@@ -459,7 +460,8 @@ class FactChecker:
                     if any(_contains(norms, v) for v in own):
                         continue  # the text also states the listing's own value: a second thing described
                     add("attribute", first, end, f"its {' '.join(key)} is {_show(own)}")
-        findings += self._anchored(text, tokens, fact, stated)
+        anchored = self._anchored(text, tokens, fact, stated)
+        findings += anchored + _lone_quantities(text, tokens, fact, {(f.start, f.end) for f in anchored})
         for key, terms in stated.items():
             own = fact.values.get(key, [])
             if len(terms) > 1 and not all(t in own or any(_contains(v, t) for v in own) for t in terms):
@@ -644,8 +646,34 @@ def _price_findings(text: str, tokens: list[_Token], fact: _Facts) -> list[Findi
     return findings
 
 
+def _lone_quantities(text: str, tokens: list[_Token], fact: _Facts, judged: set[tuple[int, int]]) -> list[Finding]:
+    """The one measurement of its kind in a text, where the listing states one of that kind too
+    ("holds 450 ml" where its only volume is 400 ml), matching no number of the listing, converted or not."""
+    by_dimension: dict[str, list[tuple[tuple[str, ...], Quantity]]] = {}
+    for key, quantities in fact.quantities.items():
+        for quantity in quantities:
+            by_dimension.setdefault(quantity.dimension, []).append((key, quantity))
+    findings = []
+    stated = _quantities(tokens)
+    per_dimension: dict[str, int] = {}
+    for _, _, quantity in stated:
+        per_dimension[quantity.dimension] = per_dimension.get(quantity.dimension, 0) + 1
+    for first, end, quantity in stated:
+        start, stop = tokens[first].start, tokens[end - 1].end
+        own = by_dimension.get(quantity.dimension, [])
+        if (start, stop) in judged or len({key for key, _ in own}) != 1 or per_dimension[quantity.dimension] != 1 \
+                or quantity.number in fact.numbers:
+            continue  # several measures of one kind (length, width...): which is which is the key's to say
+        if not any(_same_quantity(quantity, q) for _, q in own):
+            key = own[0][0]
+            findings.append(Finding("number", start, stop, text[start:stop],
+                                    f"its {' '.join(key)} is {_display(fact.values[key][0])}"))
+    return findings
+
+
 _EMPTY_LATIN = re.compile(r"(?<=[^\W\d_])[ \t]+[.,;!?](?=\s|$)(?!\s*\.)")  # "size ." (not an ellipsis ". . .")
 _EMPTY_CJK = re.compile(r"[为是][。，；！？、,.;!?]|[：:][。，；！？、]")
+_EMPTY_BEFORE_AND = re.compile(r"\b(?:is|from|an?|the)\s+(?:and|or)\b", re.I)  # "its colour is and"
 # words after which a value must follow: "size .", "by .", "made of ,"
 _NEEDS_VALUE = frozenset("a an the of by from with in for to at is are was as than size".split())
 
@@ -661,7 +689,7 @@ def _empty_slots(text: str, tokens: list[_Token], fact: _Facts) -> list[Finding]
             findings.append(Finding("empty_slot", word.start(1), match.end(), text[word.start(1):match.end()],
                                     "a value is missing here"))
     findings += [Finding("empty_slot", m.start(), m.end(), m.group(), "a value is missing here")
-                 for m in _EMPTY_CJK.finditer(text)]
+                 for m in (*_EMPTY_CJK.finditer(text), *_EMPTY_BEFORE_AND.finditer(text))]
     for i, token in enumerate(tokens[:-1]):
         following = tokens[i + 1]
         after = tokens[i + 2] if i + 2 < len(tokens) else None

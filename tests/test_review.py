@@ -27,8 +27,12 @@ def root(data_root) -> DataRoot:
     with root.open("images/red.png", "wb") as handle:
         handle.write(buffer.getvalue())
     write_labels(root, "run-b", 30, changes={0: {"title": EVIL_TITLE, "description": EVIL_DESCRIPTION,
-                                                  "image": "images/red.png"}})
+                                                  "image": "images/red.png"},
+                                              1: {"has_findings": True, "findings": [FINDING]}})
     return root
+
+
+FINDING = "name: Ember (a name of other listings, not of this one)"
 
 
 def post(url: str, body: dict, token: str | None) -> tuple[int, dict]:
@@ -53,6 +57,8 @@ def test_reject_and_edit_in_the_browser_become_feedback_rows(page, root):
         assert first.locator(".title").text_content() == EVIL_TITLE  # shown as text, never run
         assert first.locator(".description").text_content() == EVIL_DESCRIPTION
         assert first.locator("img").evaluate("img => img.complete && img.naturalWidth") == 32  # the photo, from the server
+        assert first.locator(".finding").count() == 0
+        assert page.locator(".card").nth(1).locator(".finding").text_content() == f"⚠ {FINDING}"  # beside the label
 
         first.locator(".reject").click()  # no reviewer yet: nothing is sent
         assert "enter your name" in first.locator(".status").text_content()

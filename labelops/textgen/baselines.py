@@ -232,5 +232,7 @@ class RetrieveFillBaseline:
                  "tags": listing_tags(row)} for row, index in zip(rows, self._search.neighbours(rows))]
 
 
-# the baselines the gate measures a text model against, by the name its policy uses
-BASELINES = {"template": TemplateBaseline, "retrieve_fill": RetrieveFillBaseline}
+# the baselines a text model is measured against, by the name the gate's policy uses (the gate's
+# default: template and retrieve_fill; the nearest neighbour copies another product's facts)
+BASELINES = {"template": TemplateBaseline, "retrieve_fill": RetrieveFillBaseline,
+             "nearest_neighbour": NearestNeighbourBaseline}

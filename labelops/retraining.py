@@ -228,10 +228,7 @@ def text_model_state(settings: Settings | None = None) -> TextModelState:
 
     configure_mlflow(settings or get_settings())
     client = MlflowClient()
-    try:
-        versions = client.search_model_versions(f"name = '{TEXT_MODEL}'")
-    except Exception:  # noqa: BLE001 - nothing registered yet
-        versions = []
+    versions = client.search_model_versions(f"name = '{TEXT_MODEL}'")  # [] when nothing is registered
     newest = max((v.creation_timestamp for v in versions), default=None)
     champion = version_by_alias(TEXT_MODEL, CHAMPION)
     return TextModelState(

@@ -31,6 +31,10 @@ class CrawlSettings(BaseSettings):
     max_pages: int = Field(0, ge=0, description="0 = no limit")
     depth_limit: int = Field(0, ge=0, description="0 = no limit")
     download_images: bool = True
+    max_image_pixels: int = Field(25_000_000, ge=0, description="images declaring more pixels are refused "
+                                  "before they are decoded (image bombs); 0 = no limit")
+    max_crawl_image_pixels: int = Field(50_000_000_000, ge=0, description="pixels of images one crawl decodes "
+                                        "in all; past it images are refused; 0 = no limit")
 
 
 class Settings(BaseSettings):

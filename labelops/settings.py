@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     ingest_cron: str | None = Field(None, description="cron of the nightly ingest; default: deployments/prefect.yaml")
     train_cron: str | None = Field(None, description="cron of the weekly retraining; default: deployments/prefect.yaml")
     feedback_cron: str | None = Field(None, description="cron of the feedback check; default: deployments/prefect.yaml")
+    review_hosts: str = Field("", description="host names (or name:port) the review page answers to besides "
+                              "127.0.0.1 and localhost, comma-separated (e.g. the name of a proxy in front of it)")
 
     @field_validator("data")
     @classmethod
@@ -77,6 +79,10 @@ class Settings(BaseSettings):
         if not self.data_is_local:
             raise ValueError(f"data root {self.data!r} is not a local folder")
         return Path(self.data.removeprefix("file://")).expanduser().resolve()
+
+    @property
+    def review_host_names(self) -> list[str]:
+        return [name.strip() for name in self.review_hosts.split(",") if name.strip()]
 
     @property
     def tracking_uri(self) -> str:

@@ -1,6 +1,6 @@
 """Named file locks: one process at a time for the steps that must not run twice at once.
 
-A lock file lives under ``<data>/locks/`` (or the temp folder when the data root is remote; across
+A lock file lives under ``<data>/locks/`` (or this user's private folder when the data root is remote; across
 machines, the deployments' Prefect concurrency limits play that part). Used by the gate (one
 champion move per model at a time) and by the feedback flow (one retraining decision at a time).
 :func:`exclusive` is a lock that lives in the data root itself, so it holds across machines too,
@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import socket
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from labelops.settings import Settings, get_settings
+from labelops.settings import Settings, get_settings, private_dir
 from labelops.storage import DataRoot
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ class LockTimeout(RuntimeError):
 
 
 def lock_dir(settings: Settings) -> Path:
-    base = settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
+    base = settings.local_data_path if settings.data_is_local else private_dir(settings)
     path = base / "locks"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -177,7 +177,7 @@ class ImageSet:
 
     @classmethod
     def load(cls, path: Path) -> ImageSet:
-        return cls(**torch.load(path, weights_only=False))
+        return cls(**torch.load(path, weights_only=True))  # tensors, lists and numbers: data, never code
 
 
 def build_image_set(rows: Iterable[Mapping[str, Any]], root: DataRoot, size: int, level: int | None = None,

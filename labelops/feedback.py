@@ -47,7 +47,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from labelops.crawl import new_crawl_id
-from labelops.labels import contains_markup
+from labelops.labels import contains_markup, label_manifest_path, label_run_complete
 from labelops.locks import exclusive
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
@@ -136,9 +136,17 @@ LABEL_COLUMNS = ["label_id", "listing_id", "run_id", "snapshot_id", "created_at"
 
 
 def label_runs(root: DataRoot) -> list[str]:
-    """Ids of the label runs with a labels table, oldest first (run ids are not time-ordered)."""
-    runs = [run for run in root.listdir("labels") if root.exists(f"labels/{run}/labels.parquet")]
-    return sorted(runs, key=lambda run: root.fs.modified(root.path(f"labels/{run}/labels.parquet")))
+    """Ids of the finished label runs, oldest first (run ids are not time-ordered); a run without
+    its manifest (still being written, or cut short) is left out and logged."""
+    runs, unfinished = [], []
+    for run in root.listdir("labels"):
+        if label_run_complete(root, run):
+            runs.append(run)
+        elif root.exists(f"labels/{run}/labels.parquet"):
+            unfinished.append(run)
+    if unfinished:
+        log.info("labels runs not finished (being written, or cut short; ignored): %s", ", ".join(unfinished))
+    return sorted(runs, key=lambda run: root.fs.modified(root.path(label_manifest_path(run))))
 
 
 def read_labels(root: DataRoot, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -337,6 +345,7 @@ class FeedbackBatch(BaseModel):
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    quarantined_before: int = Field(0, description="rejected lines already in the quarantine (not stored again)")
     verdicts: dict[str, int] = Field(default_factory=dict)
     failed_expectations: dict[str, int] = Field(default_factory=dict)
     errors: list[str] = Field(default_factory=list, description="the first rejected lines, one message each")
@@ -347,6 +356,8 @@ class FeedbackBatch(BaseModel):
         lines = ["# Feedback collected", "", f"batch `{self.batch_id}` from {len(self.files)} file(s)", "",
                  "| | |", "|---|---|", f"| lines read | {self.lines} |", f"| stored | {self.stored} |",
                  f"| already stored (ignored) | {self.duplicates} |", f"| rejected (quarantined) | {self.rejected} |"]
+        if self.quarantined_before:
+            lines.append(f"| rejected before (already quarantined) | {self.quarantined_before} |")
         lines += [f"| verdict `{v}` | {n} |" for v, n in sorted(self.verdicts.items())]
         lines += [f"| broke `{name}` | {n} |" for name, n in sorted(self.failed_expectations.items())]
         if self.errors:
@@ -470,8 +481,18 @@ def _cut(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def quarantined_lines(root: DataRoot) -> set[tuple[str, int, str]]:
+    """(source, line number, line) of every feedback line quarantined so far."""
+    names = [name for name in root.listdir("quarantine") if name.startswith("feedback-") and name.endswith(".parquet")]
+    return {(row["source"], row["line_number"], row["line"]) for name in names
+            for row in root.read_parquet(f"quarantine/{name}", columns=["source", "line_number", "line"]).to_pylist()}
+
+
 def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
-    """Append the valid feedback to the table, quarantine the rejected lines, move inbox files to processed/."""
+    """Append the valid feedback to the table, quarantine the rejected lines, move inbox files to processed/.
+
+    Each step can be repeated: a collection killed half-way and run again stores no verdict twice
+    (ids) and quarantines no line twice (the same line of the same file is quarantined once)."""
     incoming, batch_id = checked.incoming, checked.incoming.batch_id
     batch = FeedbackBatch(batch_id=batch_id, files=[*incoming.inbox, *incoming.files], lines=len(incoming.lines),
                           stored=len(checked.valid), duplicates=checked.duplicates, rejected=len(checked.rejected))
@@ -480,11 +501,14 @@ def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
         with root.parquet_writer(table_part(batch_id), FEEDBACK_SCHEMA) as sink:
             sink.write(table)
         batch.table = root.uri(table_part(batch_id))
-    if checked.rejected:
+    known = quarantined_lines(root) if checked.rejected else set()
+    new = [r for r in checked.rejected if (r.line.source, r.line.number, r.line.text) not in known]
+    batch.quarantined_before = len(checked.rejected) - len(new)
+    if new:
         with root.parquet_writer(quarantine_path(batch_id), REJECTED_SCHEMA) as sink:
             sink.write(pa.Table.from_pylist([
                 {"source": r.line.source, "line_number": r.line.number, "line": r.line.text,
-                 "failed_expectations": r.names, "error": r.message, "batch_id": batch_id} for r in checked.rejected],
+                 "failed_expectations": r.names, "error": r.message, "batch_id": batch_id} for r in new],
                 schema=REJECTED_SCHEMA))
         batch.quarantine = root.uri(quarantine_path(batch_id))
     for relative in incoming.inbox:

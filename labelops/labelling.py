@@ -3,8 +3,13 @@
     run = label_snapshot(snapshot_id, gates)   # gates: what this run's gate decided, for the report
 
 The run is an MLflow run (experiment ``labels``) whose id names the output folder
-``labels/<run_id>/`` (labels.parquet, report.html, generated images) and is recorded in every
-label. Without a text champion nothing can be labelled: :class:`NoChampionError` says so.
+``labels/<run_id>/`` (labels.parquet, report.html, generated images, and manifest.json last, which
+publishes the run) and is recorded in every label. Without a text champion nothing can be
+labelled: :class:`NoChampionError` says so.
+
+A run that did not finish (killed, or failed) is continued by the next labelling of the same
+snapshot with the same models: the same MLflow run and folder, every file written again, so the
+end state is that of a run that was never interrupted. One labelling per snapshot runs at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from labelops.labels import (LabelCounts, labels_path, labels_quarantine_path, make_labels, store_labels)
+from labelops.labels import (LabelCounts, label_run_complete, labels_path, labels_quarantine_path, make_labels,
+                             publish_label_run, store_labels)
+from labelops.locks import named_lock
 from labelops.promotion import champion_version
 from labelops.registry import IMAGE_MODEL, TEXT_MODEL, configure_mlflow, ensure_experiment, git_commit
 from labelops.report import render_report, write_report
@@ -78,6 +85,19 @@ def load_image_labeller(version: str) -> GanLabeller:
     return GanLabeller(load_gan(version))
 
 
+def _run_to_continue(root: DataRoot, experiment_id: str, lineage: dict[str, str]) -> dict[str, str]:
+    """``start_run`` arguments: the newest unfinished labels run of the same snapshot and models
+    (its process died, or it failed) to continue, else a new run in ``experiment_id``."""
+    from mlflow import MlflowClient
+
+    query = " and ".join(f"tags.{key} = '{value}'" for key, value in lineage.items())
+    for run in MlflowClient().search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=5):
+        if run.info.status != "FINISHED" and not label_run_complete(root, run.info.run_id):
+            log.info("continuing the unfinished labels run %s", run.info.run_id)
+            return {"run_id": run.info.run_id}
+    return {"experiment_id": experiment_id}
+
+
 def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settings | None = None,
                    batch_size: int = 256, use_image_model: bool = True) -> LabelRun:
     """Label every listing of ``snapshot_id`` with the current champions."""
@@ -100,10 +120,11 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
     generator = load_text_generator(text_version)
     image_model = load_image_labeller(image_version) if image_version else None
     experiment_id = ensure_experiment("labels", settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"labels-{snapshot_id}") as run:
+    lineage = {"snapshot_id": snapshot_id, "text_model_version": text_version, "image_model_version": image_version or "none"}
+    with named_lock(f"labels-{snapshot_id}", settings), \
+            mlflow.start_run(**_run_to_continue(root, experiment_id, lineage), run_name=f"labels-{snapshot_id}") as run:
         run_id = run.info.run_id
-        mlflow.set_tags({"snapshot_id": snapshot_id, "git_commit": git_commit(), "text_model_version": text_version,
-                         "image_model_version": image_version or "none"})
+        mlflow.set_tags({**lineage, "git_commit": git_commit()})
         done = 0
 
         def progress(n: int) -> None:
@@ -119,6 +140,7 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
         html = render_report(run_id=run_id, snapshot_id=snapshot_id, labels=valid, gates=list(gates),
                              counts=counts.model_dump(), models={TEXT_MODEL: text_version, IMAGE_MODEL: image_version})
         report = write_report(root, run_id, html)
+        publish_label_run(root, run_id, {**lineage, "counts": counts.model_dump()})
         seconds = time.perf_counter() - started
         mlflow.log_metrics({"labels_valid": counts.valid, "labels_quarantined": counts.quarantined,
                             "labels_hallucinated": counts.hallucinated, "generated_images": counts.generated_images,

@@ -49,8 +49,8 @@ class CrawlReport(BaseModel):
     items_written: int = 0
     images_downloaded: int = 0
     images_failed: int = 0
-    images_too_large: int = Field(0, description="images refused for declaring more pixels than allowed (of images_failed)")
-    images_over_budget: int = Field(0, description="images refused once the crawl's pixel budget was spent (of images_failed)")
+    images_too_large: int = Field(0, description="of images_failed: declared more pixels than allowed")
+    images_over_budget: int = Field(0, description="of images_failed: refused once the crawl's pixel budget was spent")
     finish_reason: str | None = None
     seconds: float = 0.0
 

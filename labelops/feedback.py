@@ -178,7 +178,8 @@ def read_lines(root: DataRoot, relative: str | None = None, url: str | None = No
 
     Read as bytes, a line at a time and never more than :data:`MAX_LINE_BYTES` of one, so a line
     that is not UTF-8 or is too long comes back with its ``problem`` instead of stopping the file.
-    A file that cannot be read at all comes back as one line (number 0) with the reason.
+    An inbox file that cannot be read at all comes back as one line (number 0) with the reason; a
+    file given by hand that cannot be read raises, for the person who named it.
     """
     import fsspec
 
@@ -191,6 +192,8 @@ def read_lines(root: DataRoot, relative: str | None = None, url: str | None = No
                 if line is not None:
                     yield line
     except OSError as error:
+        if relative is None:
+            raise
         yield Line(source, 0, "", ("file_readable", f"the file could not be read: {error}"))
 
 
@@ -219,7 +222,8 @@ def _raw_lines(handle: Any, limit: int, chunk: int = 1 << 16) -> Iterator[tuple[
 def _decoded(source: str, number: int, raw: bytes, complete: bool) -> Line | None:
     if not complete:
         sample = raw[:SAMPLE_CHARS].decode("utf-8", "backslashreplace")
-        return Line(source, number, sample + "…", ("line_too_long", f"the line is longer than {MAX_LINE_BYTES} bytes"))
+        return Line(source, number, sample + "…",
+                    ("line_too_long", f"the line is longer than {MAX_LINE_BYTES} bytes"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -429,7 +433,8 @@ def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = No
             rows.append(check_row(record, labels, now))
             checkable.append((line, record))
         except Exception as error:  # noqa: BLE001 - whatever one line does, the others are stored
-            rejected.append(Rejected(line, ["checkable"], f"could not be checked: {type(error).__name__}: {_cut(error)}"))
+            rejected.append(Rejected(line, ["checkable"],
+                                     f"could not be checked: {type(error).__name__}: {_cut(error)}"))
     failures = (validator or SuiteValidator(SUITE)).validate(pd.DataFrame(rows)).failures if rows else {}
     known = stored_ids(root)
     valid: list[Feedback] = []
@@ -512,8 +517,11 @@ def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
                 schema=REJECTED_SCHEMA))
         batch.quarantine = root.uri(quarantine_path(batch_id))
     for relative in incoming.inbox:
-        if root.exists(relative):
-            root.move(relative, f"{PROCESSED}/{batch_id}/{relative.rsplit('/', 1)[-1]}")
+        try:
+            if root.exists(relative):
+                root.move(relative, f"{PROCESSED}/{batch_id}/{relative.rsplit('/', 1)[-1]}")
+        except OSError as error:  # it stays in the inbox; read again, it adds nothing twice
+            log.warning("could not move %s to %s/: %s", root.uri(relative), PROCESSED, error)
 
     batch.verdicts = dict(Counter(f.verdict for f in checked.valid))
     batch.failed_expectations = dict(Counter(name for r in checked.rejected for name in r.names))

@@ -91,7 +91,8 @@ def _run_to_continue(root: DataRoot, experiment_id: str, lineage: dict[str, str]
     from mlflow import MlflowClient
 
     query = " and ".join(f"tags.{key} = '{value}'" for key, value in lineage.items())
-    for run in MlflowClient().search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=5):
+    runs = MlflowClient().search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=5)
+    for run in runs:
         if run.info.status != "FINISHED" and not label_run_complete(root, run.info.run_id):
             log.info("continuing the unfinished labels run %s", run.info.run_id)
             return {"run_id": run.info.run_id}
@@ -120,7 +121,8 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
     generator = load_text_generator(text_version)
     image_model = load_image_labeller(image_version) if image_version else None
     experiment_id = ensure_experiment("labels", settings)
-    lineage = {"snapshot_id": snapshot_id, "text_model_version": text_version, "image_model_version": image_version or "none"}
+    lineage = {"snapshot_id": snapshot_id, "text_model_version": text_version,
+               "image_model_version": image_version or "none"}
     with named_lock(f"labels-{snapshot_id}", settings), \
             mlflow.start_run(**_run_to_continue(root, experiment_id, lineage), run_name=f"labels-{snapshot_id}") as run:
         run_id = run.info.run_id

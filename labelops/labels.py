@@ -99,8 +99,8 @@ def label_manifest_path(run_id: str) -> str:
 
 def publish_label_run(root: DataRoot, run_id: str, manifest: Mapping[str, Any]) -> str:
     """Mark a labels run complete: its manifest, written last (after the table, the images and the report)."""
-    root.write_json(label_manifest_path(run_id), {"run_id": run_id, "finished_at": datetime.now(timezone.utc).isoformat(),
-                                                 **manifest})
+    finished = datetime.now(timezone.utc).isoformat()
+    root.write_json(label_manifest_path(run_id), {"run_id": run_id, "finished_at": finished, **manifest})
     return label_manifest_path(run_id)
 
 

@@ -295,7 +295,7 @@ def _handler(app: ReviewApp, hosts: frozenset[str], request_seconds: float) -> t
                 status, reply = app.submit(body)
             except Exception:  # noqa: BLE001 - the client gets an answer, the log the traceback
                 log.exception("review: could not check a verdict")
-                status, reply = HTTPStatus.INTERNAL_SERVER_ERROR, {"errors": ["the server could not check this verdict"]}
+                status, reply = HTTPStatus.INTERNAL_SERVER_ERROR, {"errors": ["the server could not check the verdict"]}
             self._json(status, reply)
 
     return Handler

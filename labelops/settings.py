@@ -108,7 +108,8 @@ def private_dir(settings: Settings) -> Path:
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
     info = os.lstat(base)
     if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
-        raise PermissionError(f"{base} is not yours (or is a link): set LABELOPS_WORK_DIR to a folder only you can write")
+        raise PermissionError(f"{base} is not yours (or is a link): "
+                              "set LABELOPS_WORK_DIR to a folder only you can write")
     if stat.S_IMODE(info.st_mode) & 0o077:
         os.chmod(base, 0o700)
     return base

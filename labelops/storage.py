@@ -46,19 +46,6 @@ def is_temporary(name: str) -> bool:
     return bool(_TEMPORARY.match(name.rsplit("/", 1)[-1]))
 
 
-def _fsync_folder(folder: str) -> None:
-    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
 
 @dataclass(frozen=True)
 class DataRoot:
@@ -156,14 +143,13 @@ class DataRoot:
         try:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            os.fsync(handle.fileno())  # the content is on disk before the name points at it
             handle.close()
             if exclusive:
                 os.link(temporary, target)  # FileExistsError when someone else was first
                 os.unlink(temporary)
             else:
                 os.replace(temporary, target)
-            _fsync_folder(folder)
         except BaseException:
             handle.close()
             try:

@@ -1,8 +1,9 @@
 """The data root on S3: the real storage, snapshot and ingest code against an S3 server on 127.0.0.1.
 
 The server is moto's (``moto[server]``, a dev extra; see :mod:`tests.helpers.s3`). The production
-stack (docker/compose.yaml) points the same code at MinIO with the same variables: ``LABELOPS_DATA=s3://...`` and ``AWS_ENDPOINT_URL``,
-which botocore reads, so s3fs (fsspec), Scrapy's image store and boto3 all find the endpoint.
+stack (docker/compose.yaml) points the same code at MinIO with the same variables:
+``LABELOPS_DATA=s3://...`` and ``AWS_ENDPOINT_URL``, which botocore reads, so s3fs (fsspec),
+Scrapy's image store and boto3 all find the endpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from labelops.settings import Settings, get_settings
 from labelops.snapshot import latest_snapshot_id, read_snapshot
 from labelops.storage import DataRoot
 from tests.helpers.listings import publish_demo_snapshot
-from tests.helpers.s3 import object_keys, s3_endpoint, s3_root  # noqa: F401 - fixtures
+from tests.helpers.s3 import object_keys
 
 
 def test_settings_need_an_mlflow_uri_for_an_s3_root(monkeypatch: pytest.MonkeyPatch):

@@ -180,7 +180,8 @@ def fit(work: Path) -> None:
         network = getattr(module.model, "_orig_mod", module.model)
         network.save_pretrained(work / "final")
         tokenizer.save_pretrained(work / "final")
-        for extra in (*(work / name for name in EXEMPLAR_FILES), work / "vocabulary.json"):  # they generate with the model
+        # they generate with the model
+        for extra in (*(work / name for name in EXEMPLAR_FILES), work / "vocabulary.json"):
             if extra.exists():
                 shutil.copy2(extra, work / "final" / extra.name)
         # generation cuts prompts where training did

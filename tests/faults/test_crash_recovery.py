@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -39,7 +40,8 @@ def crash(stage: str, point: str, root: DataRoot) -> None:
            "MLFLOW_DISABLE_TELEMETRY": "true"}
     done = subprocess.run([sys.executable, "-m", "tests.faults.crash", stage, point], cwd=PROJECT, env=env,
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == -signal.SIGKILL, f"the crash point was not reached (rc {done.returncode}):\n{done.stderr[-3000:]}"
+    assert done.returncode == -signal.SIGKILL, \
+        f"the crash point was not reached (rc {done.returncode}):\n{done.stderr[-3000:]}"
 
 
 def every_table_reads(root: DataRoot) -> None:
@@ -49,13 +51,23 @@ def every_table_reads(root: DataRoot) -> None:
             pq.read_table(path)
 
 
-def interrupted_then_rerun(stage: str, point: str, clean: DataRoot, broken: DataRoot, monkeypatch) -> None:  # noqa: ANN001
-    use_root(Path(clean.url), monkeypatch)
+def interrupted_then_rerun(stage: str, point: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           prepare: Callable[[DataRoot], None], state: Callable[[DataRoot], dict],
+                           after_crash: Callable[[DataRoot], None] = lambda root: None) -> tuple[dict, dict]:
+    """The ``state`` of a data root where ``stage`` ran once, and of one where it was killed at
+    ``point`` and run again (both ``prepare``-d alike)."""
+    clean, broken = DataRoot(str(tmp_path / "clean")), DataRoot(str(tmp_path / "broken"))
+    for root in (clean, broken):
+        prepare(root)
+    use_root(tmp_path / "clean", monkeypatch)
     run_stage(stage, clean)
-    use_root(Path(broken.url), monkeypatch)
+    expected = state(clean)
+    use_root(tmp_path / "broken", monkeypatch)
     crash(stage, point, broken)
     every_table_reads(broken)
+    after_crash(broken)
     run_stage(stage, broken)  # the same stage again
+    return expected, state(broken)
 
 
 # ------------------------------------------------------------------------------------ ingest
@@ -75,18 +87,15 @@ def ingest_state(root: DataRoot) -> dict:
             "snapshots": [name for name in root.listdir("snapshots") if not name.startswith(".")],
             "rows": sorted(read_snapshot(root, snapshot_id).column("listing_id").to_pylist()) if snapshot_id else None,
             "manifest_rows": root.read_json(f"snapshots/{snapshot_id}/manifest.json")["rows"] if snapshot_id else None,
-            "quarantined": sorted(root.read_parquet(DataRoot.quarantine(CRAWL_ID), columns=["url"]).column(0).to_pylist())}
+            "quarantined": sorted(root.read_parquet(DataRoot.quarantine(CRAWL_ID), columns=["url"])
+                                  .column(0).to_pylist())}
 
 
 @pytest.mark.parametrize("point", [p for p in CRASH_POINTS if p.split(":")[0] in ("normalize", "validate", "publish")])
 def test_ingest_killed_at_any_write_then_rerun(point, tmp_path, monkeypatch):
-    clean, broken = DataRoot(str(tmp_path / "clean")), DataRoot(str(tmp_path / "broken"))
-    for root in (clean, broken):
-        write_raw_items(root)
-    interrupted_then_rerun("ingest", point, clean, broken, monkeypatch)
-    expected = ingest_state(clean)
+    expected, rerun = interrupted_then_rerun("ingest", point, tmp_path, monkeypatch, write_raw_items, ingest_state)
     assert expected["latest"] and len(expected["rows"]) == len(demo_listings(40)) and len(expected["quarantined"]) == 1
-    assert ingest_state(broken) == expected
+    assert rerun == expected
 
 
 # ------------------------------------------------------------------------------------ labelling
@@ -110,18 +119,12 @@ def labels_state(root: DataRoot) -> dict:
 def test_labelling_killed_at_any_write_then_rerun(point, tmp_path, monkeypatch):
     from labelops.feedback import label_runs
 
-    clean, broken = DataRoot(str(tmp_path / "clean")), DataRoot(str(tmp_path / "broken"))
-    for root in (clean, broken):
-        publish_demo_snapshot(root, 40)
-    use_root(tmp_path / "clean", monkeypatch)
-    run_stage("labels", clean)
-    expected = labels_state(clean)
-    use_root(tmp_path / "broken", monkeypatch)
-    crash("labels", point, broken)
-    assert label_runs(broken) == []  # the interrupted run is not shown to anyone
-    every_table_reads(broken)
-    run_stage("labels", broken)
-    assert labels_state(broken) == expected
+    def nothing_shown(root: DataRoot) -> None:
+        assert label_runs(root) == []  # the interrupted run is not shown to anyone
+
+    expected, rerun = interrupted_then_rerun("labels", point, tmp_path, monkeypatch,
+                                             lambda root: publish_demo_snapshot(root, 40), labels_state, nothing_shown)
+    assert rerun == expected
     assert expected["runs"] == [(True, "FINISHED")] and expected["folders"] == 1
     assert len(expected["labels"]) == len(demo_listings(40))
 
@@ -134,7 +137,8 @@ def write_feedback_inbox(root: DataRoot) -> None:
     write_inbox(root, [{"label_id": label.label_id, "verdict": "reject", "reviewer": "ana", "reason": "wrong",
                         "timestamp": f"2026-11-2{i}T10:00:00Z"} for i, label in enumerate(labels[:5])], "a-export")
     write_inbox(root, [{"label_id": label.label_id, "verdict": "accept", "reviewer": "bo"} for label in labels[5:]]
-                + [{"label_id": "no-such-label", "verdict": "accept", "reviewer": "bo"}, {"verdict": "maybe"}], "b-export")
+                + [{"label_id": "no-such-label", "verdict": "accept", "reviewer": "bo"}, {"verdict": "maybe"}],
+                "b-export")
 
 
 def feedback_state(root: DataRoot) -> dict:
@@ -151,13 +155,10 @@ def feedback_state(root: DataRoot) -> dict:
 
 @pytest.mark.parametrize("point", [p for p in CRASH_POINTS if p.startswith("feedback")])
 def test_feedback_collection_killed_at_any_write_then_rerun(point, tmp_path, monkeypatch):
-    clean, broken = DataRoot(str(tmp_path / "clean")), DataRoot(str(tmp_path / "broken"))
-    for root in (clean, broken):
-        write_feedback_inbox(root)
-    interrupted_then_rerun("feedback", point, clean, broken, monkeypatch)
-    expected = feedback_state(clean)
+    expected, rerun = interrupted_then_rerun("feedback", point, tmp_path, monkeypatch, write_feedback_inbox,
+                                             feedback_state)
     assert len(expected["rows"]) == 10 and len(expected["quarantined"]) == 2 and expected["inbox"] == []
-    assert feedback_state(broken) == expected
+    assert rerun == expected
 
 
 def test_a_labels_run_being_written_is_never_the_newest_run(data_root):

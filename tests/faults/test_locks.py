@@ -13,7 +13,7 @@ from labelops.feedback import collect_feedback, read_feedback, write_inbox
 from labelops.locks import LockTimeout, exclusive
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels
-from tests.helpers.s3 import object_keys, s3_endpoint, s3_root  # noqa: F401 - fixtures
+from tests.helpers.s3 import object_keys
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ def product_page(n: int, image: str) -> str:
     data = {"@context": "https://schema.org", "@type": "Product", "name": f"Lamp {n}", "sku": f"L-{n}",
             "description": f"Lamp number {n}, a fine desk lamp of steel and glass.", "image": image,
             "offers": {"@type": "Offer", "price": f"{10 + n}.00", "priceCurrency": "EUR"}}
-    return f"<html><head><script type='application/ld+json'>{json.dumps(data)}</script></head><body><h1>Lamp {n}</h1></body></html>"
+    return (f"<html><head><script type='application/ld+json'>{json.dumps(data)}</script></head>"
+            f"<body><h1>Lamp {n}</h1></body></html>")
 
 
 def shop(folder: Path) -> Path:

@@ -106,7 +106,8 @@ def test_malformed_requests_get_a_clean_400(root):
             status, reply = post(url, body, token)
             assert status == 400 and reply["errors"], case
         for length in ("abc", "-5", "1e3"):
-            status, reply = request(url, "POST", "/feedback", b"{}", {"X-Review-Token": token, "Content-Length": length})
+            status, reply = request(url, "POST", "/feedback", b"{}",
+                                    {"X-Review-Token": token, "Content-Length": length})
             assert status == 400 and b"Content-Length" in reply, length
         assert post(url, verdict(root), token)[0] == 201  # and the server still works
 

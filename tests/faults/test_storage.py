@@ -9,7 +9,7 @@ import pytest
 
 from labelops.snapshot import latest_snapshot_id, set_latest
 from labelops.storage import DataRoot
-from tests.helpers.s3 import object_keys, s3_endpoint, s3_root  # noqa: F401 - fixtures
+from tests.helpers.s3 import object_keys
 
 SCHEMA = pa.schema([pa.field("n", pa.int64()), pa.field("text", pa.string())])
 TABLE = "labels/run-a/labels.parquet"

@@ -1,7 +1,7 @@
 """An S3 server on 127.0.0.1 for tests of s3:// data roots (moto, a dev extra).
 
-Import the fixtures into a test module (``from tests.helpers.s3 import s3_endpoint, s3_root``):
-the server starts once per module on a free port and stops at the module's end; every test
+A pytest plugin (``tests/conftest.py`` loads it), so any test may ask for ``s3_root``: the server
+starts once per module that uses it, on a free port, and stops at the module's end; every test
 gets a fresh bucket. The endpoint reaches s3fs, Scrapy and boto3 through ``AWS_ENDPOINT_URL``.
 """
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import secrets
+import warnings
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
@@ -66,8 +67,10 @@ class ProductImagesPipeline(ImagesPipeline):
         settings, stats = info.spider.crawler.settings, info.spider.crawler.stats
         limit, budget = settings.getint("LABELOPS_MAX_IMAGE_PIXELS"), settings.getint("LABELOPS_MAX_CRAWL_IMAGE_PIXELS")
         try:
-            with Image.open(BytesIO(response.body)) as probe:  # reads the header only
-                width, height = probe.size
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # measured and refused below
+                with Image.open(BytesIO(response.body)) as probe:  # reads the header only
+                    width, height = probe.size
         except Image.DecompressionBombError as error:  # beyond Pillow's own hard limit
             raise ImageTooLarge(f"image too large: {error}") from error
         pixels = width * height

@@ -15,6 +15,9 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.generate import generate
 from flows.train import train
+from labelops.feedback import collection_lock
+from labelops.settings import get_settings
+from labelops.storage import DataRoot
 from tasks.feedback import collect, decide, run_training_deployment, store, training_deployment, validate
 
 
@@ -26,7 +29,8 @@ def feedback(path: str | None = None, trigger: bool = True, max_steps: int | Non
     ``trigger=False`` decides and reports only. ``max_steps`` is passed to a triggered training.
     """
     logger = get_run_logger()
-    batch = store(validate(collect([path] if path else [])))
+    with collection_lock(DataRoot(get_settings().data)):  # one collection at a time, across machines
+        batch = store(validate(collect([path] if path else [])))
     create_markdown_artifact(key="feedback-batch", markdown=batch.to_markdown(), description="Feedback collected")
     decision = decide(record=trigger)
     create_markdown_artifact(key="retraining-decision", markdown=decision.to_markdown(),

@@ -49,6 +49,8 @@ class CrawlReport(BaseModel):
     items_written: int = 0
     images_downloaded: int = 0
     images_failed: int = 0
+    images_too_large: int = Field(0, description="of images_failed: declared more pixels than allowed")
+    images_over_budget: int = Field(0, description="of images_failed: refused once the crawl's pixel budget was spent")
     finish_reason: str | None = None
     seconds: float = 0.0
 
@@ -100,6 +102,8 @@ async def crawl_async(
         items_written=stats.get("item_scraped_count", 0),
         images_downloaded=stats.get("labelops/images_downloaded", 0),
         images_failed=stats.get("labelops/images_failed", 0),
+        images_too_large=stats.get("labelops/images_too_large", 0),
+        images_over_budget=stats.get("labelops/images_over_budget", 0),
         finish_reason=stats.get("finish_reason"),
         seconds=round(time.perf_counter() - started, 3),
     )

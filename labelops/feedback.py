@@ -5,7 +5,9 @@ Feedback arrives as JSON lines, one verdict a line, in the data root's inbox
 see :mod:`labelops.review`), or as a file given by hand (``labelops feedback FILE``). Each
 collection is a *batch* (a time-ordered id):
 
-1. every line is read; a line that is not a JSON object is rejected as ``not_json``;
+1. every line is read; a line that is not UTF-8 (``not_utf8``), longer than
+   :data:`MAX_LINE_BYTES` (``line_too_long``) or not a JSON object (``not_json``: also nesting
+   too deep and numbers too long for the parser) is rejected;
 2. the lines are checked by the ``feedback`` Great Expectations suite
    (``expectations/feedback.json``): known label id, the listing that label belongs to,
    verdict ``accept``/``edit``/``reject``, an edit carries edited text, no markup in edited text,
@@ -16,9 +18,14 @@ collection is a *batch* (a time-ordered id):
    where it came from and why it was rejected; nothing is lost;
 4. inbox files are moved to ``feedback/processed/<batch_id>/`` (a file given by hand stays where it is).
 
-A line may leave out ``feedback_id`` (then it is derived from label, reviewer, verdict and
-timestamp, so re-exports stay idempotent), ``listing_id`` and the model versions (taken from the
-label), and ``timestamp`` (the time it is read).
+One collection runs at a time per data root (:func:`collection_lock`, across processes and
+machines). A bad line never stops a collection: whatever goes wrong with one line, it is
+quarantined with the reason and the other lines are stored.
+
+A line may leave out ``feedback_id`` (then it is derived from its content: label, reviewer, verdict
+and timestamp, or, without a timestamp, the whole line, so re-exports and files fed twice stay
+idempotent), ``listing_id`` and the model versions (taken from the label), and ``timestamp`` (the
+time it is read).
 """
 
 from __future__ import annotations
@@ -26,19 +33,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from labelops.crawl import new_crawl_id
-from labelops.labels import contains_markup
+from labelops.labels import contains_markup, label_manifest_path, label_run_complete
+from labelops.locks import exclusive
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
 
@@ -50,22 +60,30 @@ PROCESSED = "feedback/processed"
 TABLE = "feedback/table"
 VERDICTS = ("accept", "edit", "reject")
 MAX_EDIT_CHARS = 2000
+MAX_REASON_CHARS = 2000
+MAX_REVIEWER_CHARS = 200
+MAX_ID_CHARS = 200
+MAX_TAGS = 100
+MAX_TAG_CHARS = 200
+MAX_LINE_BYTES = 256 * 1024
+"""A feedback line longer than this is not read (quarantined as ``line_too_long``)."""
 
 
 class Feedback(BaseModel):
     """One reviewer's verdict on one label (a row of the feedback table)."""
 
-    feedback_id: str = Field(min_length=1, description="unique per verdict; the key that makes collection idempotent")
-    label_id: str
-    listing_id: str
-    text_model_version: str | None = None
-    image_model_version: str | None = None
+    feedback_id: str = Field(min_length=1, max_length=MAX_ID_CHARS,
+                             description="unique per verdict; the key that makes collection idempotent")
+    label_id: str = Field(max_length=MAX_ID_CHARS)
+    listing_id: str = Field(max_length=MAX_ID_CHARS)
+    text_model_version: str | None = Field(None, max_length=MAX_ID_CHARS)
+    image_model_version: str | None = Field(None, max_length=MAX_ID_CHARS)
     verdict: Literal["accept", "edit", "reject"]
     edited_description: str | None = Field(None, max_length=MAX_EDIT_CHARS)
-    edited_tags: list[str] | None = None
+    edited_tags: list[Annotated[str, Field(max_length=MAX_TAG_CHARS)]] | None = Field(None, max_length=MAX_TAGS)
     rating: int | None = Field(None, ge=1, le=5)
-    reason: str | None = None
-    reviewer: str = Field(min_length=1)
+    reason: str | None = Field(None, max_length=MAX_REASON_CHARS)
+    reviewer: str = Field(min_length=1, max_length=MAX_REVIEWER_CHARS)
     timestamp: datetime = Field(description="when the reviewer gave the verdict (UTC)")
     batch_id: str = Field("", description="the collection that stored it")
     received_at: datetime | None = Field(None, description="when labelops stored it (UTC)")
@@ -118,9 +136,17 @@ LABEL_COLUMNS = ["label_id", "listing_id", "run_id", "snapshot_id", "created_at"
 
 
 def label_runs(root: DataRoot) -> list[str]:
-    """Ids of the label runs with a labels table, oldest first (run ids are not time-ordered)."""
-    runs = [run for run in root.listdir("labels") if root.exists(f"labels/{run}/labels.parquet")]
-    return sorted(runs, key=lambda run: root.fs.modified(root.path(f"labels/{run}/labels.parquet")))
+    """Ids of the finished label runs, oldest first (run ids are not time-ordered); a run without
+    its manifest (still being written, or cut short) is left out and logged."""
+    runs, unfinished = [], []
+    for run in root.listdir("labels"):
+        if label_run_complete(root, run):
+            runs.append(run)
+        elif root.exists(f"labels/{run}/labels.parquet"):
+            unfinished.append(run)
+    if unfinished:
+        log.info("labels runs not finished (being written, or cut short; ignored): %s", ", ".join(unfinished))
+    return sorted(runs, key=lambda run: root.fs.modified(root.path(label_manifest_path(run))))
 
 
 def read_labels(root: DataRoot, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -141,18 +167,69 @@ class Line:
     source: str
     number: int
     text: str
+    problem: tuple[str, str] | None = None  # (expectation, reason) when the line could not be read
+
+
+SAMPLE_CHARS = 500  # of a line too long to keep
 
 
 def read_lines(root: DataRoot, relative: str | None = None, url: str | None = None) -> Iterator[Line]:
-    """The non-blank lines of a file under the data root (``relative``) or anywhere fsspec reaches (``url``)."""
+    """The non-blank lines of a file under the data root (``relative``) or anywhere fsspec reaches (``url``).
+
+    Read as bytes, a line at a time and never more than :data:`MAX_LINE_BYTES` of one, so a line
+    that is not UTF-8 or is too long comes back with its ``problem`` instead of stopping the file.
+    An inbox file that cannot be read at all comes back as one line (number 0) with the reason; a
+    file given by hand that cannot be read raises, for the person who named it.
+    """
     import fsspec
 
-    opener = root.open(relative, "r", encoding="utf-8") if relative is not None else \
-        fsspec.open(url, "r", encoding="utf-8")
-    with opener as handle:
-        for number, text in enumerate(handle, start=1):
-            if text.strip():
-                yield Line(relative or str(url), number, text.rstrip("\n"))
+    source = relative or str(url)
+    try:
+        opener = root.open(relative, "rb") if relative is not None else fsspec.open(url, "rb")
+        with opener as handle:
+            for number, (raw, complete) in enumerate(_raw_lines(handle, MAX_LINE_BYTES), start=1):
+                line = _decoded(source, number, raw, complete)
+                if line is not None:
+                    yield line
+    except OSError as error:
+        if relative is None:
+            raise
+        yield Line(source, 0, "", ("file_readable", f"the file could not be read: {error}"))
+
+
+def _raw_lines(handle: Any, limit: int, chunk: int = 1 << 16) -> Iterator[tuple[bytes, bool]]:
+    """(line, whether it is whole) for each line of a binary file; a line over ``limit`` bytes
+    comes back cut at ``limit`` and the rest of it is skipped, not held in memory."""
+    pending, skipping = b"", False
+    while True:
+        block = handle.read(chunk)
+        if not block:
+            break
+        pending += block
+        while (end := pending.find(b"\n")) >= 0:
+            if not skipping:
+                yield (pending[:end], True) if end <= limit else (pending[:limit], False)
+            pending, skipping = pending[end + 1:], False
+        if len(pending) > limit and not skipping:
+            yield pending[:limit], False
+            skipping = True
+        if skipping:
+            pending = b""
+    if pending and not skipping:
+        yield pending, True
+
+
+def _decoded(source: str, number: int, raw: bytes, complete: bool) -> Line | None:
+    if not complete:
+        sample = raw[:SAMPLE_CHARS].decode("utf-8", "backslashreplace")
+        return Line(source, number, sample + "…",
+                    ("line_too_long", f"the line is longer than {MAX_LINE_BYTES} bytes"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Line(source, number, raw.decode("utf-8", "backslashreplace").rstrip("\r"),
+                    ("not_utf8", f"not UTF-8 text (byte {error.start + 1} is {raw[error.start]:#04x})"))
+    return Line(source, number, text.rstrip("\r")) if text.strip() else None
 
 
 def inbox_files(root: DataRoot) -> list[str]:
@@ -161,7 +238,13 @@ def inbox_files(root: DataRoot) -> list[str]:
 
 
 def derived_feedback_id(record: Mapping[str, Any]) -> str:
-    key = "\x00".join(str(record.get(k) or "") for k in ("label_id", "reviewer", "verdict", "timestamp"))
+    """An id from the line's content: label, reviewer, verdict and timestamp; a line without a
+    timestamp hashes all of its fields, so the same line gives the same id whenever it is read."""
+    if record.get("timestamp") in (None, ""):
+        key = json.dumps({k: v for k, v in record.items() if k != "feedback_id"}, sort_keys=True, ensure_ascii=False,
+                         separators=(",", ":"), default=str)
+    else:
+        key = "\x00".join(str(record.get(k) or "") for k in ("label_id", "reviewer", "verdict", "timestamp"))
     return "fb-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -177,7 +260,7 @@ def _timestamp(value: Any, default: datetime) -> datetime | None:
         return default
     try:
         stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return None
     if pd.isna(stamp):
         return None
@@ -185,39 +268,42 @@ def _timestamp(value: Any, default: datetime) -> datetime | None:
 
 
 def _rating(value: Any) -> float | None:
-    if value in (None, ""):
+    if value is None or (isinstance(value, str) and not value):
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return -1.0  # not a number: outside the rating bounds
+        rating = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return -1.0  # not a number, or too large for one: outside the rating bounds
+    return rating if math.isfinite(rating) else -1.0
 
 
 def check_frame(records: list[dict[str, Any]], labels: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """One row per parsed line with the columns the ``feedback`` suite checks (derived, never stored)."""
-    rows = []
-    for record in records:
-        label_id, listing_id = _text(record.get("label_id")), _text(record.get("listing_id"))
-        label = labels.loc[label_id] if label_id is not None and label_id in labels.index else None
-        verdict = _text(record.get("verdict"))
-        edited = _text(record.get("edited_description"))
-        tags = record.get("edited_tags")
-        tags_ok = tags is None or (isinstance(tags, list) and all(isinstance(t, str) for t in tags))
-        edited_text = " ".join([edited or "", *(tags if tags_ok and tags else [])])
-        rows.append({
-            "label_id": label_id,
-            "verdict": verdict,
-            "reviewer": _text(record.get("reviewer")),
-            "rating": _rating(record.get("rating")),
-            "label_known": label is not None,
-            "listing_matches_label": label is not None and (listing_id is None or listing_id == label["listing_id"]),
-            "edit_has_text": verdict != "edit" or bool(edited) or bool(tags_ok and tags),
-            "edited_text_markup_free": not contains_markup(edited_text),
-            "edited_tags_are_strings": tags_ok,
-            "edited_description_length": len(edited or ""),
-            "timestamp_valid": _timestamp(record.get("timestamp"), now) is not None,
-        })
-    return pd.DataFrame(rows)
+    return pd.DataFrame([check_row(record, labels, now) for record in records])
+
+
+def check_row(record: Mapping[str, Any], labels: pd.DataFrame, now: datetime) -> dict[str, Any]:
+    """The columns the ``feedback`` suite checks, of one parsed line."""
+    label_id, listing_id = _text(record.get("label_id")), _text(record.get("listing_id"))
+    label = labels.loc[label_id] if label_id is not None and label_id in labels.index else None
+    verdict = _text(record.get("verdict"))
+    edited = _text(record.get("edited_description"))
+    tags = record.get("edited_tags")
+    tags_ok = tags is None or (isinstance(tags, list) and all(isinstance(t, str) for t in tags))
+    edited_text = " ".join([edited or "", *(tags if tags_ok and tags else [])])
+    return {
+        "label_id": label_id,
+        "verdict": verdict,
+        "reviewer": _text(record.get("reviewer")),
+        "rating": _rating(record.get("rating")),
+        "label_known": label is not None,
+        "listing_matches_label": label is not None and (listing_id is None or listing_id == label["listing_id"]),
+        "edit_has_text": verdict != "edit" or bool(edited) or bool(tags_ok and tags),
+        "edited_text_markup_free": not contains_markup(edited_text),
+        "edited_tags_are_strings": tags_ok,
+        "edited_description_length": len(edited or ""),
+        "timestamp_valid": _timestamp(record.get("timestamp"), now) is not None,
+    }
 
 
 def to_feedback(record: dict[str, Any], label: Mapping[str, Any], batch_id: str, now: datetime) -> Feedback:
@@ -228,7 +314,8 @@ def to_feedback(record: dict[str, Any], label: Mapping[str, Any], batch_id: str,
         if key not in values and not pd.isna(label.get(key)):
             values[key] = label.get(key)
     values["timestamp"] = _timestamp(record.get("timestamp"), now)
-    values.setdefault("feedback_id", derived_feedback_id({**record, "timestamp": values["timestamp"].isoformat()}))
+    values.setdefault("feedback_id", derived_feedback_id(record if record.get("timestamp") in (None, "") else
+                                                         {**record, "timestamp": values["timestamp"].isoformat()}))
     for key in ("text_model_version", "image_model_version"):
         if values.get(key) is not None:
             values[key] = str(values[key])
@@ -262,6 +349,7 @@ class FeedbackBatch(BaseModel):
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    quarantined_before: int = Field(0, description="rejected lines already in the quarantine (not stored again)")
     verdicts: dict[str, int] = Field(default_factory=dict)
     failed_expectations: dict[str, int] = Field(default_factory=dict)
     errors: list[str] = Field(default_factory=list, description="the first rejected lines, one message each")
@@ -272,6 +360,8 @@ class FeedbackBatch(BaseModel):
         lines = ["# Feedback collected", "", f"batch `{self.batch_id}` from {len(self.files)} file(s)", "",
                  "| | |", "|---|---|", f"| lines read | {self.lines} |", f"| stored | {self.stored} |",
                  f"| already stored (ignored) | {self.duplicates} |", f"| rejected (quarantined) | {self.rejected} |"]
+        if self.quarantined_before:
+            lines.append(f"| rejected before (already quarantined) | {self.quarantined_before} |")
         lines += [f"| verdict `{v}` | {n} |" for v, n in sorted(self.verdicts.items())]
         lines += [f"| broke `{name}` | {n} |" for name, n in sorted(self.failed_expectations.items())]
         if self.errors:
@@ -329,24 +419,27 @@ def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = No
     rejected: list[Rejected] = []
     parsed: list[tuple[Line, dict[str, Any]]] = []
     for line in incoming.lines:
-        try:
-            record = json.loads(line.text)
-        except json.JSONDecodeError as error:
-            rejected.append(Rejected(line, ["not_json"], f"not JSON: {error.msg} at column {error.colno}"))
-            continue
-        if not isinstance(record, dict):
-            rejected.append(Rejected(line, ["not_json"], "not a JSON object"))
-            continue
-        parsed.append((line, record))
+        record, problem = parse_line(line)
+        if problem is not None:
+            rejected.append(Rejected(line, [problem[0]], problem[1]))
+        else:
+            parsed.append((line, record))
 
     if labels is None:
         labels = read_labels(root) if parsed else read_labels(root, [])
-    frame = check_frame([record for _, record in parsed], labels, now)
-    failures = (validator or SuiteValidator(SUITE)).validate(frame).failures if parsed else {}
+    rows, checkable = [], []
+    for line, record in parsed:
+        try:
+            rows.append(check_row(record, labels, now))
+            checkable.append((line, record))
+        except Exception as error:  # noqa: BLE001 - whatever one line does, the others are stored
+            rejected.append(Rejected(line, ["checkable"],
+                                     f"could not be checked: {type(error).__name__}: {_cut(error)}"))
+    failures = (validator or SuiteValidator(SUITE)).validate(pd.DataFrame(rows)).failures if rows else {}
     known = stored_ids(root)
     valid: list[Feedback] = []
     duplicates = 0
-    for position, (line, record) in enumerate(parsed):
+    for position, (line, record) in enumerate(checkable):
         if position in failures:
             names = sorted(set(failures[position]))
             rejected.append(Rejected(line, names, explain(names, record)))
@@ -357,6 +450,10 @@ def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = No
         except ValidationError as error:
             rejected.append(Rejected(line, ["contract"], f"does not fit the Feedback contract: {_contract_error(error)}"))
             continue
+        except Exception as error:  # noqa: BLE001
+            rejected.append(Rejected(line, ["contract"], f"could not be read as feedback: {type(error).__name__}: "
+                                                          f"{_cut(error)}"))
+            continue
         if feedback.feedback_id in known:
             duplicates += 1
             continue
@@ -366,8 +463,41 @@ def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = No
     return Checked(incoming=incoming, valid=valid, rejected=rejected, duplicates=duplicates)
 
 
+def parse_line(line: Line) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
+    """(the line's JSON object, None), or (None, (expectation, reason)) for a line that is not one."""
+    if line.problem is not None:
+        return None, line.problem
+    try:
+        record = json.loads(line.text)
+    except json.JSONDecodeError as error:
+        return None, ("not_json", f"not JSON: {error.msg} at column {error.colno}")
+    except RecursionError:
+        return None, ("not_json", "not JSON labelops can read: nested too deeply")
+    except ValueError as error:  # int("1" * 5000): more digits than Python converts
+        detail = "a number with too many digits" if "digits" in str(error) else _cut(error)
+        return None, ("not_json", f"not JSON labelops can read: {detail} ({_cut(error, 60)})")
+    if not isinstance(record, dict):
+        return None, ("not_json", "not a JSON object")
+    return record, None
+
+
+def _cut(value: Any, limit: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quarantined_lines(root: DataRoot) -> set[tuple[str, int, str]]:
+    """(source, line number, line) of every feedback line quarantined so far."""
+    names = [name for name in root.listdir("quarantine") if name.startswith("feedback-") and name.endswith(".parquet")]
+    return {(row["source"], row["line_number"], row["line"]) for name in names
+            for row in root.read_parquet(f"quarantine/{name}", columns=["source", "line_number", "line"]).to_pylist()}
+
+
 def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
-    """Append the valid feedback to the table, quarantine the rejected lines, move inbox files to processed/."""
+    """Append the valid feedback to the table, quarantine the rejected lines, move inbox files to processed/.
+
+    Each step can be repeated: a collection killed half-way and run again stores no verdict twice
+    (ids) and quarantines no line twice (the same line of the same file is quarantined once)."""
     incoming, batch_id = checked.incoming, checked.incoming.batch_id
     batch = FeedbackBatch(batch_id=batch_id, files=[*incoming.inbox, *incoming.files], lines=len(incoming.lines),
                           stored=len(checked.valid), duplicates=checked.duplicates, rejected=len(checked.rejected))
@@ -376,15 +506,22 @@ def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
         with root.parquet_writer(table_part(batch_id), FEEDBACK_SCHEMA) as sink:
             sink.write(table)
         batch.table = root.uri(table_part(batch_id))
-    if checked.rejected:
+    known = quarantined_lines(root) if checked.rejected else set()
+    new = [r for r in checked.rejected if (r.line.source, r.line.number, r.line.text) not in known]
+    batch.quarantined_before = len(checked.rejected) - len(new)
+    if new:
         with root.parquet_writer(quarantine_path(batch_id), REJECTED_SCHEMA) as sink:
             sink.write(pa.Table.from_pylist([
                 {"source": r.line.source, "line_number": r.line.number, "line": r.line.text,
-                 "failed_expectations": r.names, "error": r.message, "batch_id": batch_id} for r in checked.rejected],
+                 "failed_expectations": r.names, "error": r.message, "batch_id": batch_id} for r in new],
                 schema=REJECTED_SCHEMA))
         batch.quarantine = root.uri(quarantine_path(batch_id))
     for relative in incoming.inbox:
-        root.move(relative, f"{PROCESSED}/{batch_id}/{relative.rsplit('/', 1)[-1]}")
+        try:
+            if root.exists(relative):
+                root.move(relative, f"{PROCESSED}/{batch_id}/{relative.rsplit('/', 1)[-1]}")
+        except OSError as error:  # it stays in the inbox; read again, it adds nothing twice
+            log.warning("could not move %s to %s/: %s", root.uri(relative), PROCESSED, error)
 
     batch.verdicts = dict(Counter(f.verdict for f in checked.valid))
     batch.failed_expectations = dict(Counter(name for r in checked.rejected for name in r.names))
@@ -396,10 +533,23 @@ def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
     return batch
 
 
+COLLECTION_LOCK = "feedback-collection"
+
+
+@contextmanager
+def collection_lock(root: DataRoot, timeout: float = 600) -> Iterator[str]:
+    """Hold while reading, checking and storing a batch: one collection at a time per data root, so
+    two never read the same inbox file or store the same verdict (:func:`labelops.locks.exclusive`)."""
+    with exclusive(root, COLLECTION_LOCK, timeout) as where:
+        yield where
+
+
 def collect_feedback(root: DataRoot, files: Iterable[str] = (), batch_id: str | None = None,
                      now: datetime | None = None) -> FeedbackBatch:
-    """Read → check → store, in one call (the feedback flow runs the three as tasks)."""
-    return store_feedback(root, check_incoming(root, read_incoming(root, files, batch_id), now))
+    """Read → check → store, in one call under :func:`collection_lock` (the feedback flow runs the
+    three as tasks, under the same lock)."""
+    with collection_lock(root):
+        return store_feedback(root, check_incoming(root, read_incoming(root, files, batch_id), now))
 
 
 EXPLANATIONS = {
@@ -418,13 +568,30 @@ EXPLANATIONS = {
 
 def explain(names: list[str], record: Mapping[str, Any]) -> str:
     """One plain sentence per broken expectation, for the person who exported the file."""
-    values = {k: record.get(k) for k in ("label_id", "listing_id", "verdict", "rating", "timestamp")}
+    values = {k: _Shown(record.get(k)) for k in ("label_id", "listing_id", "verdict", "rating", "timestamp")}
     return "; ".join(EXPLANATIONS.get(name, name).format(**values) for name in names)
+
+
+class _Shown:
+    """A value as an explanation shows it: its repr, cut short (a 10**400 rating is not repeated in full)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        try:
+            return _cut(repr(self.value), 80)
+        except ValueError:  # an int too long to print
+            return "<a number too long to show>"
+
+    __str__ = __repr__
 
 
 def write_inbox(root: DataRoot, records: Iterable[Mapping[str, Any]], name: str) -> str:
     """Drop feedback records in the inbox as one JSON-lines file (its own file: safe on every
-    filesystem, nothing is appended); returns its path relative to the data root."""
+    filesystem, nothing is appended); returns its path relative to the data root. The file
+    appears whole when it is complete (:meth:`DataRoot.open`), so a collection running meanwhile
+    reads all of it or none of it."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"inbox file name {name!r} must be letters, digits, '.', '_' or '-'")
     relative = f"{INBOX}/{name}.jsonl"
@@ -492,6 +659,27 @@ def apply_to_training(rows: list[dict[str, Any]], feedback: pd.DataFrame, labels
             counts.rejected += 1
         out.append(row)
     return out, counts
+
+
+VERDICT_CONTENT = ("label_id", "reviewer", "verdict", "edited_description", "edited_tags", "rating", "reason")
+
+
+def distinct_verdicts(feedback: pd.DataFrame) -> pd.DataFrame:
+    """Feedback rows with each verdict once: the first row of each ``feedback_id``, then of each
+    content (label, reviewer, verdict, edits, rating, reason), so a verdict stored twice (two
+    collections at once, or an id derived from the time it was read) counts once."""
+    if feedback.empty:
+        return feedback
+    once = feedback.drop_duplicates("feedback_id")
+    columns = [c for c in VERDICT_CONTENT if c in once.columns]
+    content = once[columns].apply(lambda row: json.dumps([_plain(v) for v in row], default=str), axis=1)
+    return once[~content.duplicated()]
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return list(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
 
 
 def newest_verdicts(feedback: pd.DataFrame, per: str = "label_id") -> pd.DataFrame:

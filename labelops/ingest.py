@@ -240,6 +240,9 @@ class IngestSummary(BaseModel):
             f"| pages skipped (robots.txt) | {crawl.pages_skipped_by_robots} |",
             f"| images downloaded / failed | {crawl.images_downloaded} / {crawl.images_failed} |",
         ]
+        if crawl.images_too_large or crawl.images_over_budget:
+            lines.append(f"| images refused: too many pixels / over the crawl's budget | {crawl.images_too_large} / "
+                         f"{crawl.images_over_budget} |")
         if validation:
             lines += [f"| valid | {validation.valid} |", f"| quarantined | {validation.quarantined} |"]
         lines += [f"| crawl time | {crawl.seconds:.1f} s ({crawl.pages_per_second:.1f} pages/s) |", ""]

@@ -9,8 +9,12 @@ tagger). Without a gate's word, the champion writes, or the retrieve-and-fill ba
 there is none. Labels, the report, the Prefect artifact and the MLflow run say who wrote.
 
 The run is an MLflow run (experiment ``labels``) whose id names the output folder
-``labels/<run_id>/`` (labels.parquet, report.html, generated images) and is recorded in every
-label.
+``labels/<run_id>/`` (labels.parquet, report.html, generated images, and manifest.json last, which
+publishes the run) and is recorded in every label.
+
+A run that did not finish (killed, or failed) is continued by the next labelling of the same
+snapshot with the same writers: the same MLflow run and folder, every file written again, so the
+end state is that of a run that was never interrupted. One labelling per snapshot runs at a time.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from labelops.labels import (LabelCounts, labels_path, labels_quarantine_path, make_labels, store_labels)
+from labelops.labels import (LabelCounts, label_run_complete, labels_path, labels_quarantine_path, make_labels,
+                             publish_label_run, store_labels)
+from labelops.locks import named_lock
 from labelops.promotion import champion_version
 from labelops.registry import IMAGE_MODEL, TEXT_MODEL, configure_mlflow, ensure_experiment, git_commit
 from labelops.report import render_report, write_report
@@ -133,6 +139,20 @@ def _get(item: Any, name: str) -> Any:
     return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
+def _run_to_continue(root: DataRoot, experiment_id: str, lineage: dict[str, str]) -> dict[str, str]:
+    """``start_run`` arguments: the newest unfinished labels run of the same snapshot and models
+    (its process died, or it failed) to continue, else a new run in ``experiment_id``."""
+    from mlflow import MlflowClient
+
+    query = " and ".join(f"tags.{key} = '{value}'" for key, value in lineage.items())
+    runs = MlflowClient().search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=5)
+    for run in runs:
+        if run.info.status != "FINISHED" and not label_run_complete(root, run.info.run_id):
+            log.info("continuing the unfinished labels run %s", run.info.run_id)
+            return {"run_id": run.info.run_id}
+    return {"experiment_id": experiment_id}
+
+
 def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settings | None = None,
                    batch_size: int = 256, use_image_model: bool = True) -> LabelRun:
     """Label every listing of ``snapshot_id`` with what the gate chose (see the module docstring)."""
@@ -165,10 +185,12 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
     log.info("labels of snapshot %s: text by %s (%s), images by %s", snapshot_id, text_writer, text_writer.reason,
              image_writer or "none")
     experiment_id = ensure_experiment("labels", settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"labels-{snapshot_id}") as run:
+    lineage = {"snapshot_id": snapshot_id, "text_model_version": text_version,
+               "image_model_version": image_version or "none"}
+    with named_lock(f"labels-{snapshot_id}", settings), \
+            mlflow.start_run(**_run_to_continue(root, experiment_id, lineage), run_name=f"labels-{snapshot_id}") as run:
         run_id = run.info.run_id
-        mlflow.set_tags({"snapshot_id": snapshot_id, "git_commit": git_commit(), "text_model_version": text_version,
-                         "image_model_version": image_version or "none", "text_writer": str(text_writer),
+        mlflow.set_tags({**lineage, "git_commit": git_commit(), "text_writer": str(text_writer),
                          "text_writer_reason": text_writer.reason[:5000],
                          "image_writer": str(image_writer) if image_writer else "none"})
         done = 0
@@ -188,6 +210,7 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
                              writers={"text": f"{text_writer} ({text_writer.reason})",
                                       "images": f"{image_writer} ({image_writer.reason})" if image_writer else "none"})
         report = write_report(root, run_id, html)
+        publish_label_run(root, run_id, {**lineage, "counts": counts.model_dump()})
         seconds = time.perf_counter() - started
         mlflow.log_metrics({"labels_valid": counts.valid, "labels_quarantined": counts.quarantined,
                             "labels_with_findings": counts.with_findings, "generated_images": counts.generated_images,

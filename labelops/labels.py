@@ -12,6 +12,10 @@ snapshot and the run, and the fact checker's findings on its description (``find
 Labels are checked by the ``labels`` Great Expectations suite: failing ones go to
 ``quarantine/labels-<run_id>.parquet`` with the expectations they broke, the others to
 ``labels/<run_id>/labels.parquet``. Nothing is dropped.
+
+A run is published by ``labels/<run_id>/manifest.json``, written after everything else of the
+run (:func:`publish_label_run`); readers take only runs that have one (:func:`label_run_complete`),
+so a run still being written, or cut short by a crash, is never shown or labelled from.
 """
 
 from __future__ import annotations
@@ -88,6 +92,22 @@ def labels_path(run_id: str) -> str:
 
 def labels_quarantine_path(run_id: str) -> str:
     return f"quarantine/labels-{run_id}.parquet"
+
+
+def label_manifest_path(run_id: str) -> str:
+    return f"labels/{run_id}/manifest.json"
+
+
+def publish_label_run(root: DataRoot, run_id: str, manifest: Mapping[str, Any]) -> str:
+    """Mark a labels run complete: its manifest, written last (after the table, the images and the report)."""
+    finished = datetime.now(timezone.utc).isoformat()
+    root.write_json(label_manifest_path(run_id), {"run_id": run_id, "finished_at": finished, **manifest})
+    return label_manifest_path(run_id)
+
+
+def label_run_complete(root: DataRoot, run_id: str) -> bool:
+    """Whether a labels run finished (its manifest is there); an unfinished one is not read."""
+    return root.exists(label_manifest_path(run_id))
 
 
 def label_id_of(run_id: str, listing_id: str) -> str:

@@ -1,21 +1,32 @@
 """Named file locks: one process at a time for the steps that must not run twice at once.
 
-A lock file lives under ``<data>/locks/`` (or the temp folder when the data root is remote; across
+A lock file lives under ``<data>/locks/`` (or this user's private folder when the data root is remote; across
 machines, the deployments' Prefect concurrency limits play that part). Used by the gate (one
 champion move per model at a time) and by the feedback flow (one retraining decision at a time).
+:func:`exclusive` is a lock that lives in the data root itself, so it holds across machines too,
+also on an object store (collecting feedback, one collection at a time).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import re
-import tempfile
+import secrets
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from labelops.settings import Settings, get_settings
+from labelops.settings import Settings, get_settings, private_dir
+from labelops.storage import DataRoot
+
+log = logging.getLogger(__name__)
 
 
 class LockTimeout(RuntimeError):
@@ -23,7 +34,7 @@ class LockTimeout(RuntimeError):
 
 
 def lock_dir(settings: Settings) -> Path:
-    base = settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
+    base = settings.local_data_path if settings.data_is_local else private_dir(settings)
     path = base / "locks"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -32,10 +43,93 @@ def lock_dir(settings: Settings) -> Path:
 @contextmanager
 def named_lock(name: str, settings: Settings | None = None, timeout: float = 600) -> Iterator[Path]:
     """Hold the lock ``<locks>/<name>.lock`` (``name`` is made file-safe); yields its path."""
-    settings = settings or get_settings()
-    path = lock_dir(settings) / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.lock"
+    with _file_lock(lock_dir(settings or get_settings()) / f"{_file_safe(name)}.lock", timeout) as path:
+        yield path
+
+
+@contextmanager
+def _file_lock(path: Path, timeout: float) -> Iterator[Path]:
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(path), timeout=timeout):
             yield path
     except Timeout as error:
         raise LockTimeout(f"another process has held {path} for over {timeout:.0f} s") from error
+
+
+LEASE_SECONDS = 15 * 60
+
+
+@contextmanager
+def exclusive(root: DataRoot, name: str, timeout: float = 600, lease_seconds: float = LEASE_SECONDS) -> Iterator[str]:
+    """Hold ``name`` for the data root ``root``, across processes and machines that share it; yields
+    where the lock lives.
+
+    - a local data root: a file lock, ``<data>/locks/<name>.lock`` (released by the operating
+      system when its holder dies, so a killed process never leaves it held);
+    - an object store: a *lease*, the object ``locks/<name>.lease``, created only if it does not
+      exist (S3's conditional write, ``If-None-Match: *``) and deleted on release. A holder that
+      dies leaves its lease behind; it expires ``lease_seconds`` after it was taken and is then
+      broken by the next process that wants the lock (so keep what runs under it shorter).
+    """
+    if root.is_local:
+        with _file_lock(Path(root.path("locks")) / f"{_file_safe(name)}.lock", timeout) as path:
+            yield str(path)
+        return
+    relative = f"locks/{_file_safe(name)}.lease"
+    owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    _take_lease(root, relative, owner, timeout, lease_seconds)
+    try:
+        yield root.uri(relative)
+    finally:
+        _drop_lease(root, relative, owner)
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def _read_lease(root: DataRoot, relative: str) -> dict | None:
+    try:
+        return root.read_json(relative)
+    except FileNotFoundError:
+        return None
+    except ValueError:  # an unreadable lease is treated as expired
+        return {}
+
+
+def _take_lease(root: DataRoot, relative: str, owner: str, timeout: float, lease_seconds: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = datetime.now(timezone.utc)
+        try:
+            with root.open(relative, "xb") as handle:
+                handle.write(json.dumps({"owner": owner, "taken_at": now.isoformat(),
+                                         "expires_at": (now + timedelta(seconds=lease_seconds)).isoformat()}).encode())
+            return
+        except FileExistsError:
+            pass
+        held = _read_lease(root, relative)
+        if held is not None and _expired(held, now):
+            log.warning("breaking the expired lease %s (held by %s)", root.uri(relative), held.get("owner", "?"))
+            root.remove(relative)
+            continue
+        if time.monotonic() > deadline:
+            raise LockTimeout(f"{(held or {}).get('owner', 'another process')} has held {root.uri(relative)} "
+                              f"for over {timeout:.0f} s")
+        time.sleep(1.0)
+
+
+def _expired(lease: dict, now: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(lease["expires_at"]) <= now
+    except (KeyError, TypeError, ValueError):
+        return True
+
+
+def _drop_lease(root: DataRoot, relative: str, owner: str) -> None:
+    held = _read_lease(root, relative)
+    if held is not None and held.get("owner") == owner:
+        root.remove(relative)
+    else:
+        log.warning("lease %s was no longer ours when we released it (it expired and was broken)", root.uri(relative))

@@ -53,10 +53,16 @@ def champion_version(model_name: str) -> str | None:
 
 def champion_history(model_name: str) -> list[str]:
     """Versions that were champion, oldest first (the current champion last)."""
+    from mlflow.exceptions import MlflowException
+
+    from labelops.registry import is_not_found
+
     try:
         tags = MlflowClient().get_registered_model(model_name).tags
-    except Exception:  # noqa: BLE001 - no such model yet
-        return []
+    except MlflowException as error:
+        if is_not_found(error):  # no such model yet; any other error must not read as an empty history
+            return []
+        raise
     return json.loads(tags.get(HISTORY_TAG, "[]"))
 
 

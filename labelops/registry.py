@@ -79,7 +79,32 @@ def find_version(model_name: str, training_key: str) -> ModelVersion | None:
 
 
 def version_by_alias(model_name: str, alias: str) -> ModelVersion | None:
+    """The version ``alias`` points at; ``None`` only when the registry says there is no such
+    alias (or no such model). Any other error (a locked database, a server that does not answer)
+    is raised: reading it as "no champion" would let a gate promote on the floors alone."""
+    client = MlflowClient()
     try:
-        return MlflowClient().get_model_version_by_alias(model_name, alias)
-    except mlflow.exceptions.MlflowException:
-        return None
+        return client.get_model_version_by_alias(model_name, alias)
+    except mlflow.exceptions.MlflowException as error:
+        if not is_not_found(error):
+            raise
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+    # "alias not found" comes back as INVALID_PARAMETER_VALUE: make sure, from the model's aliases
+    try:
+        aliases = client.get_registered_model(model_name).aliases
+    except mlflow.exceptions.MlflowException as error:
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return None
+        raise
+    if alias in aliases:  # it exists after all (set a moment ago): read it again
+        return client.get_model_version(model_name, aliases[alias])
+    return None
+
+
+def is_not_found(error: mlflow.exceptions.MlflowException) -> bool:
+    """Whether MLflow's error says a model, version or alias does not exist (not that it failed)."""
+    if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    message = str(error.message).casefold()
+    return error.error_code == "INVALID_PARAMETER_VALUE" and "alias" in message and "not found" in message

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from labelops.feedback import newest_verdicts
+from labelops.feedback import distinct_verdicts, newest_verdicts
 from labelops.locks import named_lock
 from labelops.policy import read_policy
 from labelops.settings import Settings, get_settings
@@ -166,8 +166,10 @@ class RetrainDecision(BaseModel):
 def decide(policy: RetrainPolicy, feedback: pd.DataFrame, *, champion_version: str | None,
            last_training_at: datetime | None, drift: SnapshotDrift, last_trigger_at: datetime | None,
            now: datetime) -> RetrainDecision:
-    """The retraining rule (a pure function of its inputs)."""
+    """The retraining rule (a pure function of its inputs); each verdict counts once
+    (:func:`~labelops.feedback.distinct_verdicts`)."""
     rules: list[Rule] = []
+    feedback = distinct_verdicts(feedback)
 
     reviewed = newest_verdicts(feedback)
     if champion_version is not None and not reviewed.empty:
@@ -226,10 +228,7 @@ def text_model_state(settings: Settings | None = None) -> TextModelState:
 
     configure_mlflow(settings or get_settings())
     client = MlflowClient()
-    try:
-        versions = client.search_model_versions(f"name = '{TEXT_MODEL}'")
-    except Exception:  # noqa: BLE001 - nothing registered yet
-        versions = []
+    versions = client.search_model_versions(f"name = '{TEXT_MODEL}'")  # [] when nothing is registered
     newest = max((v.creation_timestamp for v in versions), default=None)
     champion = version_by_alias(TEXT_MODEL, CHAMPION)
     return TextModelState(

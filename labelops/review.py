@@ -17,6 +17,13 @@ Every label string is untrusted: the page carries the labels as script-safe JSON
 every card with ``textContent``; a Content-Security-Policy lets only the page's own script (by
 nonce) run and only this server be fetched. A POST must carry the page's token
 (``X-Review-Token``), so another site open in the same browser cannot post verdicts.
+
+Requests must name this server: a ``Host`` header other than a loopback name (or the bound
+address, or one of ``LABELOPS_REVIEW_HOSTS``) is refused with 421 and a foreign ``Origin`` with
+403, so a web page cannot reach the server through a domain it points at 127.0.0.1 (DNS
+rebinding). A request has :data:`REQUEST_SECONDS` to arrive (a slow body gets 408), a body is at
+most :data:`MAX_BODY_BYTES` of JSON, and a malformed one (a bad ``Content-Length``, nesting too
+deep, numbers too long) gets a plain 400. Images are served only from inside the data root.
 """
 
 from __future__ import annotations
@@ -25,18 +32,22 @@ import json
 import logging
 import mimetypes
 import secrets
+import socket
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 from labelops.feedback import SUITE, Incoming, Line, check_incoming, label_runs, read_labels, write_inbox
 from labelops.labels import labels_path
 from labelops.report import template_environment, script_safe_json
+from labelops.settings import get_settings
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
 
@@ -44,6 +55,9 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
 MAX_BODY_BYTES = 64 * 1024
+REQUEST_SECONDS = 10.0
+"""How long a request (headers and body) may take to arrive."""
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 PAGE_COLUMNS = ("label_id", "listing_id", "title", "description", "tags", "image", "image_generated",
                 "text_model_version", "image_model_version", "findings")
 FIELDS = ("label_id", "verdict", "edited_description", "edited_tags", "rating", "reason", "reviewer")
@@ -79,13 +93,15 @@ class ReviewApp:
             page_size=PAGE_SIZE)
 
     def image(self, label_id: str) -> tuple[bytes, str] | None:
+        """The image of a label: a file inside the data root (after resolving links) that is an image."""
         if label_id not in self.labels.index:
             return None
-        relative = self.labels.loc[label_id]["image"]
-        if not relative or not self.root.exists(relative):
+        relative = self.root.inside(self.labels.loc[label_id]["image"] or "")
+        content_type = mimetypes.guess_type(relative or "")[0] or ""
+        if relative is None or not content_type.startswith("image/") or not self.root.exists(relative):
             return None
         with self.root.open(relative, "rb") as handle:
-            return handle.read(), mimetypes.guess_type(relative)[0] or "application/octet-stream"
+            return handle.read(), content_type
 
     def submit(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Check one verdict from the page; valid ones go to the inbox. Returns (HTTP status, reply)."""
@@ -112,9 +128,119 @@ class ReviewApp:
                                     "inbox": self.root.uri(path)}
 
 
-def _handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
+def allowed_hosts(host: str, port: int, configured: Iterable[str] = ()) -> frozenset[str]:
+    """The ``Host``/``Origin`` names (``name`` or ``name:port``) the review server answers to:
+    loopback names, the address it is bound to, and ``configured`` ones."""
+    names = {*LOOPBACK_NAMES, *([host] if host not in ("", "0.0.0.0", "::") else [])}
+    return frozenset({n.lower() for n in names} | {f"{n.lower()}:{port}" for n in names}
+                     | {c.strip().lower() for c in configured if c.strip()})
+
+
+def _host_allowed(value: str, allowed: frozenset[str]) -> bool:
+    """Whether a ``Host`` header (``name``, ``name:port``, ``[v6]:port``) is one of ``allowed``."""
+    value = value.strip().lower()
+    try:
+        parts = urlsplit(f"//{value}")
+        name, port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if not name:
+        return False
+    # a loopback name only with this server's port; a configured name without a port with any
+    return (f"{name}:{port}" if port else name) in allowed or (name in allowed and name not in LOOPBACK_NAMES)
+
+
+def _origin_allowed(origin: str, allowed: frozenset[str]) -> bool:
+    parts = urlsplit(origin.strip())
+    return parts.scheme in ("http", "https") and _host_allowed(parts.netloc, allowed)
+
+
+class BadRequest(Exception):
+    """A request the server answers with ``status`` and ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _handler(app: ReviewApp, hosts: frozenset[str], request_seconds: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "labelops-review"
+        timeout = request_seconds  # each read of the socket
+
+        def handle(self) -> None:
+            # the whole connection has a deadline too, so a client trickling its headers a byte at a time
+            # cannot hold a thread: past it the socket is shut and the handler ends
+            watchdog = threading.Timer(request_seconds * 3, self._cut)
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                super().handle()
+            finally:
+                watchdog.cancel()
+
+        def _cut(self) -> None:
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        def _refused(self) -> bool:
+            """Answer and return True when the request does not name this server."""
+            if not _host_allowed(self.headers.get("Host", ""), hosts):
+                self.close_connection = True
+                self._json(HTTPStatus.MISDIRECTED_REQUEST, {"errors": ["this server answers only to its own address"]})
+                return True
+            origin = self.headers.get("Origin")
+            if origin is not None and not _origin_allowed(origin, hosts):
+                self._json(HTTPStatus.FORBIDDEN, {"errors": ["requests from other sites are refused"]})
+                return True
+            return False
+
+        def _body(self) -> dict[str, Any]:
+            """The request's JSON object, read within the deadline; :class:`BadRequest` otherwise."""
+            if self.headers.get("Transfer-Encoding"):
+                raise BadRequest(HTTPStatus.LENGTH_REQUIRED, "send the verdict with a Content-Length")
+            text = (self.headers.get("Content-Length") or "").strip()
+            if not text.isdigit():
+                raise BadRequest(HTTPStatus.BAD_REQUEST, "Content-Length must be a whole number of bytes")
+            length = int(text)
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True
+                raise BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a verdict is at most {MAX_BODY_BYTES} bytes")
+            if length == 0:
+                raise BadRequest(HTTPStatus.BAD_REQUEST, f"a verdict is 1 to {MAX_BODY_BYTES} bytes of JSON")
+            raw = self._read(length)
+            try:
+                body = json.loads(raw)
+            except RecursionError:
+                raise BadRequest(HTTPStatus.BAD_REQUEST, "the body is nested too deeply") from None
+            except ValueError:  # not JSON, not UTF-8, or a number too long to read
+                raise BadRequest(HTTPStatus.BAD_REQUEST, "the body is not JSON labelops can read") from None
+            if not isinstance(body, dict):
+                raise BadRequest(HTTPStatus.BAD_REQUEST, "the body is not a JSON object")
+            return body
+
+        def _read(self, length: int) -> bytes:
+            deadline, chunks, got = time.monotonic() + request_seconds, [], 0
+            try:
+                while got < length:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError
+                    self.connection.settimeout(remaining)
+                    chunk = self.rfile.read1(length - got)
+                    if not chunk:
+                        raise BadRequest(HTTPStatus.BAD_REQUEST, "the body ended before its Content-Length")
+                    chunks.append(chunk)
+                    got += len(chunk)
+            except TimeoutError:
+                self.close_connection = True
+                raise BadRequest(HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive within {request_seconds:g} s") \
+                    from None
+            finally:
+                self.connection.settimeout(request_seconds)
+            return b"".join(chunks)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
             log.debug("review page: " + format, *args)
@@ -135,6 +261,8 @@ def _handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
             self._send(status, json.dumps(data).encode(), "application/json")
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if self._refused():
+                return
             path = self.path.split("?", 1)[0]
             if path == "/":
                 nonce = secrets.token_urlsafe(16)
@@ -152,31 +280,39 @@ def _handler(app: ReviewApp) -> type[BaseHTTPRequestHandler]:
                 self._json(HTTPStatus.NOT_FOUND, {"errors": [f"nothing at {path}"]})
 
         def do_POST(self) -> None:  # noqa: N802
+            if self._refused():
+                return
             if self.path != "/feedback":
+                self.close_connection = True
                 return self._json(HTTPStatus.NOT_FOUND, {"errors": [f"nothing at {self.path}"]})
-            if not secrets.compare_digest(self.headers.get("X-Review-Token", ""), app.token):
+            if not secrets.compare_digest(self.headers.get("X-Review-Token", "").encode(), app.token.encode()):
+                self.close_connection = True
                 return self._json(HTTPStatus.FORBIDDEN, {"errors": ["missing or wrong X-Review-Token"]})
-            length = int(self.headers.get("Content-Length") or 0)
-            if not 0 < length <= MAX_BODY_BYTES:
-                return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length else HTTPStatus.BAD_REQUEST,
-                                  {"errors": [f"a verdict is 1 to {MAX_BODY_BYTES} bytes of JSON"]})
             try:
-                body = json.loads(self.rfile.read(length))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return self._json(HTTPStatus.BAD_REQUEST, {"errors": ["the body is not JSON"]})
-            if not isinstance(body, dict):
-                return self._json(HTTPStatus.BAD_REQUEST, {"errors": ["the body is not a JSON object"]})
-            status, reply = app.submit(body)
+                body = self._body()
+            except BadRequest as error:
+                return self._json(error.status, {"errors": [error.message]})
+            try:
+                status, reply = app.submit(body)
+            except Exception:  # noqa: BLE001 - the client gets an answer, the log the traceback
+                log.exception("review: could not check a verdict")
+                status, reply = HTTPStatus.INTERNAL_SERVER_ERROR, {"errors": ["the server could not check the verdict"]}
             self._json(status, reply)
 
     return Handler
 
 
 @contextmanager
-def serve_review(root: DataRoot, run_id: str | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve the review page in a background thread; yields its URL (``port=0``: a free port)."""
+def serve_review(root: DataRoot, run_id: str | None = None, host: str = "127.0.0.1", port: int = 0,
+                 request_timeout: float = REQUEST_SECONDS) -> Iterator[str]:
+    """Serve the review page in a background thread; yields its URL (``port=0``: a free port).
+
+    It answers to loopback names, ``host`` and the names in ``LABELOPS_REVIEW_HOSTS`` only."""
     app = ReviewApp(root, run_id)
-    server = ThreadingHTTPServer((host, port), _handler(app))
+    server = ThreadingHTTPServer((host, port), None)
+    hosts = allowed_hosts(host, server.server_address[1], get_settings().review_host_names)
+    server.RequestHandlerClass = _handler(app, hosts, request_timeout)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="labelops-review", daemon=True)
     thread.start()
     url = f"http://{host}:{server.server_address[1]}/"

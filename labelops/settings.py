@@ -6,6 +6,8 @@ Every knob a data team may want to turn without touching code lives here. Read t
 
 from __future__ import annotations
 
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +33,10 @@ class CrawlSettings(BaseSettings):
     max_pages: int = Field(0, ge=0, description="0 = no limit")
     depth_limit: int = Field(0, ge=0, description="0 = no limit")
     download_images: bool = True
+    max_image_pixels: int = Field(25_000_000, ge=0, description="images declaring more pixels are refused "
+                                  "before they are decoded (image bombs); 0 = no limit")
+    max_crawl_image_pixels: int = Field(50_000_000_000, ge=0, description="pixels of images one crawl decodes "
+                                        "in all; past it images are refused; 0 = no limit")
 
 
 class Settings(BaseSettings):
@@ -59,6 +65,10 @@ class Settings(BaseSettings):
     ingest_cron: str | None = Field(None, description="cron of the nightly ingest; default: deployments/prefect.yaml")
     train_cron: str | None = Field(None, description="cron of the weekly retraining; default: deployments/prefect.yaml")
     feedback_cron: str | None = Field(None, description="cron of the feedback check; default: deployments/prefect.yaml")
+    work_dir: Path | None = Field(None, description="this machine's folder for training work folders and locks when "
+                                  "the data root is remote; default ~/.cache/labelops (only you may use it)")
+    review_hosts: str = Field("", description="host names (or name:port) the review page answers to besides "
+                              "127.0.0.1 and localhost, comma-separated (e.g. the name of a proxy in front of it)")
 
     @field_validator("data")
     @classmethod
@@ -77,12 +87,34 @@ class Settings(BaseSettings):
         return Path(self.data.removeprefix("file://")).expanduser().resolve()
 
     @property
+    def review_host_names(self) -> list[str]:
+        return [name.strip() for name in self.review_hosts.split(",") if name.strip()]
+
+    @property
     def tracking_uri(self) -> str:
         if self.mlflow_uri:
             return self.mlflow_uri
         if self.data_is_local:
             return f"sqlite:///{self.local_data_path / 'mlflow.db'}"
         raise ValueError("LABELOPS_MLFLOW_URI must be set when the data root is not a local folder")
+
+
+def private_dir(settings: Settings) -> Path:
+    """This machine's folder for what must not go to a remote data root (training work folders,
+    lock files): ``LABELOPS_WORK_DIR``, else ``$XDG_CACHE_HOME/labelops`` (``~/.cache/labelops``).
+
+    Created readable and writable by this user only; an existing folder of ours is made so, and
+    one that belongs to someone else is refused (they could plant checkpoints in it)."""
+    base = settings.work_dir or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labelops"
+    base = Path(base).expanduser()
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = os.lstat(base)
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
+        raise PermissionError(f"{base} is not yours (or is a link): "
+                              "set LABELOPS_WORK_DIR to a folder only you can write")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        os.chmod(base, 0o700)
+    return base
 
 
 @lru_cache(maxsize=1)

@@ -19,14 +19,18 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pydantic import BaseModel, Field
 
 from labelops.registry import configure_mlflow, ensure_experiment, find_version, git_commit
-from labelops.settings import Settings
+from labelops.settings import Settings, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +57,9 @@ class TrainConfig(BaseModel):
 
 
 def work_dir_for(kind: str, key: str, settings: Settings) -> Path:
-    """``<data>/training/<kind>/<key>`` (a temporary folder when the data root is not local)."""
-    base = settings.local_data_path if settings.data_is_local else Path(os.environ.get("TMPDIR", "/tmp")) / "labelops"
+    """``<data>/training/<kind>/<key>`` (for a remote data root, under this user's private folder,
+    :func:`~labelops.settings.private_dir`: a work folder's checkpoints are loaded again on resume)."""
+    base = settings.local_data_path if settings.data_is_local else private_dir(settings)
     return base / "training" / kind / key
 
 
@@ -103,9 +108,34 @@ def resume_point(work: Path) -> tuple[str | None, int]:
     last = work / "checkpoints" / "last.ckpt"
     if not last.exists():
         return None, 0
-    step = int(torch.load(last, map_location="cpu", weights_only=False).get("global_step", 0))
+    try:  # tensors and plain values only: a checkpoint is data, never code
+        checkpoint = torch.load(last, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise RuntimeError(f"{last} is not a plain checkpoint (it holds more than weights and numbers), so it is "
+                           f"not loaded; delete it to train from the start ({error})") from error
+    step = int(checkpoint.get("global_step", 0))
     log.info("resuming training in %s from step %d", work, step)
     return str(last), step
+
+
+@contextmanager
+def ending_run_on_failure(work: Path) -> Iterator[None]:
+    """Mark the training's MLflow run (``prepared.json``) KILLED when what runs inside is cancelled
+    (Ctrl-C, a cancelled flow run's termination signal) and FAILED when it fails, instead of leaving
+    it RUNNING forever. The same command later resumes into the same run."""
+    try:
+        yield
+    except BaseException as error:
+        status = "FAILED" if isinstance(error, Exception) else "KILLED"
+        try:
+            from mlflow import MlflowClient
+
+            run_id = json.loads((work / "prepared.json").read_text())["run_id"]
+            MlflowClient().set_terminated(run_id, status)
+            log.warning("training run %s marked %s: %s", run_id, status, type(error).__name__)
+        except Exception:  # noqa: BLE001 - the original error matters more
+            log.exception("could not mark the training's MLflow run %s", status)
+        raise
 
 
 def registered_before(work: Path, model_name: str, key: str, run_id: str) -> TrainedModel | None:

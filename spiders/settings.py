@@ -36,6 +36,8 @@ def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None) 
         "LABELOPS_DATA": data_root,
         "LABELOPS_CRAWL_ID": crawl_id,
         "LABELOPS_MAX_PAGES": crawl.max_pages,
+        "LABELOPS_MAX_IMAGE_PIXELS": crawl.max_image_pixels,
+        "LABELOPS_MAX_CRAWL_IMAGE_PIXELS": crawl.max_crawl_image_pixels,
         "ITEM_PIPELINES": {
             "spiders.pipelines.RawItemWriter": 900,
         },

@@ -15,6 +15,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("LABELOPS_IMAGE_EVALUATOR_STEPS", "20")  # the image evaluator trains briefly in tests
 
+pytest_plugins = ["tests.helpers.s3"]  # s3_endpoint, s3_root: an S3 server on 127.0.0.1 for s3:// data roots
+
 
 @pytest.fixture
 def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from labelops.report import render_report, script_safe_json, write_report
 from labelops.storage import DataRoot
 

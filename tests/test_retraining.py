@@ -64,7 +64,8 @@ def test_edits_count_from_the_last_training():
     assert not decide_now(pd.concat([old, new])).due  # 24 new edits, 20 older than the last training
     decision = decide_now(pd.concat([old, new]), last_training_at=None)  # never trained: all 44 count
     assert fired(decision) == {"edits since last training"}
-    assert decide_now(pd.concat([new, new.assign(feedback_id=lambda f: "x" + f["feedback_id"])])).due  # 48 new
+    other = new.assign(feedback_id=lambda f: "x" + f["feedback_id"], label_id=lambda f: "x" + f["label_id"])
+    assert decide_now(pd.concat([new, other])).due  # 48 new edits of 48 labels
 
 
 def test_drift_is_measured_on_category_mix_size_and_description_length():

@@ -31,7 +31,9 @@ PRODUCT_TYPES = frozenset(
 MAX_OFFERS = 200
 """Offers of one product looked at."""
 MAX_NODES = 20_000
-"""Most dicts visited while looking for products in one page's data (bounds work)."""
+"""Most dicts and lists visited while looking for products in one page's data (bounds work)."""
+MAX_VALUE_DEPTH = 8
+"""Lists nested deeper than this in one property are not looked into (``[[["x"]]]`` is "x"; 30 levels are noise)."""
 
 HOME_CRUMBS = frozenset(
     {
@@ -70,17 +72,28 @@ def walk(data: Any, max_nodes: int = MAX_NODES) -> Iterator[dict[str, Any]]:
     while queue and seen < max_nodes:
         value = queue.popleft()
         if isinstance(value, list):
-            queue.extend(value)
+            seen += 1
+            queue.extend(v for v in value if isinstance(v, (dict, list)))
         elif isinstance(value, dict):
             seen += 1
             yield value
             queue.extend(v for v in value.values() if isinstance(v, (dict, list)))
 
 
-def first(value: Any) -> Any:
-    """The first non-empty value of a list (JSON-LD lets any property repeat); ``@value`` unwrapped."""
+def first(value: Any, _depth: int = 0) -> Any:
+    """The first non-empty value of a list (JSON-LD lets any property repeat); ``@value`` unwrapped.
+
+    Each element is looked at once and lists deeper than :data:`MAX_VALUE_DEPTH` not at all, so
+    the work is linear in the value's size (a shop's ``[[[…]]]`` cannot make it exponential).
+    """
     if isinstance(value, list):
-        return next((first(v) for v in value if not is_empty(first(v))), None)
+        if _depth >= MAX_VALUE_DEPTH:
+            return None
+        for item in value:
+            found = first(item, _depth + 1)
+            if not is_empty(found):
+                return found
+        return None
     if isinstance(value, dict) and "@value" in value:
         return value["@value"]
     return value

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 WHITE = (255, 255, 255)
 SKIP_REASONS = ("no_category", "missing", "unreadable", "rare_category")
+MAX_IMAGE_PIXELS = 50_000_000
+"""An image declaring more pixels than this is not decoded (counted as unreadable)."""
 
 
 # ------------------------------------------------------------------------------- categories
@@ -137,9 +139,12 @@ def load_pixels(root: DataRoot, relative: str, size: int) -> tuple[torch.Tensor 
     try:
         with root.open(relative, "rb") as handle:
             with Image.open(io.BytesIO(handle.read())) as image:
+                if image.width * image.height > MAX_IMAGE_PIXELS:  # measured from the header, before decoding
+                    log.warning("image %s declares %dx%d pixels: not decoded", relative, image.width, image.height)
+                    return None, "unreadable"
                 image.load()
                 return pil_to_uint8(to_square(image, size)), None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None, "unreadable"
 
 
@@ -172,7 +177,7 @@ class ImageSet:
 
     @classmethod
     def load(cls, path: Path) -> ImageSet:
-        return cls(**torch.load(path, weights_only=False))
+        return cls(**torch.load(path, weights_only=True))  # tensors, lists and numbers: data, never code
 
 
 def build_image_set(rows: Iterable[Mapping[str, Any]], root: DataRoot, size: int, level: int | None = None,

@@ -106,7 +106,7 @@ class Evaluator:
     def load(cls, folder: Path) -> Evaluator:
         meta = json.loads((folder / "evaluator.json").read_text())
         net = EvaluatorNet(len(meta["classes"]), meta["image_size"])
-        net.load_state_dict(torch.load(folder / "evaluator.pt", map_location="cpu"))
+        net.load_state_dict(torch.load(folder / "evaluator.pt", map_location="cpu", weights_only=True))
         return cls(net.eval(), meta["classes"], meta["heldout_accuracy"])
 
 

@@ -55,9 +55,9 @@ class TrainedGan:
         folder = Path(folder)
         meta = json.loads((folder / "meta.json").read_text())
         generator = Generator(len(meta["classes"]), meta["image_size"], meta["z_dim"], meta["g_width"])
-        generator.load_state_dict(torch.load(folder / "generator.pt", map_location="cpu"))
+        generator.load_state_dict(torch.load(folder / "generator.pt", map_location="cpu", weights_only=True))
         discriminator = Discriminator(len(meta["classes"]), meta["image_size"], meta["d_width"])
-        discriminator.load_state_dict(torch.load(folder / "discriminator.pt", map_location="cpu"))
+        discriminator.load_state_dict(torch.load(folder / "discriminator.pt", map_location="cpu", weights_only=True))
         return cls(generator, discriminator, meta["classes"])
 
     @property

@@ -163,7 +163,7 @@ def fit(work: Path) -> None:
     # checkpoints hold the state after the iteration's updates, which is what resuming needs
     warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
     started = time.perf_counter()
-    trainer.fit(module, ImageDataModule(work / "images.pt", config.batch_size), ckpt_path=last)
+    trainer.fit(module, ImageDataModule(work / "images.pt", config.batch_size), ckpt_path=last, weights_only=True)
     seconds = time.perf_counter() - started
     if trainer.is_global_zero:
         iterations = trainer.global_step // steps
@@ -249,9 +249,10 @@ def train_gan(config: GanTrainConfig, settings: Settings | None = None) -> Train
     """prepare → fit in a subprocess → register; the same call after a crash resumes and finishes."""
     settings = settings or get_settings()
     work = prepare(config, settings)
-    if not (work / "trained.json").exists():
-        launch(work)
-    return register(work, settings)
+    with training.ending_run_on_failure(work):
+        if not (work / "trained.json").exists():
+            launch(work)
+        return register(work, settings)
 
 
 if __name__ == "__main__":

@@ -107,10 +107,12 @@ def serve(
     port: Annotated[int, typer.Option("--port", "-p", help="Port to listen on (0 picks a free one).")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every request.")] = False,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="URL that replaces __BASE_URL__ (default: http://HOST:PORT).")] = None,
 ) -> None:
     """Serve a folder over HTTP until Ctrl-C, filling in __BASE_URL__ in sitemaps and robots.txt."""
     try:
-        server = make_server(directory, host, port, verbose)
+        server = make_server(directory, host, port, verbose, base_url)
     except OSError as error:  # not a folder, or the port is taken
         _fail(error)
     url = server_url(server)

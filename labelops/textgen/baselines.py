@@ -188,6 +188,41 @@ class NearestNeighbourBaseline:
             result.extend(int(b) if np.isfinite(scores[j, b]) else None for j, b in enumerate(best))
         return result
 
+    # -- saving as data (no pickle: a model folder is loaded again, maybe by someone else) ----------
+    def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The fitted search as arrays (the sparse matrix, the idf weights) and JSON-ready values
+        (parameters, vocabulary, descriptions, tags, exclusion lists): :meth:`from_state` rebuilds it."""
+        if self._vectorizer is None:
+            raise RuntimeError("fit the baseline first")
+        matrix = self._matrix.tocsr()
+        arrays = {"matrix_data": matrix.data, "matrix_indices": matrix.indices, "matrix_indptr": matrix.indptr,
+                  "matrix_shape": np.asarray(matrix.shape, dtype=np.int64), "idf": np.asarray(self._vectorizer.idf_)}
+        values = {"ngram_range": list(self.ngram_range), "max_chars": self.max_chars, "max_df": self.max_df,
+                  "batch_size": self.batch_size,
+                  "vocabulary": {term: int(i) for term, i in self._vectorizer.vocabulary_.items()},
+                  "descriptions": self._descriptions, "tags": self._tags, "by_id": self._by_id,
+                  "by_content": [[text, description, rows] for (text, description), rows in self._by_content.items()]}
+        return arrays, values
+
+    @classmethod
+    def from_state(cls, arrays: Any, values: dict[str, Any]) -> NearestNeighbourBaseline:
+        """The search :meth:`to_state` saved: the same neighbours for the same rows."""
+        from scipy.sparse import csr_matrix
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        search = cls(tuple(values["ngram_range"]), max_chars=values["max_chars"], max_df=values["max_df"],
+                     batch_size=values["batch_size"])
+        search._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=search.ngram_range, sublinear_tf=True,
+                                             dtype=np.float32, vocabulary=values["vocabulary"])
+        search._vectorizer.idf_ = arrays["idf"]
+        search._matrix = csr_matrix((arrays["matrix_data"], arrays["matrix_indices"], arrays["matrix_indptr"]),
+                                    shape=tuple(int(n) for n in arrays["matrix_shape"]))
+        search._descriptions = list(values["descriptions"])
+        search._tags = [list(tags) for tags in values["tags"]]
+        search._by_id = {key: list(rows) for key, rows in values["by_id"].items()}
+        search._by_content = {(text, description): list(rows) for text, description, rows in values["by_content"]}
+        return search
+
     def _excluded(self, row: Any, text: str) -> list[int]:
         listing_id = text_value(get_field(row, "listing_id"))
         if listing_id:

@@ -99,7 +99,7 @@ class TextDataModule(L.LightningDataModule):
         self.splits: dict[str, list[dict[str, list[int]]]] = {}
 
     def setup(self, stage: str | None = None) -> None:
-        self.splits = torch.load(self.encoded_path)
+        self.splits = torch.load(self.encoded_path, weights_only=True)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         return DataLoader(self.splits[split], batch_size=self.batch_size, shuffle=shuffle,

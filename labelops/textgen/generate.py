@@ -149,8 +149,8 @@ def save_prompt_budget(max_prompt_tokens: int, folder: str | Path) -> Path:
 @dataclass
 class TextGenerator:
     """A trained generator as one folder: the Hugging Face model and tokenizer, and, when it was
-    trained with them, ``exemplars.pkl``, ``factcheck.json`` (the training snapshot's fact checker)
-    and ``prompt.json``."""
+    trained with them, ``exemplars.npz``/``exemplars.json``, ``factcheck.json`` (the training
+    snapshot's fact checker) and ``prompt.json``."""
 
     model: Any
     tokenizer: Any

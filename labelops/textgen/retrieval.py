@@ -10,13 +10,15 @@ left in.
 
 A training product never gets itself as exemplar (the neighbour search excludes its
 ``listing_id``), so the model cannot learn to copy its own target. The index travels with the
-trained model (``exemplars.pkl`` in the model folder) so generation finds the same exemplars in
-any process.
+trained model so generation finds the same exemplars in any process, stored as data, never as a
+pickle: ``exemplars.npz`` (the TF-IDF matrix and weights, read with ``allow_pickle=False``) and
+``exemplars.json`` (vocabulary, texts, the rest). A model folder from before, with the pickled
+``exemplars.pkl``, is refused rather than unpickled: retrain that model.
 """
 
 from __future__ import annotations
 
-import pickle
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,8 @@ from labelops.textgen.serialize import MAX_DESCRIPTION_CHARS, clean_description,
 
 # the whole (cleaned) description: a model that sees only its start cannot copy what fits from the rest
 EXEMPLAR_CHARS = MAX_DESCRIPTION_CHARS
-FILE_NAME = "exemplars.pkl"
+FILE_NAMES = ("exemplars.npz", "exemplars.json")
+LEGACY_FILE_NAME = "exemplars.pkl"
 
 
 def shorten(text: str, max_chars: int = EXEMPLAR_CHARS) -> str:
@@ -61,13 +64,32 @@ class ExemplarIndex:
         """The exemplar of each row (``None`` when the index holds no other product)."""
         return [None if i is None else self._texts[i] for i in self._search.neighbours(list(rows))]
 
-    def save(self, folder: str | Path) -> Path:
-        path = Path(folder) / FILE_NAME
-        path.write_bytes(pickle.dumps(self))
-        return path
+    def save(self, folder: str | Path) -> list[Path]:
+        """Write the index to ``folder`` as data (:data:`FILE_NAMES`); returns the files."""
+        import numpy as np
+
+        arrays, values = self._search.to_state()
+        arrays_path, values_path = (Path(folder) / name for name in FILE_NAMES)
+        with arrays_path.open("wb") as handle:
+            np.savez(handle, **arrays)
+        values_path.write_text(json.dumps({"max_chars": self.max_chars, "texts": self._texts, "search": values},
+                                          ensure_ascii=False), encoding="utf-8")
+        return [arrays_path, values_path]
 
     @classmethod
     def load(cls, folder: str | Path) -> ExemplarIndex | None:
         """The index saved in ``folder``, or ``None`` for models trained without one."""
-        path = Path(folder) / FILE_NAME
-        return pickle.loads(path.read_bytes()) if path.exists() else None
+        import numpy as np
+
+        arrays_path, values_path = (Path(folder) / name for name in FILE_NAMES)
+        if not arrays_path.exists():
+            if (Path(folder) / LEGACY_FILE_NAME).exists():
+                raise ValueError(f"{Path(folder) / LEGACY_FILE_NAME} is a pickled exemplar index, which labelops no "
+                                 "longer loads (a pickle runs code when read): retrain this model")
+            return None
+        values = json.loads(values_path.read_text(encoding="utf-8"))
+        index = cls(values["max_chars"])
+        with np.load(arrays_path, allow_pickle=False) as arrays:
+            index._search = NearestNeighbourBaseline.from_state(arrays, values["search"])
+        index._texts = list(values["texts"])
+        return index

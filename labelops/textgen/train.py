@@ -142,6 +142,7 @@ def fit(work: Path) -> None:
     from labelops.textgen.data import PROMPT_SHARE, TextDataModule
     from labelops.textgen.generate import save_prompt_budget
     from labelops.textgen.model import TextGeneratorModule, load_pretrained, small_gpt2
+    from labelops.textgen.retrieval import FILE_NAMES as EXEMPLAR_FILES
     from labelops.textgen.tokenizer import load_tokenizer
 
     config = TextTrainConfig.model_validate_json((work / "config.json").read_text())
@@ -171,12 +172,13 @@ def fit(work: Path) -> None:
         enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False,
     )
     last, resumed_from = training.resume_point(work)
-    trainer.fit(module, data, ckpt_path=last)
+    trainer.fit(module, data, ckpt_path=last, weights_only=True)
     if trainer.is_global_zero:
         network = getattr(module.model, "_orig_mod", module.model)
         network.save_pretrained(work / "final")
         tokenizer.save_pretrained(work / "final")
-        for extra in (work / "exemplars.pkl", work / "factcheck.json"):  # they generate with the model
+        # they generate with the model
+        for extra in (*(work / name for name in EXEMPLAR_FILES), work / "factcheck.json"):
             if extra.exists():
                 shutil.copy2(extra, work / "final" / extra.name)
         # generation cuts prompts where training did
@@ -236,9 +238,10 @@ def train_text(config: TextTrainConfig, settings: Settings | None = None) -> Tra
     """prepare → fit in a subprocess → register; the same call after a crash resumes and finishes."""
     settings = settings or get_settings()
     work = prepare(config, settings)
-    if not (work / "trained.json").exists():
-        launch(work)
-    return register(work, settings)
+    with training.ending_run_on_failure(work):
+        if not (work / "trained.json").exists():
+            launch(work)
+        return register(work, settings)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ def test_train_registers_a_challenger_that_loads_by_alias_in_a_fresh_process(dat
     assert result.version == "1" and not result.already_registered
     assert {"chrf", "attribute_coverage", "findings_rate", "findings.name", "labels.chrf"} <= set(result.metrics)
     final = Path(result.work_dir) / "final"  # the exemplar index and the fact checker travel with the model
-    assert (final / "exemplars.pkl").exists() and (final / "factcheck.json").exists()
+    assert (final / "exemplars.npz").exists() and (final / "exemplars.json").exists()
+    assert (final / "factcheck.json").exists() and not (final / "exemplars.pkl").exists()
     configure_mlflow(get_settings())
     # registration and the gate measure a version with one function: the same numbers
     from labelops.evaluation import EvaluationSet, evaluate_versions

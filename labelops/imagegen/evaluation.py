@@ -100,17 +100,21 @@ def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Sett
     return HeldoutImages(evaluator, known, pixels[heldout], labels[heldout], pixels[train], labels[train])
 
 
-def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged: Sequence[str] | None = None):  # noqa: ANN201
-    """conditional accuracy, KID (± std) and, given ``tagged`` categories of the real images, tagger accuracy."""
+def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged: Sequence[str] | None = None,
+                 inception_weights: Path | None = None):  # noqa: ANN201 - labelops.evaluation.Scores
+    """conditional accuracy, KID (± std), given ``tagged`` categories of the real images the tagger
+    accuracy, and given local Inception weights (never downloaded) the Inception FID."""
     from labelops.evaluation import Scores
     from labelops.imagegen.data import normalise
-    from labelops.imagegen.evaluator import kid
+    from labelops.imagegen.evaluator import frechet_inception_distance, kid, load_inception
 
     evaluator = held.evaluator
     correct = (evaluator.predict(images).argmax(1) == held.labels).float() if len(images) else torch.zeros(0)
     kid_mean, kid_std = kid(evaluator.features(normalise(held.real)), evaluator.features(images), seed=SEED)
     metrics = {"n": float(len(held.labels)), "conditional_accuracy": float(correct.mean()) if len(correct) else 0.0,
                "kid": float(kid_mean), "kid_std": float(kid_std), "evaluator_accuracy": float(evaluator.heldout_accuracy)}
+    if inception_weights is not None:
+        metrics["fid"] = frechet_inception_distance(load_inception(Path(inception_weights)), normalise(held.real), images)
     rows = {"correct": correct.tolist()}
     if tagged is not None:
         hits = [float(t == w) for t, w in zip(tagged, held.wanted)]
@@ -123,10 +127,11 @@ def evaluate_gan(gan, evaluation, system: str = "model", settings: Settings | No
     """A trained GAN (:class:`~labelops.imagegen.pyfunc.TrainedGan`) on the held-out images."""
     from labelops.imagegen.data import normalise, uint8_to_pil
 
+    settings = settings or get_settings()
     held = heldout_images(evaluation, gan.image_size, gan.classes, settings)
     generated = normalise(gan.generate(held.wanted, seed=SEED)) if len(held.labels) else held.real[:0].float()
     tagged = [category for category, _ in gan.tag([uint8_to_pil(p) for p in held.real])]
-    return score_images(system, generated, held, tagged)
+    return score_images(system, generated, held, tagged, settings.inception_weights)
 
 
 def image_baselines(gan, evaluation, names: Sequence[str] = ("class_mean", "noise"),  # noqa: ANN001, ANN201
@@ -134,10 +139,12 @@ def image_baselines(gan, evaluation, names: Sequence[str] = ("class_mean", "nois
     """Class-mean images and uniform noise, asked for the same categories as ``gan`` would be."""
     from labelops.imagegen.evaluator import class_mean_sampler, noise_sampler
 
+    settings = settings or get_settings()
     held = heldout_images(evaluation, gan.image_size, gan.classes, settings)
     samplers = {"class_mean": lambda: class_mean_sampler(held.train_pixels, held.train_labels, len(held.classes)),
                 "noise": lambda: noise_sampler(gan.image_size, seed=SEED)}
     unknown = sorted(set(names) - set(samplers))
     if unknown:
         raise KeyError(f"unknown image baseline(s) {unknown}; known: {sorted(samplers)}")
-    return {name: score_images(name, samplers[name]()(held.labels), held) for name in names}
+    return {name: score_images(name, samplers[name]()(held.labels), held, inception_weights=settings.inception_weights)
+            for name in names}

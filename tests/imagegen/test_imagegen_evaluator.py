@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from labelops.imagegen.data import normalise
-from labelops.imagegen.evaluator import (Evaluator, class_mean_sampler, evaluate_systems, kid, kid_subset_size,
-                                         noise_sampler, train_evaluator)
+from labelops.imagegen.evaluation import HeldoutImages, score_images
+from labelops.imagegen.evaluator import (Evaluator, class_mean_sampler, kid, kid_subset_size, noise_sampler,
+                                         train_evaluator)
 
 COLOURS = torch.tensor([[220, 30, 30], [30, 160, 40], [40, 60, 220]], dtype=torch.float)
 
@@ -45,13 +46,22 @@ def test_the_evaluator_learns_the_real_classes(trained, tmp_path):
 
 
 def test_kid_subset_size_fits_small_sets():
-    assert kid_subset_size(36, 150) == 36
+    assert kid_subset_size(36, 150) == 18  # half: subsets differ, so KID has a spread
     assert kid_subset_size(5000, 3000) == 1000
     torch.manual_seed(0)
     real, other_sample, shifted = torch.randn(60, 8), torch.randn(80, 8), torch.randn(80, 8) + 1.0
     same_distribution, _ = kid(real, other_sample)
-    different, _ = kid(real, shifted)
+    different, spread = kid(real, shifted)
     assert different > 1.0 and abs(same_distribution) < 0.1 * different
+    assert spread > 0  # the gate allows a KID within its own spread: there must be one
+
+
+def scores_of(trained, systems: dict, inception_weights=None) -> dict:
+    """Each system asked for one image of every held-out image's class, scored as the gate scores it."""
+    evaluator, train, heldout = trained
+    held = HeldoutImages(evaluator, ["red", "green", "blue"], heldout[0], heldout[1], *train)
+    return {name: score_images(name, sample(held.labels), held, inception_weights=inception_weights)
+            for name, sample in systems.items()}
 
 
 def test_a_good_sampler_ranks_between_the_ceiling_and_the_floors(trained):
@@ -63,15 +73,15 @@ def test_a_good_sampler_ranks_between_the_ceiling_and_the_floors(trained):
     def wrong_class(requested: torch.Tensor) -> torch.Tensor:  # realistic, but of the next class
         return normalise(squares((requested + 1) % 3, seed=4))
 
-    systems = {"good": good, "wrong class": wrong_class, "class-mean images": class_mean_sampler(*train, 3),
-               "uniform noise": noise_sampler(16)}
-    scores = {s.system: s for s in evaluate_systems(evaluator, heldout, train, systems, samples_per_class=20)}
-    assert scores["real held-out (ceiling)"].conditional_accuracy >= 0.95
-    assert scores["good"].conditional_accuracy >= 0.9 and scores["wrong class"].conditional_accuracy <= 0.1
-    assert scores["good"].kid < scores["class-mean images"].kid < scores["uniform noise"].kid
-    assert scores["good"].kid < 0.2 * scores["class-mean images"].kid
-    assert scores["uniform noise"].conditional_accuracy < 0.7
-    assert scores["good"].images == 60 and scores["good"].fid is None
+    systems = {"real held-out": lambda requested: normalise(heldout[0]), "good": good, "wrong class": wrong_class,
+               "class-mean images": class_mean_sampler(*train, 3), "uniform noise": noise_sampler(16)}
+    scores = {name: s.metrics for name, s in scores_of(trained, systems).items()}
+    assert scores["real held-out"]["conditional_accuracy"] >= 0.95
+    assert scores["good"]["conditional_accuracy"] >= 0.9 and scores["wrong class"]["conditional_accuracy"] <= 0.1
+    assert scores["good"]["kid"] < scores["class-mean images"]["kid"] < scores["uniform noise"]["kid"]
+    assert scores["good"]["kid"] < 0.2 * scores["class-mean images"]["kid"]
+    assert scores["uniform noise"]["conditional_accuracy"] < 0.7
+    assert scores["good"]["n"] == 36 and "fid" not in scores["good"] and scores["good"]["kid_std"] > 0
 
 
 def test_inception_fid_only_from_a_local_file(trained, tmp_path):
@@ -88,8 +98,6 @@ def test_inception_fid_only_from_a_local_file(trained, tmp_path):
 
     path = tmp_path / "inception.pt"
     torch.jit.script(TinyInception()).save(str(path))
-    evaluator, train, heldout = trained
     systems = {"good": lambda r: normalise(squares(r, seed=3)), "uniform noise": noise_sampler(16)}
-    scores = {s.system: s for s in evaluate_systems(evaluator, heldout, train, systems, samples_per_class=12,
-                                                    inception_weights=path)}
-    assert scores["good"].fid is not None and scores["good"].fid < scores["uniform noise"].fid
+    scores = scores_of(trained, systems, inception_weights=path)
+    assert scores["good"].metrics["fid"] < scores["uniform noise"].metrics["fid"]

@@ -61,15 +61,12 @@ def ingest_site(site: Path, start: str, root) -> str:  # noqa: ANN001
 def advertisegen_table(path: Path, limit: int):
     from labelops.contracts import Listing
     from labelops.normalize import listings_to_arrow
+    from tests.helpers.real_data import advertisegen_attributes
 
     listings = []
     for line in path.read_text(encoding="utf-8").splitlines()[:limit]:
         record = json.loads(line)
-        attributes: dict[str, str] = {}
-        for pair in record["content"].split("*"):
-            key, _, value = pair.partition("#")
-            if key and value:
-                attributes[key] = f"{attributes[key]}、{value}" if key in attributes else value
+        attributes = advertisegen_attributes(record["content"])
         digest = hashlib.sha256(record["content"].encode()).hexdigest()
         listings.append(Listing(listing_id=digest[:16], url=f"https://advertisegen.example/{digest[:16]}",
                                 source="advertisegen", crawled_at=datetime(2019, 1, 1, tzinfo=timezone.utc),
@@ -97,7 +94,7 @@ def make_snapshot(name: str, root) -> str:  # noqa: ANN001
     raise SystemExit(f"unknown dataset {name}")
 
 
-def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
+def evaluate(name: str, steps: int, dump: Path | None = None) -> list[tuple[str, str, dict, float]]:
     from labelops.evaluation import EvaluationSet, evaluate_text_generator, text_baseline_scores
     from labelops.gate import GatePolicy, decide
     from labelops.registry import TEXT_MODEL
@@ -116,8 +113,18 @@ def evaluate(name: str, steps: int) -> list[tuple[str, str, dict, float]]:
     trained = train_text(TextTrainConfig(snapshot_id=snapshot_id, max_steps=steps))
     train_seconds = time.perf_counter() - started
     evaluation = EvaluationSet.of_snapshot(root, snapshot_id)
-    model = evaluate_text_generator(TextGenerator.load(Path(trained.work_dir) / "final"), evaluation)
-    baselines = text_baseline_scores(evaluation, ("template", "retrieve_fill", "nearest_neighbour"))
+    everything = len(evaluation.rows)
+    model = evaluate_text_generator(TextGenerator.load(Path(trained.work_dir) / "final"), evaluation, samples=everything)
+    baselines = text_baseline_scores(evaluation, ("template", "retrieve_fill", "nearest_neighbour"), samples=everything)
+    if dump is not None:  # every held-out row: its facts, the shop's text, the model's and retrieve-and-fill's
+        dump.mkdir(parents=True, exist_ok=True)
+        with open(dump / f"{name}.jsonl", "w", encoding="utf-8") as out:
+            for row, reference, own, fill in zip(evaluation.rows, evaluation.references, model.samples,
+                                                 baselines["retrieve_fill"].samples):
+                out.write(json.dumps({"title": row.get("title"), "attributes": row.get("attributes"),
+                                      "reference": reference, "model": own["text"], "model_findings": own["findings"],
+                                      "retrieve_fill": fill["text"], "retrieve_fill_findings": fill["findings"]},
+                                     ensure_ascii=False, default=str) + "\n")
     policy = GatePolicy.load()
     decision = decide(TEXT_MODEL, policy.for_model(TEXT_MODEL), model, None,
                       {k: v for k, v in baselines.items() if k != "nearest_neighbour"}, policy)
@@ -149,9 +156,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["demo", "books", "flipkart", "advertisegen"])
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--dump", type=Path, default=None, help="write every held-out text and its findings here")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows = [row for name in args.datasets for row in evaluate(name, args.steps)]
+    rows = [row for name in args.datasets for row in evaluate(name, args.steps, args.dump)]
 
     from rich.console import Console
     from rich.table import Table

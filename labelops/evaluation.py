@@ -36,7 +36,7 @@ from labelops.significance import RowMetric
 from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
 from labelops.textgen.data import split_of
-from labelops.textgen.metrics import attribute_coverage_per_row, evaluate_text
+from labelops.textgen.metrics import attribute_coverage_per_row, evaluate_text, f1_from_counts, tag_counts
 from labelops.textgen.serialize import clean_description, reference_tags
 
 log = logging.getLogger(__name__)
@@ -114,16 +114,6 @@ def _chrf_from_stats(stats: np.ndarray) -> float:
     return float(_chrf_metric()._compute_score_from_stats(stats.tolist()).score)
 
 
-def _f1(counts: np.ndarray) -> float:
-    tp, n_pred, n_ref = (float(x) for x in counts)
-    if n_pred == 0 and n_ref == 0:
-        return 1.0
-    if tp == 0:
-        return 0.0
-    precision, recall = tp / n_pred, tp / n_ref
-    return 2 * precision * recall / (precision + recall)
-
-
 def _row_metric(scores: Scores, name: str) -> RowMetric | None:
     rows = scores.rows
     if name == "chrf" and "chrf_stats" in rows:
@@ -131,7 +121,7 @@ def _row_metric(scores: Scores, name: str) -> RowMetric | None:
         return lambda idx: _chrf_from_stats(stats[idx].sum(0))
     if name == "tag_f1" and "tags" in rows:
         counts = np.asarray(rows["tags"], dtype=np.float64)
-        return lambda idx: _f1(counts[idx].sum(0))
+        return lambda idx: f1_from_counts(*counts[idx].sum(0))
     if name == "attribute_coverage" and "coverage" in rows:
         values = np.asarray(rows["coverage"], dtype=np.float64)
         return lambda idx: float(np.nanmean(values[idx])) if np.isfinite(values[idx]).any() else 0.0
@@ -156,7 +146,7 @@ def score_texts(system: str, descriptions: Sequence[str], tags: Sequence[Sequenc
     per_row: dict[str, list] = {
         "chrf_stats": [list(map(float, s)) for s in stats],
         "findings": [float(bool(f)) for f in findings],
-        "tags": [_tag_counts(p, r) for p, r in zip(tags, reference_tag_lists)],
+        "tags": [list(map(float, tag_counts(p, r))) for p, r in zip(tags, reference_tag_lists)],
         "coverage": [math.nan if c is None else c for c in attribute_coverage_per_row(descriptions, rows)],
     }
     for kind in FINDING_KINDS:
@@ -167,22 +157,16 @@ def score_texts(system: str, descriptions: Sequence[str], tags: Sequence[Sequenc
                   samples=shown)
 
 
-def _tag_counts(predicted: Sequence[str], reference: Sequence[str]) -> list[float]:
-    def norm(tags: Sequence[str]) -> set[str]:
-        return {" ".join(str(t).casefold().split()) for t in tags or [] if str(t).strip()}
-
-    p, r = norm(predicted), norm(reference)
-    return [float(len(p & r)), float(len(p)), float(len(r))]
-
-
-def evaluate_text_generator(generator, evaluation: EvaluationSet, system: str = "model") -> Scores:  # noqa: ANN001
+def evaluate_text_generator(generator, evaluation: EvaluationSet, system: str = "model",  # noqa: ANN001
+                            samples: int = 8) -> Scores:
     """A text generator (anything with ``generate(rows, options)``) on the held-out rows: its own
-    text decides; the labels' text (grounded, completed) is reported in ``label_metrics``."""
+    text decides; the labels' text (grounded, completed) is reported in ``label_metrics``; the
+    first ``samples`` texts are kept with their findings, for reading."""
     from labelops.textgen.generate import GenerationOptions
 
     generated = generator.generate(evaluation.rows, GenerationOptions())
     tags = [g.tags for g in generated]
-    scores = score_texts(system, [g.own_description or g.description for g in generated], tags, evaluation)
+    scores = score_texts(system, [g.own_description or g.description for g in generated], tags, evaluation, samples)
     scores.label_metrics = score_texts(system, [g.description for g in generated], tags, evaluation).metrics
     return scores
 
@@ -208,11 +192,11 @@ class BaselineWriter:
                 for p, row in zip(self.baseline.predict(rows), rows)]
 
 
-def text_baseline_scores(evaluation: EvaluationSet, names: Sequence[str] = ("template", "retrieve_fill")
-                         ) -> dict[str, Scores]:
+def text_baseline_scores(evaluation: EvaluationSet, names: Sequence[str] = ("template", "retrieve_fill"),
+                         samples: int = 8) -> dict[str, Scores]:
     """Each text baseline, fitted on the training rows, scored like a model."""
     return {name: evaluate_text_generator(BaselineWriter(name, evaluation.train_rows, evaluation.checker),
-                                          evaluation, system=name) for name in names}
+                                          evaluation, system=name, samples=samples) for name in names}
 
 
 # ------------------------------------------------------------------------------- versions

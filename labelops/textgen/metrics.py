@@ -43,6 +43,8 @@ __all__ = [
     "evaluate_text",
     "is_cjk",
     "rouge_l",
+    "f1_from_counts",
+    "tag_counts",
     "tag_f1",
 ]
 
@@ -477,24 +479,30 @@ def _tag_set(tags: Iterable[str] | None) -> set[str]:
     return {" ".join(str(t).casefold().split()) for t in (tags or []) if t is not None and str(t).strip()}
 
 
-def tag_f1(predicted_tags: Sequence[Iterable[str]], reference_tags: Sequence[Iterable[str]]) -> float:
-    """Micro F1 of predicted tags, 0–1: tags casefolded with whitespace collapsed, as a set per
-    product; TP = Σ|P∩R|, precision = TP/Σ|P|, recall = TP/Σ|R|. 1 when neither side has any
-    tag, 0 when only one side has."""
-    if len(predicted_tags) != len(reference_tags):
-        raise ValueError(f"{len(predicted_tags)} predicted but {len(reference_tags)} reference tag lists")
-    tp = n_pred = n_ref = 0
-    for predicted, reference in zip(predicted_tags, reference_tags):
-        p, r = _tag_set(predicted), _tag_set(reference)
-        tp += len(p & r)
-        n_pred += len(p)
-        n_ref += len(r)
+def tag_counts(predicted: Iterable[str] | None, reference: Iterable[str] | None) -> tuple[int, int, int]:
+    """(true positives, predicted, reference) tags of one product, casefolded, as sets."""
+    p, r = _tag_set(predicted), _tag_set(reference)
+    return len(p & r), len(p), len(r)
+
+
+def f1_from_counts(tp: float, n_pred: float, n_ref: float) -> float:
+    """Micro F1 from summed counts: 1 when neither side has any tag, 0 when only one side has."""
     if n_pred == 0 and n_ref == 0:
         return 1.0
     if tp == 0:
         return 0.0
     precision, recall = tp / n_pred, tp / n_ref
     return 2 * precision * recall / (precision + recall)
+
+
+def tag_f1(predicted_tags: Sequence[Iterable[str]], reference_tags: Sequence[Iterable[str]]) -> float:
+    """Micro F1 of predicted tags, 0–1: tags casefolded with whitespace collapsed, as a set per
+    product; TP = Σ|P∩R|, precision = TP/Σ|P|, recall = TP/Σ|R|. 1 when neither side has any
+    tag, 0 when only one side has."""
+    if len(predicted_tags) != len(reference_tags):
+        raise ValueError(f"{len(predicted_tags)} predicted but {len(reference_tags)} reference tag lists")
+    counts = [tag_counts(p, r) for p, r in zip(predicted_tags, reference_tags)]
+    return f1_from_counts(*(sum(c[i] for c in counts) for i in range(3)))
 
 
 def evaluate_text(

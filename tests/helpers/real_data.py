@@ -62,16 +62,22 @@ def books_rows(base: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def advertisegen_attributes(content: str) -> dict[str, str]:
+    """AdvertiseGen's ``key#value*key#value`` as attributes; a repeated key's values joined by 、."""
+    attributes: dict[str, str] = {}
+    for pair in content.split("*"):
+        key, _, value = pair.partition("#")
+        if key and value:
+            attributes[key] = f"{attributes[key]}、{value}" if key in attributes else value
+    return attributes
+
+
 def advertisegen_rows(base: Path, limit: int | None = None) -> list[dict[str, Any]]:
     rows = []
     lines = (base / "zh" / "advertisegen-dev.jsonl").read_text(encoding="utf-8").splitlines()
     for line in lines[:limit]:
         record = json.loads(line)
-        attributes: dict[str, str] = {}
-        for pair in record["content"].split("*"):
-            key, _, value = pair.partition("#")
-            if key and value:
-                attributes[key] = f"{attributes[key]}、{value}" if key in attributes else value
+        attributes = advertisegen_attributes(record["content"])
         rows.append({"listing_id": _id("advertisegen", record["content"]), "title": attributes.get("类型"),
                      "description": record["summary"], "brand": None, "category_path": [], "price": None,
                      "currency": None, "sku": None, "attributes": attributes})

@@ -3,7 +3,8 @@
 The policy is ``labelops/retrain.toml`` (or ``LABELOPS_RETRAIN_POLICY``). A retraining is due when
 any of these fires:
 
-- **reject rate**: over the champion text generator's last ``window`` reviewed labels (the latest
+- **reject rate**: over the champion text generator's last ``window`` reviewed labels (with no
+  champion, over the labels a baseline wrote: the labels now shipped) (the latest
   verdict per label), the share of rejections exceeds ``max`` (with at least ``min_reviews``);
 - **edits**: at least ``min_since_training`` edits were received since the last training of the
   text generator (the newest registered version, champion or not);
@@ -171,21 +172,23 @@ def decide(policy: RetrainPolicy, feedback: pd.DataFrame, *, champion_version: s
     rules: list[Rule] = []
     feedback = distinct_verdicts(feedback)
 
+    # the labels now shipped: the champion's, or, when no model beat the baselines, a baseline's
     reviewed = newest_verdicts(feedback)
-    if champion_version is not None and not reviewed.empty:
-        reviewed = reviewed[reviewed["text_model_version"] == champion_version]
-    else:
-        reviewed = reviewed.iloc[0:0]
+    writer = "the champion's" if champion_version is not None else "the baselines'"
+    if not reviewed.empty:
+        versions = reviewed["text_model_version"].astype(str)
+        reviewed = reviewed[versions == champion_version if champion_version is not None
+                            else versions.str.startswith("baseline:")]
     window = reviewed.tail(policy.reject_rate.window)
     if len(window) >= policy.reject_rate.min_reviews:
         rate = float((window["verdict"] == "reject").mean())
         rules.append(Rule(name="reject rate", value=rate, threshold=policy.reject_rate.max,
                           fired=rate > policy.reject_rate.max,
-                          detail=f"{rate:.0%} of the champion's last {len(window)} reviewed labels rejected "
+                          detail=f"{rate:.0%} of {writer} last {len(window)} reviewed labels rejected "
                                  f"(limit {policy.reject_rate.max:.0%})"))
     else:
         rules.append(Rule(name="reject rate", value=None, threshold=policy.reject_rate.max, fired=False,
-                          detail=f"{len(window)} of the champion's labels reviewed, fewer than "
+                          detail=f"{len(window)} of {writer} labels reviewed, fewer than "
                                  f"{policy.reject_rate.min_reviews} needed for a reject rate"))
 
     edits = feedback[feedback["verdict"] == "edit"] if not feedback.empty else feedback

@@ -51,6 +51,13 @@ def test_a_high_reject_rate_over_the_champions_labels_triggers_a_retraining():
     assert not decide_now(feedback_rows("r" * 30, version="1")).due
 
 
+def test_with_no_champion_the_reject_rate_is_over_the_labels_a_baseline_wrote():
+    decision = decide_now(feedback_rows("r" * 12 + "a" * 18, version="baseline:retrieve_fill"), champion_version=None)
+    assert fired(decision) == {"reject rate"}
+    assert "40% of the baselines' last 30 reviewed labels rejected" in decision.summary
+    assert not decide_now(feedback_rows("r" * 30, version="1"), champion_version=None).due  # a refused version's
+
+
 def test_the_latest_verdict_of_a_label_counts():
     rows = feedback_rows("r" * 30)
     changed_mind = rows.assign(feedback_id=rows["feedback_id"] + "b", verdict="accept",

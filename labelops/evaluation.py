@@ -166,7 +166,7 @@ def evaluate_text_generator(generator, evaluation: EvaluationSet, system: str = 
 
     generated = generator.generate(evaluation.rows, GenerationOptions())
     tags = [g.tags for g in generated]
-    scores = score_texts(system, [g.own_description or g.description for g in generated], tags, evaluation, samples)
+    scores = score_texts(system, [g.own_description for g in generated], tags, evaluation, samples)
     scores.label_metrics = score_texts(system, [g.description for g in generated], tags, evaluation).metrics
     return scores
 

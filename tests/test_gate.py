@@ -30,8 +30,18 @@ def test_the_held_out_rows_are_enough_to_decide(demo):
     assert len(evaluation.rows) >= 90  # val and test: the 47 test rows alone could not tell +1.5 chrF from noise
 
 
-def test_a_model_that_writes_nothing_is_refused(demo):
+def test_a_model_that_writes_nothing_is_measured_on_nothing_and_refused(demo):
+    """A model whose own text is empty is measured as empty, though its labels would be completed."""
+    from labelops.evaluation import evaluate_text_generator
+    from labelops.textgen.generate import finish
+
+    class Mute:
+        def generate(self, rows, options):  # noqa: ANN001
+            return [finish("", [], row, options, None) for row in rows]
+
     evaluation, baselines = demo
+    mute = evaluate_text_generator(Mute(), evaluation)
+    assert mute.metrics["chrf"] == 0.0 and mute.label_metrics["attribute_coverage"] == 1.0
     nothing = score_texts("empty", [""] * len(evaluation.rows), [[]] * len(evaluation.rows), evaluation)
     decision = decide(TEXT_MODEL, TEXT, nothing, None, baselines, POLICY)
     assert not decision.promote

@@ -734,7 +734,7 @@ def _repetitions(text: str, tokens: list[_Token]) -> list[Finding]:
             if long_enough(clause, _MIN_CLAUSE_WORDS, _MIN_CLAUSE_CJK) and key in clauses_seen:
                 findings.append(said(clause, "said twice in one sentence"))
             clauses_seen.add(key)
-            findings += _phrase_repeats(clause, said)
+            findings += _phrase_repeats(clause, said) + _stutters(clause, said)
         clause = []
         if (token is None or token.kind == "end") and sentence:
             key = tuple(t.norm for t in sentence)
@@ -743,6 +743,14 @@ def _repetitions(text: str, tokens: list[_Token]) -> list[Finding]:
             sentences_seen.add(key)
             sentence, clauses_seen = [], set()
     return findings
+
+
+def _stutters(clause: list[_Token], said) -> list[Finding]:  # noqa: ANN001
+    """A word or character said three times running ("的的的", "the the the")."""
+    for i in range(len(clause) - 2):
+        if clause[i].kind in ("word", "cjk") and clause[i].norm == clause[i + 1].norm == clause[i + 2].norm:
+            return [said(clause[i:i + 3], "said three times in a row")]
+    return []
 
 
 def _phrase_repeats(clause: list[_Token], said) -> list[Finding]:  # noqa: ANN001

@@ -451,7 +451,7 @@ class FactChecker:
             elif kind == "brand" and not fact.supports(term):
                 add("brand", first, end, "another listing's brand")
             elif kind == "key" and term not in fact.values and not fact.supports(term):
-                add("attribute", first, end, f"it has no {' '.join(term)}")
+                add("attribute", first, end, f"it has no {_display(term)}")
             elif kind == "value":
                 for key in sorted(k for k in keys if k in fact.values):
                     own = fact.values[key]
@@ -459,7 +459,7 @@ class FactChecker:
                         continue
                     if any(_contains(norms, v) for v in own):
                         continue  # the text also states the listing's own value: a second thing described
-                    add("attribute", first, end, f"its {' '.join(key)} is {_show(own)}")
+                    add("attribute", first, end, f"its {_display(key)} is {_show(own)}")
         anchored = self._anchored(text, tokens, fact, stated)
         findings += anchored + _lone_quantities(text, tokens, fact, {(f.start, f.end) for f in anchored})
         for key, terms in stated.items():
@@ -467,7 +467,7 @@ class FactChecker:
             if len(terms) > 1 and not all(t in own or any(_contains(v, t) for v in own) for t in terms):
                 first = sorted(terms.values())[1]
                 term = next(t for t, i in terms.items() if i == first)
-                add("conflict", first, first + len(term), f"{len(terms)} values stated for {' '.join(key)}")
+                add("conflict", first, first + len(term), f"{len(terms)} values stated for {_display(key)}")
         findings += _price_findings(text, tokens, fact)
         findings += _empty_slots(text, tokens, fact)
         findings += _repetitions(text, tokens)
@@ -522,10 +522,10 @@ class FactChecker:
         own = fact.quantities.get(key, [])
         if not own or any(_same_quantity(quantity, q) for q in own):
             return None
-        label = " ".join(key)
+        label = _display(key)
         for other, values in fact.quantities.items():
             if other != key and any(_same_quantity(quantity, q) for q in values):
-                return "wrong_attribute", f"that is its {' '.join(other)}; its {label} is {_show_q(fact, key)}"
+                return "wrong_attribute", f"that is its {_display(other)}; its {label} is {_show_q(fact, key)}"
         if all(q.dimension != quantity.dimension for q in own):
             return "number", f"its {label} is {_show_q(fact, key)}, not a {quantity.dimension}"
         return "number", f"its {label} is {_show_q(fact, key)}"
@@ -537,11 +537,11 @@ class FactChecker:
         for value in sorted(own, key=len, reverse=True):
             if tuple(norms[j:j + len(value)]) == value:
                 return None, value, ""
-        label = " ".join(key)
+        label = _display(key)
         for other, value in sorted(others, key=lambda kv: -len(kv[1])):
             if other != key and value not in own and len(value) and tuple(norms[j:j + len(value)]) == value \
                     and value not in self.key_values.get(key, ()) and not any(_contains(v, value) for v in own):
-                return "wrong_attribute", value, f"that is its {' '.join(other)}; its {label} is {_show(own)}"
+                return "wrong_attribute", value, f"that is its {_display(other)}; its {label} is {_show(own)}"
         for value in sorted(self.key_values.get(key, ()), key=len, reverse=True):
             if tuple(norms[j:j + len(value)]) == value and not fact.supports(value):
                 return "attribute", value, f"its {label} is {_show(own)}"
@@ -667,7 +667,7 @@ def _lone_quantities(text: str, tokens: list[_Token], fact: _Facts, judged: set[
         if not any(_same_quantity(quantity, q) for _, q in own):
             key = own[0][0]
             findings.append(Finding("number", start, stop, text[start:stop],
-                                    f"its {' '.join(key)} is {_display(fact.values[key][0])}"))
+                                    f"its {_display(key)} is {_display(fact.values[key][0])}"))
     return findings
 
 

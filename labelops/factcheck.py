@@ -504,6 +504,11 @@ class FactChecker:
                 if finding:
                     start, stop = tokens[first].start, tokens[end - 1].end
                     findings.append(Finding(finding[0], start, stop, text[start:stop], finding[1]))
+            before = self._value_before(norms, at, key, fact, others)  # "a automatic strap"
+            if before is not None:
+                first, term, detail = before
+                start, stop = tokens[first].start, tokens[at - 1].end
+                findings.append(Finding("wrong_attribute", start, stop, text[start:stop], detail))
             if j in quantities or j >= len(tokens):
                 continue
             value = self._value_at(norms, j, key, fact, others if skipped else [])  # "colour brass idol" states nothing
@@ -516,6 +521,22 @@ class FactChecker:
                 start, stop = tokens[j].start, tokens[j + len(term) - 1].end
                 findings.append(Finding(kind, start, stop, text[start:stop], detail))
         return findings
+
+    def _value_before(self, norms: list[str], at: int, key: tuple[str, ...], fact: _Facts,
+                      others: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> tuple[int, tuple[str, ...], str] | None:
+        """Another attribute's value written as this key's, right before the key ("a automatic strap"
+        where the movement is automatic and the strap nylon): (first token, value, detail)."""
+        own = fact.values.get(key, [])
+        for other, value in sorted(others, key=lambda kv: -len(kv[1])):
+            first = at - len(value)
+            if other == key or first < 1 or tuple(norms[first:at]) != value or any(t[:1].isdigit() for t in value):
+                continue
+            if norms[first - 1] not in ("a", "an", "the"):
+                return None  # only "a <value> <key>": spec sheets run keys and values together ("BFT Model Number")
+            if value in own or any(_contains(v, value) for v in own) or value in self.key_values.get(key, ()):
+                return None
+            return first, value, f"that is its {_display(other)}; its {_display(key)} is {_show(own)}"
+        return None
 
     def _judge_quantity(self, key: tuple[str, ...], quantity: Quantity, fact: _Facts,
                         others: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> tuple[str, str] | None:

@@ -65,6 +65,10 @@ def test_a_value_stated_for_the_wrong_attribute():
     assert [f.kind for f in found] == ["wrong_attribute"] and found[0].text == "120 kg"
     assert "max load" in found[0].detail
     assert kinds("Size: slim.", SHIRT) == ["wrong_attribute"]
+    watch = {"title": "Halden Aria Watch", "attributes": {"movement": "automatic", "strap": "nylon"}}
+    checker = FactChecker.of(values={"movement": ["automatic", "quartz"], "strap": ["nylon", "leather"]})
+    assert kinds("An automatic movement on a automatic strap.", watch, checker) == ["wrong_attribute"]
+    assert kinds("An automatic movement on a nylon strap.", watch, checker) == []
 
 
 def test_a_number_or_unit_the_listing_contradicts():

@@ -486,6 +486,11 @@ class FactChecker:
         # a key inside a longer key's mention ("sales package" in "number of contents in sales package") is not one
         spans = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and (o[1] - o[0]) > (s[1] - s[0]) for o in spans)]
         for at, after, key in spans:
+            before = self._value_before(norms, at, key, fact, others)  # "a automatic strap"
+            if before is not None:
+                first, term, detail = before
+                start, stop = tokens[first].start, tokens[at - 1].end
+                findings.append(Finding("wrong_attribute", start, stop, text[start:stop], detail))
             j, skipped = after, 0
             while j < len(tokens) and skipped < 3 and (norms[j] in _FILLERS or tokens[j].kind == "mark" and
                                                        tokens[j].raw in ":-：="):
@@ -504,11 +509,6 @@ class FactChecker:
                 if finding:
                     start, stop = tokens[first].start, tokens[end - 1].end
                     findings.append(Finding(finding[0], start, stop, text[start:stop], finding[1]))
-            before = self._value_before(norms, at, key, fact, others)  # "a automatic strap"
-            if before is not None:
-                first, term, detail = before
-                start, stop = tokens[first].start, tokens[at - 1].end
-                findings.append(Finding("wrong_attribute", start, stop, text[start:stop], detail))
             if j in quantities or j >= len(tokens):
                 continue
             value = self._value_at(norms, j, key, fact, others if skipped else [])  # "colour brass idol" states nothing

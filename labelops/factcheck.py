@@ -213,6 +213,19 @@ def _find(tokens: Sequence[str], term: tuple[str, ...], start: int = 0) -> int:
     return -1
 
 
+def _stated_under(other: tuple[str, ...] | None, norms: list[str], tokens: list[_Token], at: int) -> bool:
+    """Whether ``other: …`` (a key, then a colon or dash) opens the clause that holds token ``at``:
+    then what follows is ``other``'s value, and a key word inside it ("Other Dimensions: Case Width
+    23 mm") states nothing."""
+    if other is None:
+        return False
+    start = at
+    while start > 0 and not (tokens[start - 1].kind == "end" or tokens[start - 1].raw in ";；"):
+        start -= 1
+    return any(norms[i + len(other):i + len(other) + 1] in ([":"], ["-"], ["："])
+               for i in _find_all(norms[start:at], other) for i in [start + i])
+
+
 def _find_all(tokens: Sequence[str], term: tuple[str, ...]) -> list[int]:
     found, at = [], _find(tokens, term)
     while at >= 0:
@@ -470,7 +483,7 @@ class FactChecker:
                 add("conflict", first, first + len(term), f"{len(terms)} values stated for {_display(key)}")
         findings += _price_findings(text, tokens, fact)
         findings += _empty_slots(text, tokens, fact)
-        findings += _repetitions(text, tokens)
+        findings += [f for f in _repetitions(text, tokens) if not _repeated_in_facts(f, fact)]
         return sorted(set(findings), key=lambda f: (f.start, f.kind))
 
     def _anchored(self, text: str, tokens: list[_Token], fact: _Facts,
@@ -486,6 +499,8 @@ class FactChecker:
         # a key inside a longer key's mention ("sales package" in "number of contents in sales package") is not one
         spans = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and (o[1] - o[0]) > (s[1] - s[0]) for o in spans)]
         for at, after, key in spans:
+            if any(_stated_under(other, norms, tokens, at) for other in fact.values if other != key):
+                continue  # "Other Dimensions: Case Width 19.2 mm": a key word inside another attribute's statement
             before = self._value_before(norms, at, key, fact, others)  # "a automatic strap"
             if before is not None:
                 first, term, detail = before
@@ -506,7 +521,7 @@ class FactChecker:
                     candidates.append((first, at, quantity))
             for first, end, quantity in candidates:
                 finding = self._judge_quantity(key, quantity, fact, others)
-                if finding:
+                if finding and not _stated_under(finding[2], norms, tokens, at):
                     start, stop = tokens[first].start, tokens[end - 1].end
                     findings.append(Finding(finding[0], start, stop, text[start:stop], finding[1]))
             if j in quantities or j >= len(tokens):
@@ -515,6 +530,8 @@ class FactChecker:
             if value is None:
                 continue
             kind, term, detail = value
+            if kind == "wrong_attribute" and any(_stated_under(k, norms, tokens, at) for k, v in others if v == term):
+                continue  # "Other Dimensions: Case Width 23 mm": the key is inside another attribute's value
             if kind != "wrong_attribute":
                 stated.setdefault(key, {}).setdefault(term, j)
             if kind:
@@ -539,17 +556,19 @@ class FactChecker:
         return None
 
     def _judge_quantity(self, key: tuple[str, ...], quantity: Quantity, fact: _Facts,
-                        others: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> tuple[str, str] | None:
+                        others: list[tuple[tuple[str, ...], tuple[str, ...]]]
+                        ) -> tuple[str, str, tuple[str, ...] | None] | None:
+        """(kind, detail, the other key whose value it is) of a quantity stated for ``key``, if wrong."""
         own = fact.quantities.get(key, [])
         if not own or any(_same_quantity(quantity, q) for q in own):
             return None
         label = _display(key)
         for other, values in fact.quantities.items():
             if other != key and any(_same_quantity(quantity, q) for q in values):
-                return "wrong_attribute", f"that is its {_display(other)}; its {label} is {_show_q(fact, key)}"
+                return "wrong_attribute", f"that is its {_display(other)}; its {label} is {_show_q(fact, key)}", other
         if all(q.dimension != quantity.dimension for q in own):
-            return "number", f"its {label} is {_show_q(fact, key)}, not a {quantity.dimension}"
-        return "number", f"its {label} is {_show_q(fact, key)}"
+            return "number", f"its {label} is {_show_q(fact, key)}, not a {quantity.dimension}", None
+        return "number", f"its {label} is {_show_q(fact, key)}", None
 
     def _value_at(self, norms: list[str], j: int, key: tuple[str, ...], fact: _Facts,
                   others: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> tuple[str | None, tuple[str, ...], str] | None:
@@ -715,7 +734,7 @@ def _empty_slots(text: str, tokens: list[_Token], fact: _Facts) -> list[Finding]
         following = tokens[i + 1]
         after = tokens[i + 2] if i + 2 < len(tokens) else None
         abbreviation = after is not None and after.kind == "word" and len(after.norm) == 1  # "10 a. m."
-        if token.kind == "word" and token.norm in _DANGLING and following.kind == "end" and not abbreviation:
+        if token.kind == "word" and token.raw in _DANGLING and following.kind == "end" and not abbreviation:
             findings.append(Finding("empty_slot", token.start, following.end, text[token.start:following.end],
                                     "a value is missing here"))
     findings += [Finding("empty_slot", m.start(), m.end(), m.group(), "an unfilled slot")
@@ -764,6 +783,13 @@ def _repetitions(text: str, tokens: list[_Token]) -> list[Finding]:
             sentences_seen.add(key)
             sentence, clauses_seen = [], set()
     return findings
+
+
+def _repeated_in_facts(finding: Finding, fact: _Facts) -> bool:
+    """A repetition copied from the listing itself (a combo's value naming the same item twice)."""
+    phrase = _term(finding.text)
+    return any(len(_find_all(run, phrase)) > 1 for run in fact.runs) or \
+        sum(_contains(run, phrase) for run in fact.runs) > 1
 
 
 def _stutters(clause: list[_Token], said) -> list[Finding]:  # noqa: ANN001

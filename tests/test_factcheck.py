@@ -191,6 +191,19 @@ def test_flipkarts_own_text_is_flagged_only_for_stale_prices_beyond_2_percent(sh
             assert bool(flagged) == bool(stale), (row["title"], stated, row["price"], flagged)
 
 
+def test_a_spec_sheet_of_the_listings_own_facts_has_no_findings():
+    """The template states each attribute as "Key: value."; values that name other keys ("Other
+    Dimensions: Case Width - 19.20 mm"), repeat themselves or read "Class A." are the listing's own."""
+    from labelops.textgen.baselines import TemplateBaseline
+
+    watch = {"title": "Maxima 01784BMLY Gold Analog Watch - For Women", "attributes": {
+        "Height": "18.8 mm", "Width": "16 mm", "Other Dimensions": "Case Width - 19.20 mm, Case Height - 24.30 mm",
+        "Combo": "1 Deodorant Spray - 150 ml 1 Deodorant Spray - 150 ml", "Certification": "FCC 15 Class A"}}
+    text = TemplateBaseline.describe(watch)
+    assert "Other Dimensions: Case Width - 19.20 mm" in text
+    assert FactChecker.from_listings([watch]).check(text, watch) == []
+
+
 def test_finding_rates_has_every_kind():
     rates = finding_rates([[], CHECKER.check("A blue chair by Lumen.", CHAIR)])
     assert rates["findings_rate"] == 0.5 and rates["findings.brand"] == 0.5 and rates["findings.attribute"] == 0.5

@@ -34,6 +34,7 @@ from labelops.significance import Interval, paired_bootstrap
 DEFAULT_POLICY = Path(__file__).with_name("gate.toml")
 KID_SPREAD = 1.96  # a KID this many combined standard deviations worse is significantly worse
 MODEL = "model"  # the writer when a registered version writes the labels
+LAST_RESORT = {"chrf": "retrieve_fill", "conditional_accuracy": "class_mean"}  # by primary metric: text, images
 
 
 class Bound(BaseModel):
@@ -242,8 +243,8 @@ def choose_writer(policy: ModelPolicy, version: str | None, scores, baselines: d
             return Writer(system=MODEL, version=version, reason="no baseline to compare with")
         return Writer(system=fallback, reason=f"version {version} does not beat the baselines: " + "; ".join(failed))
     fallback = best_baseline(policy, baselines, gate_policy)
-    if fallback is None:
-        return Writer(system="none", reason="no model and no baseline")
+    if fallback is None:  # a policy without baselines, and no champion: labels must still be written
+        return Writer(system=LAST_RESORT.get(policy.primary.metric, "none"), reason="no champion, and no baseline measured")
     return Writer(system=fallback, reason="no champion")
 
 

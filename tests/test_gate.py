@@ -114,6 +114,8 @@ def test_the_writer_is_the_best_baseline_when_no_model_beats_them(demo):
     good = baselines["retrieve_fill"].model_copy(update={"system": "version 3"})
     only_template = TEXT.model_copy(update={"baselines": ["template"]})
     assert choose_writer(only_template, "3", good, baselines, POLICY).model_dump()["system"] == "model"
+    # a policy without baselines and no champion: labels are still written, by retrieve-and-fill
+    assert choose_writer(TEXT.model_copy(update={"baselines": []}), None, None, {}, POLICY).system == "retrieve_fill"
 
 
 def image_scores(system: str, correct: list[float], kid: float = 0.1, kid_std: float = 0.01) -> Scores:

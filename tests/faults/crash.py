@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from labelops import storage
@@ -95,16 +96,24 @@ class EchoGenerator:
     def generate(self, rows: list[dict], options: Any = None) -> list[Any]:
         from labelops.textgen.generate import GeneratedText
 
-        return [GeneratedText(description=f"{row['title']}, as sold by {row.get('brand') or 'the shop'}.",
-                              tags=list(row.get("category_path") or ["misc"])[:2]) for row in rows]
+        texts = [f"{row['title']}, as sold by {row.get('brand') or 'the shop'}." for row in rows]
+        return [GeneratedText(description=text, tags=list(row.get("category_path") or ["misc"])[:2], own_description=text)
+                for text, row in zip(texts, rows)]
 
 
-def with_echo_champion() -> None:
-    """Labelling with :class:`EchoGenerator` as the champion text model (version 1) and no image model."""
+@contextmanager
+def with_echo_champion() -> Iterator[None]:
+    """Labelling with :class:`EchoGenerator` as the champion text model (version 1) and no image
+    model, for the time of the ``with`` block (the test process goes on with the real ones)."""
     from labelops import evaluation, labelling
 
+    saved = labelling.champion_version, evaluation.load_text_generator
     labelling.champion_version = lambda model: "1" if model == labelling.TEXT_MODEL else None
     evaluation.load_text_generator = lambda version: EchoGenerator()
+    try:
+        yield
+    finally:
+        labelling.champion_version, evaluation.load_text_generator = saved
 
 
 def run_stage(stage: str, root: DataRoot) -> Any:
@@ -119,8 +128,8 @@ def run_stage(stage: str, root: DataRoot) -> Any:
         from labelops.settings import get_settings
         from labelops.snapshot import latest_snapshot_id
 
-        with_echo_champion()
-        return label_snapshot(latest_snapshot_id(root), settings=get_settings(), batch_size=8)
+        with with_echo_champion():
+            return label_snapshot(latest_snapshot_id(root), settings=get_settings(), batch_size=8)
     if stage == "feedback":
         from labelops.feedback import collect_feedback
 

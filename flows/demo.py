@@ -6,7 +6,8 @@ Builds the synthetic shop under the data root, serves it on 127.0.0.1, ingests i
 text generator and the conditional GAN on the snapshot (each registered in MLflow as
 ``challenger``), then runs the generation flow: the gate decides whether each challenger becomes
 ``champion``, and every product is labelled with the champions (labels table and HTML report).
-Last, a simulated reviewer judges every label (rejects the worst 40 %, rewrites 30), and the
+Last, a simulated reviewer judges every label (corrects or rejects every label with findings,
+rejects the weakest of the rest up to 40 % and rewrites up to 30 in all, never with findings), and the
 feedback flow collects the verdicts, decides to retrain, trains the text generator again with the
 edits, and gates the new challenger.
 The GAN trains small for the demo (32 px, ``gan_steps`` iterations) to stay within a few minutes

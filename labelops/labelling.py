@@ -64,6 +64,7 @@ class LabelRun(BaseModel):
             "# Labels", "", f"run `{self.run_id}` on snapshot `{self.snapshot_id}`", "", "| | |", "|---|---|",
             f"| valid labels | {self.counts.valid} |", f"| quarantined | {self.counts.quarantined} |",
             f"| labels with findings | {self.counts.with_findings} |",
+            f"| descriptions the baseline wrote (no clean candidate of the model's) | {self.counts.text_fallbacks} |",
             f"| generated images | {self.counts.generated_images} |", f"| text written by | {self.text_writer} |",
             f"| images by | {self.image_writer or 'none'} |", f"| labels | `{self.labels}` |",
             f"| report | `{self.report}` |"])
@@ -213,7 +214,8 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
         publish_label_run(root, run_id, {**lineage, "counts": counts.model_dump()})
         seconds = time.perf_counter() - started
         mlflow.log_metrics({"labels_valid": counts.valid, "labels_quarantined": counts.quarantined,
-                            "labels_with_findings": counts.with_findings, "generated_images": counts.generated_images,
+                            "labels_with_findings": counts.with_findings,
+                            "text_fallbacks": counts.text_fallbacks, "generated_images": counts.generated_images,
                             "products_per_s": len(rows) / seconds if seconds else 0.0})
         mlflow.set_tags({"labels": root.uri(labels_path(run_id)), "report": report})
     quarantine = root.uri(labels_quarantine_path(run_id)) if counts.quarantined else None

@@ -59,6 +59,9 @@ class Label(BaseModel):
     image: str | None = Field(None, description="the product photo, or the generated image, relative to the data root")
     image_generated: bool = False
     text_model_version: str = Field(description="the text model's version, or baseline:<name>")
+    text_source: str | None = Field(None, description="who wrote this description: 'model', or the baseline "
+                                                      "('baseline:<name>') it fell back to when no candidate of "
+                                                      "the model's was free of findings")
     image_model_version: str | None = Field(None, description="the image model's version, or baseline:<name>")
     has_findings: bool
     findings: list[str] = Field(default_factory=list, description="the fact checker's findings: kind: text (why)")
@@ -79,6 +82,7 @@ LABEL_SCHEMA = pa.schema([
     pa.field("image", pa.string()),
     pa.field("image_generated", pa.bool_()),
     pa.field("text_model_version", pa.string()),
+    pa.field("text_source", pa.string()),
     pa.field("image_model_version", pa.string()),
     pa.field("has_findings", pa.bool_()),
     pa.field("findings", pa.list_(pa.string())),
@@ -174,6 +178,7 @@ def make_labels(
                 snapshot_id=snapshot_id, created_at=now, title=row.get("title"), description=text.description,
                 tags=text.tags, text_category=text_category(text.tags, categories),
                 image=(row.get("images") or [None])[0], text_model_version=text_version,
+                text_source=text_version if text_version.startswith("baseline:") else text.source,
                 image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
         if image_model is not None:
             label_images(labels, photos, image_model, root, run_id)
@@ -231,6 +236,7 @@ class LabelCounts(BaseModel):
     valid: int = 0
     quarantined: int = 0
     with_findings: int = 0
+    text_fallbacks: int = 0  # descriptions the model's best baseline wrote (no clean candidate of the model's)
     generated_images: int = 0
     failed_expectations: dict[str, int] = Field(default_factory=dict)
 
@@ -259,6 +265,8 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             counts.valid += len(keep)
             counts.quarantined += len(rejected)
             counts.with_findings += sum(label.has_findings for label in batch)
+            counts.text_fallbacks += sum(not label.text_model_version.startswith("baseline:")
+                                         and (label.text_source or "model") != "model" for label in batch)
             counts.generated_images += sum(label.image_generated for label in batch)
     if counts.quarantined == 0:
         root.remove(labels_quarantine_path(run_id))

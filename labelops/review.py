@@ -44,6 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from labelops.factcheck import FactChecker
 from labelops.feedback import SUITE, Incoming, Line, check_incoming, label_runs, read_labels, write_inbox
 from labelops.labels import labels_path
 from labelops.report import template_environment, script_safe_json
@@ -327,11 +328,19 @@ def serve_review(root: DataRoot, run_id: str | None = None, host: str = "127.0.0
 
 # ------------------------------------------------------------------------------------ the demo's reviewer
 def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[str, Any]], reject_share: float = 0.4,
-                       edits: int = 30, reviewer: str = "demo-reviewer") -> list[dict[str, Any]]:
-    """What a careful reviewer would say of ``labels``, for the demo: reject the ``reject_share`` whose
-    descriptions have findings of the fact checker or are furthest from the shop's own (sentence chrF), rewrite
-    the next ``edits`` (:func:`reviewed_description` of the label's text, and the reference tags),
-    accept the rest.
+                       edits: int = 30, reviewer: str = "demo-reviewer",
+                       checker: FactChecker | None = None) -> list[dict[str, Any]]:
+    """What a careful reviewer would say of ``labels``, for the demo. The reviewer knows the
+    catalogue: ``checker`` (default: the fact checker of ``listings``) finds what is wrong.
+
+    - A label with findings is never accepted: the first ``edits`` of them are corrected (the
+      clauses with findings removed, the product's true facts stated: :func:`reviewed_description`),
+      the others rejected with their findings as the reason.
+    - Of the clean labels, the ones furthest from the shop's own description (sentence chrF) are
+      rejected until ``reject_share`` of all labels are, and the next ones, while edits are left,
+      rewritten from the shop's own description (grounded in the product's facts).
+    - The rest are accepted. An edit never has findings itself, so a retraining learns from
+      corrections, not from the model's own mistakes.
 
     Verdicts are timestamped in label order (one a second), so rejections are spread over time.
     """
@@ -341,16 +350,24 @@ def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[st
 
     from labelops.textgen.serialize import clean_description, reference_tags
 
+    checker = checker or FactChecker.from_listings(listings.values())
     chrf = CHRF()
+    wrong: dict[str, list[str]] = {}
     scored = []
     for label in labels:
         listing = listings.get(label["listing_id"]) or {}
+        found = [str(f) for f in checker.check(label["description"], listing)] or list(label.get("findings") or [])
+        if found or label.get("has_findings"):
+            wrong[label["label_id"]] = found or ["findings of the labelling run"]
+            continue
         reference = clean_description(listing.get("description"))
-        score = chrf.sentence_score(label["description"] or "", [reference]).score if reference else 50.0
-        scored.append((-1.0 if label.get("has_findings") else score, label["label_id"]))
-    order = [label_id for _, label_id in sorted(scored)]
-    rejected = set(order[: round(reject_share * len(order))])
-    edited = set(order[len(rejected):][:edits])
+        scored.append((chrf.sentence_score(label["description"] or "", [reference]).score if reference else 50.0,
+                       label["label_id"]))
+    corrected = set(list(wrong)[:edits])
+    clean = [label_id for _, label_id in sorted(scored)]
+    rejected = set(wrong) - corrected
+    rejected |= set(clean[: max(0, round(reject_share * len(labels)) - len(rejected))])
+    rewritten = set([label_id for label_id in clean if label_id not in rejected][: max(0, edits - len(corrected))])
     start = datetime.now(timezone.utc) - timedelta(seconds=len(labels))
     verdicts = []
     for n, label in enumerate(labels):
@@ -358,21 +375,34 @@ def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[st
         record: dict[str, Any] = {"feedback_id": f"demo-{label['label_id']}", "label_id": label["label_id"],
                                   "listing_id": label["listing_id"], "reviewer": reviewer,
                                   "timestamp": (start + timedelta(seconds=n)).isoformat()}
+        edit = None
+        if label["label_id"] in corrected:
+            edit = reviewed_description(label["description"], listing, checker)
+        elif label["label_id"] in rewritten:
+            edit = reviewed_description(clean_description(listing.get("description")), listing, checker)
         if label["label_id"] in rejected:
-            record.update(verdict="reject", reason="does not describe this product", rating=1)
-        elif label["label_id"] in edited:
-            record.update(verdict="edit", edited_description=reviewed_description(label["description"], listing),
-                          edited_tags=reference_tags(listing), rating=3)
+            reason = ("; ".join(wrong[label["label_id"]]) if label["label_id"] in wrong
+                      else "reads unlike a description of this product")
+            record.update(verdict="reject", reason=reason[:2000], rating=1)
+        elif edit:
+            record.update(verdict="edit", edited_description=edit, edited_tags=reference_tags(listing), rating=3)
+        elif label["label_id"] in wrong:  # nothing of it could be kept: rejected, never accepted
+            record.update(verdict="reject", reason="; ".join(wrong[label["label_id"]])[:2000], rating=1)
         else:
             record.update(verdict="accept", rating=4)
         verdicts.append(record)
     return verdicts
 
 
-def reviewed_description(generated: str, listing: dict[str, Any]) -> str:
-    """How the demo's reviewer corrects a generated description: drop the clauses the product's
-    facts do not support, then state every fact it leaves out (the generator's own
-    :func:`~labelops.textgen.grounding.ground` and :func:`~labelops.textgen.grounding.complete`)."""
+def reviewed_description(text: str, listing: dict[str, Any], checker: FactChecker | None = None) -> str:
+    """How the demo's reviewer corrects a description: the clauses with findings of ``checker``
+    (or stating what the product's facts do not support) removed, then every fact the text leaves
+    out stated; if the whole still has findings, the product's facts alone. Empty when nothing
+    can be said (no facts)."""
     from labelops.textgen.grounding import complete, ground
 
-    return complete(ground(generated or "", listing), listing) or (listing.get("title") or "")
+    checker = checker or FactChecker()
+    edited = complete(ground(text or "", listing, checker), listing)
+    if not edited.strip() or checker.check(edited, listing):
+        edited = complete("", listing)
+    return edited if edited.strip() and not checker.check(edited, listing) else ""

@@ -126,3 +126,35 @@ def test_no_labels_no_page(data_root):
     with pytest.raises(NoLabelsError, match="run `labelops generate` first"):
         with serve_review(DataRoot(str(data_root))):
             pass
+
+
+# ------------------------------------------------------------------------------------ the demo's reviewer
+def test_the_demo_reviewer_never_accepts_a_wrong_label_and_its_edits_are_correct():
+    from labelops.factcheck import FactChecker
+    from labelops.review import simulated_verdicts
+    from labelops.textgen.serialize import clean_description
+    from tests.helpers.listings import demo_listings
+
+    listings = [listing.model_dump() for listing in demo_listings(120)]
+    by_id = {row["listing_id"]: row for row in listings}
+    checker = FactChecker.from_listings(listings)
+    labels = []
+    for i, row in enumerate(listings[:40]):
+        # every fourth label describes the next product (its name, brand, values), the others their own
+        text = clean_description(listings[i + 1]["description"] if i % 4 == 0 else row["description"])
+        labels.append({"label_id": f"label-{i}", "listing_id": row["listing_id"], "description": text,
+                       "has_findings": False, "findings": []})
+    wrong = {lab["label_id"] for lab in labels if checker.check(lab["description"], by_id[lab["listing_id"]])}
+    assert len(wrong) >= 8  # the swapped descriptions are found wrong
+    verdicts = {v["label_id"]: v for v in simulated_verdicts(labels, by_id, reject_share=0.4, edits=6, checker=checker)}
+    assert not [i for i in wrong if verdicts[i]["verdict"] == "accept"]
+    assert sum(v["verdict"] == "reject" for v in verdicts.values()) == round(0.4 * len(labels))
+    edits = [v for v in verdicts.values() if v["verdict"] == "edit"]
+    assert len(edits) == 6 and all(v["label_id"] in wrong for v in edits)  # corrections of wrong labels first
+    for v in edits:
+        row = by_id[v["listing_id"]]
+        assert v["edited_description"] and not checker.check(v["edited_description"], row)
+        assert row["title"].split()[1] in v["edited_description"] or row["brand"] in v["edited_description"]
+    rejected_wrong = [v for i, v in verdicts.items() if i in wrong and v["verdict"] == "reject"]
+    assert rejected_wrong and all(v["reason"].split(":")[0] in {"name", "brand", "attribute", "number", "conflict",
+                                                                  "empty_slot", "repetition"} for v in rejected_wrong)

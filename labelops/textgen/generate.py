@@ -28,8 +28,8 @@ import torch
 from labelops.factcheck import FactChecker
 from labelops.textgen.grounding import complete, ground
 from labelops.textgen.retrieval import ExemplarIndex
-from labelops.textgen.serialize import lexicalize, parse_output, serialize_input
-from labelops.textgen.tokenizer import prompt_ids
+from labelops.textgen.serialize import fill_slots, lexicalize, parse_output, serialize_input, slot_values
+from labelops.textgen.tokenizer import prompt_ids, slot_token_ids
 
 Strategy = Literal["greedy", "beam", "sample"]
 
@@ -47,6 +47,8 @@ class GenerationOptions:
     no_repeat_ngram_size: int = 0
     ground: bool = True
     complete: bool = True
+    choose: bool = True  # with a fact checker: rows whose text has findings get sampled candidates
+    candidates: int = 4  # sampled texts per such row (0: straight to the baseline's text)
     seed: int = 0
 
 
@@ -58,6 +60,7 @@ class GeneratedText:
     description: str
     tags: list[str]
     own_description: str = ""
+    source: str = "model"  # who wrote own_description: the model, or "baseline:<name>" as its fallback
 
 
 def finish(own: str, tags: list[str], row: Mapping[str, Any], options: GenerationOptions,
@@ -98,6 +101,84 @@ def drop_loops(text: str) -> str:
     return _LOOP.sub(lambda m: m.group(1) if _HAS_LETTER.search(m.group(1)) else m.group(0), text)
 
 
+class SlotConstraint:
+    """A logits processor: each row may write only the slots its product has a value for (a slot
+    is one token, :func:`~labelops.textgen.tokenizer.add_slot_tokens`); every other slot token
+    gets probability 0, so a model cannot state a fact the product lacks or leave a gap for it."""
+
+    def __init__(self, forbidden: torch.Tensor) -> None:
+        self.forbidden = forbidden  # (rows, vocab) bool
+
+    @classmethod
+    def for_rows(cls, tokenizer, rows: Sequence[Mapping[str, Any]], vocab_size: int,  # noqa: ANN001
+                 device: torch.device) -> SlotConstraint | None:
+        slots = slot_token_ids(tokenizer)
+        if not slots:
+            return None  # a model from before slot tokens: its slots are filled or dropped after
+        forbidden = torch.zeros((len(rows), vocab_size), dtype=torch.bool)
+        for i, row in enumerate(rows):
+            allowed = slot_values(row, short=True)
+            forbidden[i, [token_id for name, token_id in slots.items() if name not in allowed and token_id < vocab_size]] = True
+        return cls(forbidden.to(device))
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        forbidden = self.forbidden.repeat_interleave(scores.shape[0] // self.forbidden.shape[0], dim=0)
+        return scores.masked_fill(forbidden[:, : scores.shape[1]], float("-inf"))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    tags: list[str]
+    logprob: float  # mean log-probability per generated token (the model's score)
+
+
+def _decoding(options: GenerationOptions, sample: bool = False) -> dict[str, Any]:
+    if sample or options.strategy == "sample":
+        return {"do_sample": True, "num_beams": 1, "temperature": options.temperature, "top_p": options.top_p}
+    if options.strategy == "beam":
+        return {"do_sample": False, "num_beams": options.num_beams, "early_stopping": True}
+    return {"do_sample": False, "num_beams": 1}
+
+
+def _candidates(model, tokenizer, rows: Sequence[Mapping[str, Any]], hints: Sequence[str | None],  # noqa: ANN001
+                options: GenerationOptions, prompt_budget: int, count: int = 1,
+                sample: bool = False) -> list[list[_Candidate]]:
+    """``count`` texts for each row, each with the model's score."""
+    device = next(model.parameters()).device
+    prompts = [serialize_input(row, hint) for row, hint in zip(rows, hints)]
+    encoded = _left_padded([prompt_ids(tokenizer, p, prompt_budget) for p in prompts], tokenizer.pad_token_id, device)
+    constraint = SlotConstraint.for_rows(tokenizer, rows, model.get_output_embeddings().weight.shape[0], device)
+    decoding = _decoding(options, sample)
+    output = model.generate(
+        **encoded, max_new_tokens=options.max_new_tokens, use_cache=True,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        repetition_penalty=options.repetition_penalty, no_repeat_ngram_size=options.no_repeat_ngram_size,
+        logits_processor=[constraint] if constraint else None, num_return_sequences=count,
+        return_dict_in_generate=True, output_scores=True, **decoding,
+    )
+    new_tokens = output.sequences[:, encoded["input_ids"].shape[1]:]
+    if decoding["num_beams"] == 1:
+        steps = model.compute_transition_scores(output.sequences, output.scores, normalize_logits=True)
+        written = (new_tokens != tokenizer.pad_token_id)[:, : steps.shape[1]]
+        steps = steps.masked_fill(~written | ~torch.isfinite(steps), 0.0)
+        scores = (steps.sum(1) / written.sum(1).clamp(min=1)).tolist()
+    else:
+        scores = output.sequences_scores.tolist()
+    texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=False)
+    result: list[list[_Candidate]] = [[] for _ in rows]
+    for k, (text, score) in enumerate(zip(texts, scores)):
+        row = rows[k // count]
+        description, tags = parse_output(text)
+        tags = [t for t in (lexicalize(tag, row) for tag in tags) if t]
+        result[k // count].append(_Candidate(drop_loops(lexicalize(description, row)), tags, float(score)))
+    return result
+
+
+def _is_clean(text: str, row: Mapping[str, Any], checker: FactChecker) -> bool:
+    return bool(text.strip()) and not checker.check(text, row)
+
+
 @torch.inference_mode()
 def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa: ANN001
                    options: GenerationOptions = GenerationOptions(), exemplars: ExemplarIndex | None = None,
@@ -105,35 +186,47 @@ def generate_texts(model, tokenizer, rows: Sequence[Mapping[str, Any]],  # noqa:
     """A description and tags for every row (Listing fields; missing ones are fine).
 
     Pass the ``exemplars`` index a model was trained with (see :class:`TextGenerator`), and the
-    fact ``checker`` the grounding guard should use.
+    fact ``checker`` that judges candidates and guards grounding. With a checker, a row whose
+    text (``strategy``) has findings gets ``options.candidates`` sampled texts; the one the model
+    scores best among those without findings is its own text; when none is clean, the best
+    baseline's text for that row is (retrieve-and-fill, else the template), and
+    :attr:`GeneratedText.source` says so.
     """
     model.eval()
-    device = next(model.parameters()).device
     torch.manual_seed(options.seed)
     limit = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", 1024)
     prompt_budget = max(8, min(options.max_prompt_tokens, limit - options.max_new_tokens))
-    decoding: dict[str, Any] = {"do_sample": False, "num_beams": 1}
-    if options.strategy == "beam":
-        decoding = {"do_sample": False, "num_beams": options.num_beams, "early_stopping": True}
-    elif options.strategy == "sample":
-        decoding = {"do_sample": True, "temperature": options.temperature, "top_p": options.top_p}
     results: list[GeneratedText] = []
     for batch in batches(rows, options.batch_size):
         hints = exemplars.exemplars(batch) if exemplars is not None else [None] * len(batch)
-        prompts = [serialize_input(row, hint) for row, hint in zip(batch, hints)]
-        encoded = _left_padded([prompt_ids(tokenizer, p, prompt_budget) for p in prompts], tokenizer.pad_token_id, device)
-        output = model.generate(
-            **encoded, max_new_tokens=options.max_new_tokens, use_cache=True,
-            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
-            repetition_penalty=options.repetition_penalty, no_repeat_ngram_size=options.no_repeat_ngram_size,
-            **decoding,
-        )
-        new_tokens = output[:, encoded["input_ids"].shape[1]:]
-        for row, text in zip(batch, tokenizer.batch_decode(new_tokens, skip_special_tokens=False)):
-            description, tags = parse_output(text)
-            tags = [t for t in (lexicalize(tag, row) for tag in tags) if t]
-            results.append(finish(drop_loops(lexicalize(description, row)), tags, row, options, checker))
+        first = [c[0] for c in _candidates(model, tokenizer, batch, hints, options, prompt_budget)]
+        chosen: list[tuple[_Candidate, str]] = [(c, SOURCE_MODEL) for c in first]
+        if checker is not None and options.choose:
+            retry = [i for i, (c, row) in enumerate(zip(first, batch)) if not _is_clean(c.text, row, checker)]
+            sampled = (_candidates(model, tokenizer, [batch[i] for i in retry], [hints[i] for i in retry], options,
+                                   prompt_budget, options.candidates, sample=True)
+                       if retry and options.candidates else [[] for _ in retry])
+            for i, extra in zip(retry, sampled):
+                clean = [c for c in extra if _is_clean(c.text, batch[i], checker)]
+                chosen[i] = ((max(clean, key=lambda c: c.logprob), SOURCE_MODEL) if clean
+                             else _fallback(batch[i], hints[i], checker, first[i]))
+        for (candidate, source), row in zip(chosen, batch):
+            results.append(replace(finish(candidate.text, candidate.tags, row, options, checker), source=source))
     return results
+
+
+SOURCE_MODEL = "model"
+
+
+def _fallback(row: Mapping[str, Any], hint: str | None, checker: FactChecker,
+              model_text: _Candidate) -> tuple[_Candidate, str]:
+    """The best baseline's text for one row, when no candidate of the model's is clean: the
+    exemplar with this product's facts filled in (retrieve-and-fill), else the template."""
+    from labelops.textgen.baselines import TemplateBaseline
+
+    if hint and _is_clean(text := fill_slots(hint, row), row, checker):
+        return _Candidate(text, model_text.tags, model_text.logprob), "baseline:retrieve_fill"
+    return _Candidate(TemplateBaseline.describe(row), model_text.tags, model_text.logprob), "baseline:template"
 
 
 PROMPT_FILE = "prompt.json"

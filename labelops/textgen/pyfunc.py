@@ -29,6 +29,7 @@ SIGNATURE = ModelSignature(
         ParamSpec("max_new_tokens", "long", DEFAULTS.max_new_tokens),
         ParamSpec("batch_size", "long", DEFAULTS.batch_size),
         ParamSpec("complete", "boolean", DEFAULTS.complete),
+        ParamSpec("candidates", "long", DEFAULTS.candidates),
     ]),
 )
 
@@ -53,7 +54,9 @@ class TextGeneratorModel(mlflow.pyfunc.PythonModel):
             max_new_tokens=int(params.get("max_new_tokens", DEFAULTS.max_new_tokens)),
             batch_size=int(params.get("batch_size", DEFAULTS.batch_size)),
             complete=bool(params.get("complete", DEFAULTS.complete)),
+            candidates=int(params.get("candidates", DEFAULTS.candidates)),
         )
         rows = [{k: _present(v) for k, v in row.items()} for row in model_input.to_dict("records")]
         generated = self.generator.generate(rows, options)
-        return pd.DataFrame({"description": [g.description for g in generated], "tags": [g.tags for g in generated]})
+        return pd.DataFrame({"description": [g.description for g in generated], "tags": [g.tags for g in generated],
+                             "source": [g.source for g in generated]})

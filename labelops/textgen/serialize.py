@@ -139,6 +139,22 @@ SLOT_OPEN, SLOT_CLOSE = "⟦", "⟧"
 _SLOT = re.compile(f"{SLOT_OPEN}([^{SLOT_CLOSE}{SLOT_OPEN}]{{1,40}}){SLOT_CLOSE}")
 
 
+def slot_names(text: str) -> list[str]:
+    """The slots ``text`` holds, by name, in order, each once ("⟦brand⟧ in ⟦color⟧" → brand, color)."""
+    return list(dict.fromkeys(_SLOT.findall(text)))
+
+
+def slot_token(name: str) -> str:
+    """The one token a slot is in the generator's vocabulary ("color" → "⟦color⟧")."""
+    return f"{SLOT_OPEN}{name}{SLOT_CLOSE}"
+
+
+def without_slots(text: str) -> str:
+    """``text`` with its slots blanked out (what a tokenizer learns its merges from: a slot is one
+    token of its own, never pieces)."""
+    return _SLOT.sub(" ", text)
+
+
 def slot_values(listing: Mapping[str, Any], short: bool = False) -> dict[str, str]:
     """Slot name → the input's value, for the fields a description states as facts (with
     ``short``, values of one character too: they can fill a slot, though not be found alone)."""

@@ -85,7 +85,8 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     from labelops.textgen.data import build_examples, encode_example, split_of
     from labelops.factcheck import FactChecker
     from labelops.textgen.retrieval import ExemplarIndex
-    from labelops.textgen.tokenizer import load_tokenizer, train_tokenizer
+    from labelops.textgen.serialize import slot_names
+    from labelops.textgen.tokenizer import add_slot_tokens, load_tokenizer, train_tokenizer
 
     settings = settings or get_settings()
     work, prepared = training.open_work_dir("text", config, settings)
@@ -115,6 +116,8 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     else:
         corpus = (text for e in splits["train"] for text in (e["prompt"], e["target"]))
         tokenizer = train_tokenizer(corpus, config.vocab_size)
+    slots = {name for split in ("train", "val") for e in splits[split] for name in slot_names(e["prompt"] + e["target"])}
+    add_slot_tokens(tokenizer, slots)
     tokenizer.save_pretrained(work / "tokenizer")
     encoded = {name: [encode_example(tokenizer, e["prompt"], e["target"], config.max_length) for e in splits[name]]
                for name in ("train", "val")}

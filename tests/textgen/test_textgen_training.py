@@ -98,7 +98,7 @@ def test_train_registers_a_challenger_that_loads_by_alias_in_a_fresh_process(dat
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     output = json.loads(done.stdout.strip().splitlines()[-1])
-    assert output["columns"] == ["description", "tags"] and len(output["rows"]) == 2
+    assert output["columns"] == ["description", "tags", "source"] and len(output["rows"]) == 2
     assert all(isinstance(r["description"], str) and isinstance(r["tags"], list) for r in output["rows"])
 
 

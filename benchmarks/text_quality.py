@@ -14,7 +14,12 @@ For each: a snapshot in a temporary data root, the generator trained on its trai
 function registration and the gate use: the model's own text (what the gate decides on), and the
 same text as labels state it (grounded, completed; never gated). Beside each system: its chrF gain
 over retrieve-and-fill with the paired-bootstrap 95% interval, the fact checker's findings rate,
-and the shipped gate's verdict were the model the first challenger. Prints one table.
+and the shipped gate's verdict were the model the first challenger. The model is shown twice: as
+it writes (a text with findings replaced by its best clean sampled candidate, else by the best
+baseline's text: ``fallback_rate``), and its first text alone. ``tag_precision`` is the share of
+tags the product's facts state; ``written_auc`` how well TF-IDF + logistic regression
+(cross-validated) tells the system's texts from the shop's own (0.5: it cannot; lower is better).
+Prints one table.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-METRICS = ("chrf", "bleu", "rouge_l", "attribute_coverage", "findings_rate", "tag_f1", "distinct_2")
+METRICS = ("chrf", "bleu", "rouge_l", "attribute_coverage", "findings_rate", "tag_f1", "tag_precision", "distinct_2",
+           "fallback_rate", "written_auc")
 
 
 def shared() -> Path:
@@ -114,7 +120,9 @@ def evaluate(name: str, steps: int, dump: Path | None = None) -> list[tuple[str,
     train_seconds = time.perf_counter() - started
     evaluation = EvaluationSet.of_snapshot(root, snapshot_id)
     everything = len(evaluation.rows)
-    model = evaluate_text_generator(TextGenerator.load(Path(trained.work_dir) / "final"), evaluation, samples=everything)
+    generator = TextGenerator.load(Path(trained.work_dir) / "final")
+    model = evaluate_text_generator(generator, evaluation, samples=everything)
+    first = evaluate_text_generator(FirstText(generator), evaluation, samples=everything)
     baselines = text_baseline_scores(evaluation, ("template", "retrieve_fill", "nearest_neighbour"), samples=everything)
     if dump is not None:  # every held-out row: its facts, the shop's text, the model's and retrieve-and-fill's
         dump.mkdir(parents=True, exist_ok=True)
@@ -138,10 +146,14 @@ def evaluate(name: str, steps: int, dump: Path | None = None) -> list[tuple[str,
 
     evaluation_rows = len(evaluation.rows)
     results = [(name, f"model ({steps} steps), own text: gate {decision.verdict}", model, train_seconds),
+               (name, "  model, first text (no candidates, no fallback)", first, 0.0),
                (name, "  model, as labels (grounded, completed)",
                 model.model_copy(update={"metrics": model.label_metrics, "system": "as labels"}), 0.0)]
     results += [(name, f"{label} baseline", scores, 0.0) for label, scores in baselines.items()]
-    rows = [(dataset, system, {**scores.metrics, "gain": gain(scores)}, seconds)
+    references = evaluation.references
+    rows = [(dataset, system, {**scores.metrics, "gain": gain(scores),
+                               "written_auc": written_auc([x["text"] for x in scores.samples], references)
+                               if scores.system != "as labels" else float("nan")}, seconds)
             for dataset, system, scores, seconds in results]
     print(f"{name}: {evaluation_rows} held-out rows, {len(evaluation.train_rows)} training rows; gate: "
           f"{decision.summary()}", file=sys.stderr)
@@ -151,6 +163,38 @@ def evaluate(name: str, steps: int, dump: Path | None = None) -> list[tuple[str,
     for sample in model.samples[:3]:
         print(f"  sample: {sample['title']}: {sample['text']} {sample['findings']}", file=sys.stderr)
     return rows
+
+
+class FirstText:
+    """A generator's first text for each row, as it wrote it: no sampled candidates, no fallback."""
+
+    def __init__(self, generator) -> None:  # noqa: ANN001
+        self.generator = generator
+
+    def generate(self, rows, options=None):  # noqa: ANN001, ANN201
+        from dataclasses import replace
+
+        from labelops.textgen.generate import GenerationOptions
+
+        return self.generator.generate(rows, replace(options or GenerationOptions(), choose=False))
+
+
+def written_auc(generated: list[str], written: list[str], folds: int = 5) -> float:
+    """How well TF-IDF (word and character n-grams) + logistic regression, cross-validated, tells
+    ``generated`` texts from shop-``written`` ones: ROC AUC, 0.5 = indistinguishable (lower is better)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+
+    texts = [t or "" for t in generated] + [t or "" for t in written]
+    labels = [1] * len(generated) + [0] * len(written)
+    classifier = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True),
+                               LogisticRegression(max_iter=2000))
+    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    scores = cross_val_predict(classifier, texts, labels, cv=splits, method="predict_proba")[:, 1]
+    return float(roc_auc_score(labels, scores))
 
 
 def main() -> None:

@@ -165,9 +165,10 @@ def evaluate_text_generator(generator, evaluation: EvaluationSet, system: str = 
     from labelops.textgen.generate import GenerationOptions
 
     generated = generator.generate(evaluation.rows, GenerationOptions())
-    tags = [g.tags for g in generated]
-    scores = score_texts(system, [g.own_description for g in generated], tags, evaluation, samples)
-    scores.label_metrics = score_texts(system, [g.description for g in generated], tags, evaluation).metrics
+    own_tags = [g.own_tags or g.tags for g in generated]
+    scores = score_texts(system, [g.own_description for g in generated], own_tags, evaluation, samples)
+    scores.label_metrics = score_texts(system, [g.description for g in generated], [g.tags for g in generated],
+                                       evaluation).metrics
     # the share of rows whose own text a baseline wrote, the model having no candidate free of findings
     scores.metrics["fallback_rate"] = sum(getattr(g, "source", "model") != "model" for g in generated) / len(generated)
     return scores

@@ -65,6 +65,7 @@ class LabelRun(BaseModel):
             f"| valid labels | {self.counts.valid} |", f"| quarantined | {self.counts.quarantined} |",
             f"| labels with findings | {self.counts.with_findings} |",
             f"| descriptions the baseline wrote (no clean candidate of the model's) | {self.counts.text_fallbacks} |",
+            f"| text and photo name different categories | {self.counts.category_disagreements} |",
             f"| generated images | {self.counts.generated_images} |", f"| text written by | {self.text_writer} |",
             f"| images by | {self.image_writer or 'none'} |", f"| labels | `{self.labels}` |",
             f"| report | `{self.report}` |"])
@@ -112,6 +113,22 @@ class ClassMeanLabeller:
         from labelops.imagegen.data import uint8_to_pil
 
         return [uint8_to_pil(self._means[self.categories.index(c)]) for c in categories]
+
+
+TAGGER_SIZE_DEFAULT = 32
+
+
+class TaggedLabeller:
+    """An image writer whose photos are tagged by the chosen tagger (:func:`~labelops.imagegen.evaluation.choose_tagger`)."""
+
+    def __init__(self, writer: Any, tagger: Any | None) -> None:
+        self.writer, self.tagger, self.categories = writer, tagger, list(writer.categories)
+
+    def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
+        return self.tagger.tag(images) if self.tagger is not None else []
+
+    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
+        return self.writer.sample(categories, seed=seed)
 
 
 def _text_writer(gates: Sequence[Any]) -> Writer:
@@ -183,8 +200,16 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
     elif image_writer is not None and image_writer.system == "class_mean":
         image_model = ClassMeanLabeller(rows, root)
         image_version, image_model = (BASELINE_PREFIX + "class_mean", image_model) if image_model.categories else (None, None)
-    log.info("labels of snapshot %s: text by %s (%s), images by %s", snapshot_id, text_writer, text_writer.reason,
-             image_writer or "none")
+    tagger = None
+    if image_model is not None:
+        from labelops.imagegen.evaluation import choose_tagger
+
+        gan = getattr(image_model, "gan", None)
+        tagger = choose_tagger(snapshot_id, image_model if gan is not None else None, image_model.categories,
+                               getattr(gan, "image_size", None) or TAGGER_SIZE_DEFAULT, settings)
+        image_model = TaggedLabeller(image_model, tagger.tagger)
+    log.info("labels of snapshot %s: text by %s (%s), images by %s, photos tagged by %s", snapshot_id, text_writer,
+             text_writer.reason, image_writer or "none", tagger or "none")
     experiment_id = ensure_experiment("labels", settings)
     lineage = {"snapshot_id": snapshot_id, "text_model_version": text_version,
                "image_model_version": image_version or "none"}
@@ -193,7 +218,8 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
         run_id = run.info.run_id
         mlflow.set_tags({**lineage, "git_commit": git_commit(), "text_writer": str(text_writer),
                          "text_writer_reason": text_writer.reason[:5000],
-                         "image_writer": str(image_writer) if image_writer else "none"})
+                         "image_writer": str(image_writer) if image_writer else "none",
+                         "image_tagger": str(tagger or "none")[:5000]})
         done = 0
 
         def progress(n: int) -> None:

@@ -56,6 +56,8 @@ class Label(BaseModel):
     text_category: str | None = None
     image_category: str | None = None
     image_category_confidence: float | None = None
+    categories_agree: bool | None = Field(None, description="whether the text's and the photo's category are the "
+                                                            "same (None: one of them is missing)")
     image: str | None = Field(None, description="the product photo, or the generated image, relative to the data root")
     image_generated: bool = False
     text_model_version: str = Field(description="the text model's version, or baseline:<name>")
@@ -79,6 +81,7 @@ LABEL_SCHEMA = pa.schema([
     pa.field("text_category", pa.string()),
     pa.field("image_category", pa.string()),
     pa.field("image_category_confidence", pa.float64()),
+    pa.field("categories_agree", pa.bool_()),
     pa.field("image", pa.string()),
     pa.field("image_generated", pa.bool_()),
     pa.field("text_model_version", pa.string()),
@@ -192,6 +195,8 @@ def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabel
     with_photo = [i for i, p in enumerate(photos) if p is not None]
     for i, (category, confidence) in zip(with_photo, image_model.tag([photos[i] for i in with_photo]) or []):
         labels[i].image_category, labels[i].image_category_confidence = category, float(confidence)
+        if labels[i].text_category:
+            labels[i].categories_agree = labels[i].text_category.casefold() == category.casefold()
     without = [i for i, p in enumerate(photos) if p is None]
     if not without:
         return
@@ -237,6 +242,7 @@ class LabelCounts(BaseModel):
     quarantined: int = 0
     with_findings: int = 0
     text_fallbacks: int = 0  # descriptions the model's best baseline wrote (no clean candidate of the model's)
+    category_disagreements: int = 0  # labels whose text and photo name different categories
     generated_images: int = 0
     failed_expectations: dict[str, int] = Field(default_factory=dict)
 
@@ -268,6 +274,7 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             counts.text_fallbacks += sum(not label.text_model_version.startswith("baseline:")
                                          and (label.text_source or "model") != "model" for label in batch)
             counts.generated_images += sum(label.image_generated for label in batch)
+            counts.category_disagreements += sum(label.categories_agree is False for label in batch)
     if counts.quarantined == 0:
         root.remove(labels_quarantine_path(run_id))
     log.info("labels of run %s: %d valid in %s, %d quarantined", run_id, counts.valid,

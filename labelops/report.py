@@ -27,7 +27,7 @@ from labelops.storage import DataRoot
 
 PAGE_SIZE = 50
 REPORT_COLUMNS = ("listing_id", "title", "description", "tags", "text_category", "image_category",
-                  "image_category_confidence", "image", "image_generated", "text_model_version",
+                  "image_category_confidence", "categories_agree", "image", "image_generated", "text_model_version",
                   "image_model_version", "has_findings", "findings")
 
 

@@ -77,7 +77,8 @@ def test_a_gan_below_class_mean_images_is_refused_and_the_class_means_stand_in(d
     from labelops.evaluation import EVALUATORS, EvaluationSet
     from labelops.gate import run_gate
     from labelops.imagegen.train import GanTrainConfig, train_gan
-    from labelops.labelling import ClassMeanLabeller, load_image_labeller
+    from labelops.imagegen.evaluation import choose_tagger
+    from labelops.labelling import ClassMeanLabeller, TaggedLabeller, load_image_labeller
     from labelops.labels import Label, label_images
     from labelops.settings import get_settings
 
@@ -115,3 +116,20 @@ def test_a_gan_below_class_mean_images_is_refused_and_the_class_means_stand_in(d
         else:
             assert tagged.image_category in labeller.categories and 0 < tagged.image_category_confidence <= 1
             assert Image.open(data_root / drawn.image).size == (16, 16)
+            assert tagged.categories_agree == (tagged.image_category == "Clothing") and drawn.categories_agree is None
+
+    # the better tagger on held-out photos tags them: the 8-step discriminator or the evaluator CNN
+    gan_labeller = load_image_labeller(gan.version)
+    choice = choose_tagger(snapshot, gan_labeller, gan_labeller.categories, gan_labeller.gan.image_size)
+    assert set(choice.accuracies) == {"evaluator", "discriminator"}
+    assert choice.accuracies[choice.name] == max(choice.accuracies.values())
+    assert choice.accuracies["evaluator"] == scores.metrics["evaluator_accuracy"]  # the gate's evaluator, reused
+    # the class means have no tagger of their own: the evaluator tags their photos
+    baseline = choose_tagger(snapshot, None, gan_labeller.categories, gan_labeller.gan.image_size)
+    assert baseline.name == "evaluator" and list(baseline.accuracies) == ["evaluator"]
+    labels = [Label(label_id="l0", listing_id="p0", run_id="r", snapshot_id=snapshot, created_at=now,
+                    description="A product with a long enough description.", tags=["clothing"],
+                    text_category="Clothing", text_model_version="1", has_findings=False)]
+    classes = ClassMeanLabeller(read_snapshot(root, snapshot).to_pylist(), root)
+    label_images(labels, [photo], TaggedLabeller(classes, baseline.tagger), root, "r")
+    assert labels[0].image_category in gan_labeller.categories and labels[0].categories_agree is not None

@@ -66,17 +66,19 @@ class HeldoutImages:
 def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Settings | None = None  # noqa: ANN001
                    ) -> HeldoutImages:
     """The snapshot's images of ``classes`` at ``size``: held-out ones to judge on, training ones
-    for the evaluator and the class means; the evaluator trained once and cached."""
+    for the evaluator and the class means; the evaluator trained once and cached. ``evaluation``:
+    an :class:`~labelops.evaluation.EvaluationSet` or a snapshot id."""
     from labelops.imagegen.data import build_image_set, normalise
     from labelops.imagegen.evaluator import Evaluator, train_evaluator
     from labelops.snapshot import read_snapshot
 
     settings = settings or get_settings()
     root = DataRoot(settings.data)
-    image_set = build_image_set(read_snapshot(root, evaluation.snapshot_id).to_pylist(), root, size)
+    snapshot_id = evaluation if isinstance(evaluation, str) else evaluation.snapshot_id
+    image_set = build_image_set(read_snapshot(root, snapshot_id).to_pylist(), root, size)
     known = [c for c in image_set.classes if c in set(classes)]
     if not known:
-        raise ValueError(f"snapshot {evaluation.snapshot_id} has no images of the model's categories {list(classes)}")
+        raise ValueError(f"snapshot {snapshot_id} has no images of the model's categories {list(classes)}")
     names = [image_set.classes[int(label)] for label in image_set.labels]
     keep = torch.tensor([n in known for n in names], dtype=torch.bool)
     labels = torch.tensor([known.index(n) for n, k in zip(names, keep.tolist()) if k], dtype=torch.long)
@@ -88,11 +90,11 @@ def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Sett
         heldout = train  # tiny snapshots: nothing held out, measure on the training images
     if not train.any():
         train = heldout
-    folder = _evaluator_folder(settings, evaluation.snapshot_id, size) / "-".join(known)[:80].replace("/", "_")
+    folder = _evaluator_folder(settings, snapshot_id, size) / "-".join(known)[:80].replace("/", "_")
     if (folder / "evaluator.json").exists():
         evaluator = Evaluator.load(folder)
     else:
-        log.info("training the image evaluator of snapshot %s on %d real training images", evaluation.snapshot_id,
+        log.info("training the image evaluator of snapshot %s on %d real training images", snapshot_id,
                  int(train.sum()))
         evaluator = train_evaluator(pixels[train], labels[train], known, steps=settings.image_evaluator_steps, seed=SEED)
         evaluator.heldout_accuracy = evaluator.accuracy(normalise(pixels[heldout]), labels[heldout])
@@ -148,3 +150,56 @@ def image_baselines(gan, evaluation, names: Sequence[str] = ("class_mean", "nois
         raise KeyError(f"unknown image baseline(s) {unknown}; known: {sorted(samplers)}")
     return {name: score_images(name, samplers[name]()(held.labels), held, inception_weights=settings.inception_weights)
             for name in names}
+
+
+# ------------------------------------------------------------------------------------ the image tagger
+TAGGER_SIZE = 32  # the evaluator a labelling without a GAN tags with (the demo GAN's size: its evaluator is cached)
+
+
+class EvaluatorTagger:
+    """The snapshot's evaluator CNN (trained on its real training photos) as an image tagger."""
+
+    def __init__(self, evaluator, image_size: int) -> None:  # noqa: ANN001 - labelops.imagegen.evaluator.Evaluator
+        self.evaluator, self.image_size = evaluator, image_size
+
+    def tag(self, images: Sequence[object]) -> list[tuple[str, float]]:
+        from labelops.imagegen.data import normalise, open_image, pil_to_uint8, to_square
+
+        if not images:
+            return []
+        pixels = torch.stack([pil_to_uint8(to_square(open_image(image), self.image_size)) for image in images])
+        confidence, index = torch.softmax(self.evaluator.predict(normalise(pixels)), dim=1).max(dim=1)
+        return [(self.evaluator.classes[i], float(c)) for i, c in zip(index.tolist(), confidence)]
+
+
+@dataclass
+class TaggerChoice:
+    tagger: object | None  # what tags photos: the GAN's own tagger, an EvaluatorTagger, or None
+    name: str  # "discriminator", "evaluator" or "none"
+    accuracies: dict[str, float]  # each candidate's accuracy on the snapshot's held-out real photos
+
+    def __str__(self) -> str:
+        measured = ", ".join(f"{k} {v:.3f}" for k, v in self.accuracies.items())
+        return f"{self.name} ({measured} on held-out photos)" if measured else self.name
+
+
+def choose_tagger(snapshot_id: str, gan_tagger: object | None, categories: Sequence[str], size: int = TAGGER_SIZE,
+                  settings: Settings | None = None) -> TaggerChoice:
+    """The better image tagger on the snapshot's held-out real photos: the GAN discriminator's
+    classifier (``gan_tagger``, anything with ``tag(images)``) or the evaluator CNN; ``none`` when
+    the snapshot has no photos of ``categories``."""
+    from labelops.imagegen.data import uint8_to_pil
+
+    try:
+        held = heldout_images(snapshot_id, size, categories, settings)
+    except ValueError as error:
+        log.info("no image tagger: %s", error)
+        return TaggerChoice(gan_tagger, "discriminator" if gan_tagger else "none", {})
+    photos = [uint8_to_pil(p) for p in held.real]
+    accuracies = {"evaluator": float(held.evaluator.heldout_accuracy)}
+    if gan_tagger is not None:
+        tagged = [category for category, _ in gan_tagger.tag(photos)]
+        accuracies["discriminator"] = sum(t == w for t, w in zip(tagged, held.wanted)) / max(len(photos), 1)
+    if gan_tagger is not None and accuracies["discriminator"] >= accuracies["evaluator"]:
+        return TaggerChoice(gan_tagger, "discriminator", accuracies)
+    return TaggerChoice(EvaluatorTagger(held.evaluator, size), "evaluator", accuracies)

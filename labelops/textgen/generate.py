@@ -19,16 +19,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
 from labelops.factcheck import FactChecker
+from labelops.textgen.baselines import listing_tags
 from labelops.textgen.grounding import complete, ground
+from labelops.textgen.metrics import supported_tags
 from labelops.textgen.retrieval import ExemplarIndex
-from labelops.textgen.serialize import fill_slots, lexicalize, parse_output, serialize_input, slot_values
+from labelops.textgen.serialize import MAX_TAGS, fill_slots, lexicalize, parse_output, serialize_input, slot_values
 from labelops.textgen.tokenizer import prompt_ids, slot_token_ids
 
 Strategy = Literal["greedy", "beam", "sample"]
@@ -55,23 +57,37 @@ class GenerationOptions:
 @dataclass(frozen=True)
 class GeneratedText:
     """A label's text: ``description`` as labels state it (after grounding and completion, when
-    on), ``tags``, and ``own_description``, the model's own text before either."""
+    on), ``tags`` as labels have them, and ``own_description``/``own_tags``, the writer's own
+    before either."""
 
     description: str
     tags: list[str]
     own_description: str = ""
     source: str = "model"  # who wrote own_description: the model, or "baseline:<name>" as its fallback
+    own_tags: list[str] = field(default_factory=list)  # the writer's tags as written (what the gate judges)
+
+
+def label_tags(tags: Sequence[str], row: Mapping[str, Any]) -> list[str]:
+    """A label's tags: the product's own facts as tags (category path, attribute values), then the
+    writer's tags the facts support (:func:`~labelops.textgen.metrics.supported_tags`: no filler,
+    no other product's name), without repeats, at most ``MAX_TAGS``."""
+    own = list(dict.fromkeys(" ".join(t.casefold().split()) for t in tags if t and t.strip()))
+    kept = [t for t, ok in zip(own, supported_tags(own, row)) if ok]
+    return list(dict.fromkeys([*listing_tags(row), *kept]))[:MAX_TAGS]
 
 
 def finish(own: str, tags: list[str], row: Mapping[str, Any], options: GenerationOptions,
            checker: FactChecker | None) -> GeneratedText:
-    """A label's text from a writer's own text: grounded and completed as ``options`` say."""
+    """A label's text from a writer's own text: grounded and completed as ``options`` say; with
+    ``ground``, the tags are :func:`label_tags`."""
     description = own
     if options.ground:
         description = ground(description, row, checker)
     if options.complete:
         description = complete(description, row)
-    return GeneratedText(description, list(dict.fromkeys(tags)), own)
+    own_tags = list(dict.fromkeys(tags))
+    return GeneratedText(description, label_tags(own_tags, row) if options.ground else own_tags, own,
+                         own_tags=own_tags)
 
 
 def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -505,6 +505,44 @@ def tag_f1(predicted_tags: Sequence[Iterable[str]], reference_tags: Sequence[Ite
     return f1_from_counts(*(sum(c[i] for c in counts) for i in range(3)))
 
 
+def _fact_token_runs(row: Any) -> list[list[str]]:
+    fields = [_text_value(_get(row, "title")), _text_value(_get(row, "brand")), *_category_items(row)]
+    fields += [v for _, value in _attribute_items(row) for v in (value, *_split_values(value))]
+    return [_match_tokens(_normal(f)) for f in fields if f]
+
+
+def _contains_run(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    n = len(needle)
+    return any(list(haystack[i:i + n]) == list(needle) for i in range(len(haystack) - n + 1))
+
+
+def supported_tags(tags: Iterable[str] | None, row: Any) -> list[bool]:
+    """For each tag, whether the product's facts state it: its words, in order, within the title,
+    the brand, one level of its category path or one attribute value. A filler word ("meet",
+    "hello"), another product's name or a category the product is not in is not."""
+    runs = _fact_token_runs(row)
+    result = []
+    for tag in tags or []:
+        words = _match_tokens(_normal(str(tag)))
+        result.append(bool(words) and not all(w in _STOPWORDS for w in words)
+                      and any(_contains_run(run, words) for run in runs))
+    return result
+
+
+def tag_support_counts(tags: Iterable[str] | None, row: Any) -> tuple[int, int]:
+    """(supported, all) distinct tags of one product (:func:`supported_tags`)."""
+    distinct = sorted(_tag_set(tags))
+    return sum(supported_tags(distinct, row)), len(distinct)
+
+
+def tag_precision(predicted_tags: Sequence[Iterable[str]], inputs: Sequence[Any]) -> float:
+    """Micro share of the predicted tags the products' facts support (:func:`supported_tags`),
+    0–1; 1 when no tag is predicted at all."""
+    counts = [tag_support_counts(t, row) for t, row in zip(predicted_tags, inputs, strict=True)]
+    total = sum(c[1] for c in counts)
+    return sum(c[0] for c in counts) / total if total else 1.0
+
+
 def evaluate_text(
     predictions: Sequence[str | None],
     references: Sequence[str | None],
@@ -516,7 +554,7 @@ def evaluate_text(
 ) -> dict[str, float]:
     """All text metrics at once, each as its own function defines it: ``n``, ``bleu``,
     ``chrf``, ``rouge_l``, ``distinct_2``, ``attribute_coverage`` (plus ``tag_f1`` when both tag
-    lists are given). What a text gets wrong is the fact checker's (:mod:`labelops.factcheck`). ``lang="auto"`` decides once from the references
+    lists are given, ``tag_precision`` when the predicted ones are). What a text gets wrong is the fact checker's (:mod:`labelops.factcheck`). ``lang="auto"`` decides once from the references
     (:func:`detect_lang`); each text is normalised and tokenized once for all metrics."""
     preds, refs = _paired(predictions, references)
     if len(inputs) != len(preds):
@@ -536,4 +574,6 @@ def evaluate_text(
     }
     if predicted_tags is not None and reference_tags is not None:
         result["tag_f1"] = tag_f1(predicted_tags, reference_tags)
+    if predicted_tags is not None:
+        result["tag_precision"] = tag_precision(predicted_tags, inputs)
     return result

@@ -105,3 +105,12 @@ def test_a_text_with_findings_is_replaced_by_a_clean_candidate_or_the_baseline(o
                 assert (g.own_description, g.source) == (p.own_description, "model")
     # choosing off: the text as the model wrote it, findings and all
     assert generate_texts(model, tokenizer, rows[:1], replace(OWN, choose=False), checker=checker)[0] == plain[0]
+
+
+def test_label_tags_are_the_facts_then_the_writers_supported_tags():
+    from labelops.textgen.generate import label_tags
+
+    row = {"title": "Lumen Alto Beige Headphones", "category_path": ["Electronics", "Audio"],
+           "attributes": {"color": "beige"}}
+    assert label_tags(["meet", "Headphones", "ember", "hello", "beige"], row) == [
+        "electronics", "audio", "beige", "headphones"]

@@ -221,3 +221,17 @@ def test_evaluate_text_gives_every_metric(lang: str) -> None:
     assert result["distinct_2"] == pytest.approx(distinct_2(preds, lang=lang))
     assert result["attribute_coverage"] == pytest.approx(attribute_coverage(preds, inputs))
     assert result["tag_f1"] == 1.0
+
+
+def test_tag_precision_counts_only_tags_the_facts_state():
+    from labelops.textgen.metrics import supported_tags, tag_precision
+
+    row = {"title": "Lumen Alto Beige Headphones", "brand": "Lumen", "category_path": ["Electronics", "Audio"],
+           "attributes": {"color": "beige", "connectivity": "Bluetooth 5.0, USB-C"}}
+    tags = ["Electronics", "beige", "headphones", "bluetooth 5.0", "usb-c", "lumen alto",  # stated
+            "meet", "hello", "ember", "lamp", "furniture", "the"]  # filler, another line, a category it is not in
+    assert supported_tags(tags, row) == [True] * 6 + [False] * 6
+    assert tag_precision([tags], [row]) == 0.5
+    assert tag_precision([["beige", "beige", "Beige"]], [row]) == 1.0  # a tag counts once
+    assert tag_precision([[]], [row]) == 1.0
+    assert supported_tags(["白色", "设计"], {"title": "韩版连衣裙", "attributes": {"颜色": "白色"}}) == [True, False]

@@ -153,5 +153,10 @@ def test_base_model_from_a_local_folder_is_fine_tuned(data_root, snapshot, tmp_p
     from transformers import AutoConfig
 
     final = AutoConfig.from_pretrained(Path(result.work_dir) / "final")
-    assert final.vocab_size == original_vocab + 3  # <pad>, <|sep|>, <|tags|> were added and embeddings resized
+    from labelops.textgen.tokenizer import load_tokenizer, slot_token_ids
+
+    slots = slot_token_ids(load_tokenizer(Path(result.work_dir) / "final"))
+    assert "brand" in slots and "color" in slots  # each slot one token of its own
+    # <pad>, <|sep|>, <|tags|> and the slots were added and the embeddings resized
+    assert final.vocab_size == original_vocab + 3 + len(slots)
     assert len(versions_of(TEXT_MODEL, config.key())) == 1

@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader
 from labelops.factcheck import FactChecker
 from labelops.textgen.grounding import ground
 from labelops.textgen.retrieval import ExemplarIndex
-from labelops.textgen.serialize import clean_description, delexicalize, format_target, reference_tags, serialize_input
+from labelops.textgen.serialize import (EOS, clean_description, delexicalize, format_target, reference_tags,
+                                        serialize_input)
 from labelops.textgen.tokenizer import prompt_ids
 
 IGNORE_INDEX = -100  # label of prompt and padding tokens: no loss there
@@ -74,6 +75,31 @@ def encode_example(tokenizer, prompt: str, target: str, max_length: int) -> dict
     prompt = prompt_ids(tokenizer, prompt, int(max_length * PROMPT_SHARE))
     target_ids = tokenizer(target, add_special_tokens=False)["input_ids"][: max_length - len(prompt)]
     return {"input_ids": prompt + target_ids, "labels": [IGNORE_INDEX] * len(prompt) + target_ids}
+
+
+def product_text(row: Mapping[str, Any], with_description: bool = True) -> str:
+    """A product's text as one document (title, brand, category path, attributes, then its
+    cleaned description): what pretraining learns the language of the shop from."""
+    from labelops.textgen.baselines import attribute_items, category_items
+
+    parts = [str(row.get("title") or ""), str(row.get("brand") or ""), " > ".join(category_items(row))]
+    parts += [f"{key}: {value}" for key, value in attribute_items(row)]
+    if with_description:
+        parts.append(clean_description(row.get("description")))
+    return "\n".join(" ".join(p.split()) for p in parts if p and p.strip())
+
+
+def pretraining_examples(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The documents of :func:`product_text` for pretraining: every training product whole, and
+    only the facts of held-out ones (their descriptions are what evaluation compares against)."""
+    return [text for row in rows
+            if (text := product_text(row, with_description=split_of(row["listing_id"]) == "train"))]
+
+
+def encode_document(tokenizer, text: str, max_length: int) -> dict[str, list[int]]:  # noqa: ANN001
+    """Token ids of a document, loss on every token (language modelling), cut at ``max_length``."""
+    ids = tokenizer(text + EOS, add_special_tokens=False)["input_ids"][:max_length]
+    return {"input_ids": ids, "labels": list(ids)}
 
 
 def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:

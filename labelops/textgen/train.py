@@ -46,6 +46,8 @@ class TextTrainConfig(training.TrainConfig):
     recipe: str = Field("grounded-v6", description="version of the data preparation; change it when that changes")
     exemplars: bool = Field(True, description="prompt with the nearest training product's description (retrieve-then-edit)")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
+    pretrain_steps: int = Field(0, description="steps of language modelling on the snapshot's product text (titles, "
+                                               "attributes, training descriptions) before the fact-to-text task")
     feedback_until: datetime | None = Field(
         None, description="use reviewers' feedback received up to this time (labelops.feedback.apply_to_training)")
     vocab_size: int = 4096
@@ -82,7 +84,7 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
 
     from labelops.feedback import FeedbackTargets, apply_to_training, read_feedback, read_labels
     from labelops.snapshot import read_snapshot
-    from labelops.textgen.data import build_examples, encode_example, split_of
+    from labelops.textgen.data import build_examples, encode_document, encode_example, pretraining_examples, split_of
     from labelops.factcheck import FactChecker
     from labelops.textgen.retrieval import ExemplarIndex
     from labelops.textgen.serialize import slot_names
@@ -122,6 +124,10 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     encoded = {name: [encode_example(tokenizer, e["prompt"], e["target"], config.max_length) for e in splits[name]]
                for name in ("train", "val")}
     torch.save(encoded, work / "encoded.pt")
+    if config.pretrain_steps:
+        documents = pretraining_examples(rows)
+        torch.save({"train": [encode_document(tokenizer, d, config.max_length) for d in documents],
+                    "val": encoded["val"]}, work / "pretrain.pt")
     (work / "test_split.json").write_text(json.dumps([e["listing_id"] for e in splits["test"]], indent=1))
 
     counts = {f"examples_{name}": len(split) for name, split in splits.items()}
@@ -157,6 +163,8 @@ def fit(work: Path) -> None:
     else:
         network = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id,
                              config.n_embd, config.n_layer, config.n_head, config.n_positions)
+    if config.pretrain_steps and not config.base_model:
+        network = pretrain(work, config, network, tokenizer.pad_token_id)
     module = TextGeneratorModule(network, config.lr, config.weight_decay, config.warmup_steps, config.max_steps,
                                  config.compile)
     data = TextDataModule(work / "encoded.pt", config.batch_size, tokenizer.pad_token_id)
@@ -190,6 +198,36 @@ def fit(work: Path) -> None:
         (work / "trained.json").write_text(json.dumps({
             "global_step": trainer.global_step, "resumed_from_step": resumed_from, "world_size": trainer.world_size,
             "metrics": metrics}))
+
+
+def pretrain(work: Path, config: TextTrainConfig, network, pad_id: int):  # noqa: ANN001, ANN201
+    """Language modelling on the snapshot's product text (``pretrain.pt``) for
+    ``config.pretrain_steps``, before the task; kept in ``pretrained/`` so a rerun after a crash
+    does not pretrain again (a crash during it starts it over: it is short)."""
+    import lightning as L
+    from transformers import AutoModelForCausalLM
+
+    from labelops.textgen.data import TextDataModule
+    from labelops.textgen.model import TextGeneratorModule
+
+    done = work / "pretrained"
+    if (done / "config.json").exists():
+        return AutoModelForCausalLM.from_pretrained(done)
+    module = TextGeneratorModule(network, config.lr, config.weight_decay, config.warmup_steps, config.pretrain_steps)
+    trainer = L.Trainer(accelerator=config.accelerator, devices=config.devices,
+                        strategy="ddp" if config.devices > 1 else "auto", max_steps=config.pretrain_steps,
+                        gradient_clip_val=1.0, limit_val_batches=0, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False, default_root_dir=work)
+    trainer.fit(module, TextDataModule(work / "pretrain.pt", config.batch_size, pad_id))
+    if trainer.is_global_zero:  # whole or not at all: written aside, then renamed
+        partial = work / "pretrained.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        module.model.save_pretrained(partial)
+        partial.rename(done)
+    trainer.strategy.barrier()
+    log.info("pretrained %d steps on the snapshot's product text (loss %.3f)", config.pretrain_steps,
+             float(trainer.callback_metrics.get("train/loss", float("nan"))))
+    return module.model
 
 
 def launch(work: Path, timeout: float | None = None) -> None:

@@ -160,3 +160,21 @@ def test_base_model_from_a_local_folder_is_fine_tuned(data_root, snapshot, tmp_p
     # <pad>, <|sep|>, <|tags|> and the slots were added and the embeddings resized
     assert final.vocab_size == original_vocab + 3 + len(slots)
     assert len(versions_of(TEXT_MODEL, config.key())) == 1
+
+
+def test_pretraining_on_the_shops_text_comes_first_and_never_sees_held_out_descriptions(data_root, snapshot):
+    from labelops.snapshot import read_snapshot
+    from labelops.textgen.data import pretraining_examples, split_of
+
+    rows = read_snapshot(DataRoot(str(data_root)), snapshot).to_pylist()
+    documents = pretraining_examples(rows)
+    assert len(documents) == len(rows)
+    for row, document in zip(rows, documents):
+        assert row["title"] in document
+        held_out = split_of(row["listing_id"]) != "train"
+        assert (row["description"][:40] in document) != held_out  # a held-out description is never learnt
+    config = TextTrainConfig(snapshot_id=snapshot, max_steps=3, pretrain_steps=4, **TINY)
+    result = train_text(config)
+    work = Path(result.work_dir)
+    assert (work / "pretrained" / "config.json").exists() and (work / "final" / "config.json").exists()
+    assert len(versions_of(TEXT_MODEL, config.key())) == 1

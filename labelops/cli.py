@@ -137,6 +137,8 @@ def train(
     devices: Annotated[int, typer.Option(min=1, help="devices (GPUs, or CPU processes) for DDP")] = 1,
     max_steps: Annotated[int | None, typer.Option(min=1, help="text generator: optimizer steps (default 400)")] = None,
     base_model: Annotated[str | None, typer.Option(help="fine-tune this pretrained causal LM (hub name or local path)")] = None,
+    pretrain_steps: Annotated[int, typer.Option(
+        min=0, help="text generator: language modelling on the snapshot's product text first (steps; 0: none)")] = 0,
     gan_steps: Annotated[int | None, typer.Option(min=1, help="GAN: iterations (default 1500)")] = None,
     image_size: Annotated[int | None, typer.Option(help="GAN: image side in pixels, 32, 64 or 128 (default 64)")] = None,
     gan_width: Annotated[int | None, typer.Option(min=4, help="GAN: generator/discriminator width (default 16)")] = None,
@@ -148,7 +150,7 @@ def train(
     chosen = [name.strip() for value in models for name in value.split(",") if name.strip()]
     state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, max_steps=max_steps,
                        base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
-                       return_state=True)
+                       text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
     if state.is_failed():
         console.print(f"[bold red]training failed:[/] {escape(str(state.message))}")
         raise typer.Exit(1)

@@ -56,7 +56,8 @@ from labelops.textgen.metrics import (
 
 __all__ = ["FINDING_KINDS", "FactChecker", "Finding", "finding_rates"]
 
-FINDING_KINDS = ("name", "brand", "attribute", "wrong_attribute", "number", "conflict", "empty_slot", "repetition")
+FINDING_KINDS = ("name", "brand", "type", "attribute", "wrong_attribute", "number", "conflict", "empty_slot",
+                 "repetition")
 FILE_NAME = "factcheck.json"
 
 _CURRENCY_SYMBOLS = "€$£¥₹"
@@ -174,6 +175,18 @@ def _singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
+def _singular_term(term: tuple[str, ...]) -> tuple[str, ...]:
+    """A category's name in the singular ("t shirts" → "t shirt", "watches" → "watch")."""
+    if not term:
+        return term
+    last = term[-1]
+    if len(last) > 4 and last.endswith(("ches", "shes", "xes", "sses")):
+        last = last[:-2]
+    else:
+        last = _singular(last)
+    return (*term[:-1], last)
+
+
 def _quantities(tokens: Sequence[_Token]) -> list[tuple[int, int, Quantity]]:
     """(first token, end token, quantity) of every number followed by a known unit."""
     found = []
@@ -257,6 +270,7 @@ class _Facts:
     values: dict[tuple[str, ...], list[tuple[str, ...]]]  # key → its value(s) as terms
     quantities: dict[tuple[str, ...], list[Quantity]]  # key → quantities stated by its value
     price: Decimal | None
+    kinds: frozenset[str] = frozenset()  # the last word of each of its category levels, singular: what it is
 
     def supports(self, term: tuple[str, ...]) -> bool:
         return any(_contains(run, term) for run in self.runs)
@@ -291,7 +305,9 @@ def _facts(row: Any) -> _Facts:
             price = Decimal(raw.replace(",", ""))
         except InvalidOperation:
             price = None
-    return _Facts(runs, frozenset(words), numbers, values, quantities, price)
+    kinds = {_singular_term(term)[-1] for text in _category_items(row)
+             if (term := tuple(w for w in _term(text) if not w[:1].isdigit()))}
+    return _Facts(runs, frozenset(words), numbers, values, quantities, price, frozenset(kinds))
 
 
 # -------------------------------------------------------------------------------- the checker
@@ -302,7 +318,9 @@ class FactChecker:
     ``names``: single-token names (normalised); ``brands``: brand terms; ``values``: attribute key →
     value terms looked for anywhere in a text (calibrated); ``key_values``: attribute key → every
     value the snapshot has for it, looked for only right after the key; ``keys``: attribute keys
-    that only products having them are described with ("sole", "water resistance"; calibrated).
+    that only products having them are described with ("sole", "water resistance"; calibrated);
+    ``types``: the snapshot's category names, a kind of product a text may only call a product
+    that is one ("t shirt" for a watch; calibrated).
     """
 
     names: frozenset[str] = frozenset()
@@ -310,6 +328,7 @@ class FactChecker:
     values: Mapping[tuple[str, ...], frozenset[tuple[str, ...]]] = field(default_factory=dict)
     key_values: Mapping[tuple[str, ...], frozenset[tuple[str, ...]]] = field(default_factory=dict)
     keys: frozenset[tuple[str, ...]] = frozenset()
+    types: frozenset[tuple[str, ...]] = frozenset()  # kinds of product (category names, singular and plural)
 
     # ---------------------------------------------------------------------------- building
     @classmethod
@@ -342,6 +361,7 @@ class FactChecker:
         generic: set[str] = set(_STOPWORDS)
         title_counts: dict[str, int] = {}
         brands: set[tuple[str, ...]] = set()
+        types: set[tuple[str, ...]] = set()
         key_rows: dict[tuple[str, ...], int] = {}
         key_values: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         for row, fact in zip(rows, facts):
@@ -351,6 +371,8 @@ class FactChecker:
                 generic.update(brand)
             for item in _category_items(row):
                 generic.update(_term(item))
+                if len("".join(_term(item))) >= 3:
+                    types.update({_term(item), _singular_term(_term(item))})
             for key, values in fact.values.items():
                 key_rows[key] = key_rows.get(key, 0) + 1
                 key_values.setdefault(key, set()).update(values)
@@ -372,7 +394,8 @@ class FactChecker:
         keys = frozenset(k for k in key_rows if k not in identifier_like and len("".join(k)) >= 3
                          and not all(t in _STOPWORDS for t in k))
         candidate = cls(frozenset(names), frozenset(b for b in brands if _brand_ok(b)),
-                        {k: v for k, v in free.items() if v}, anchored, keys)
+                        {k: v for k, v in free.items() if v}, anchored, keys,
+                        frozenset(t for t in types if not all(w in _STOPWORDS for w in t)))
         return candidate._calibrated(rows, facts, min_support, max_unsupported_share)
 
     def _calibrated(self, rows: list[Any], facts: list[_Facts], min_support: int, max_share: float) -> FactChecker:
@@ -389,7 +412,7 @@ class FactChecker:
                 if kind == "value" and not any(k in fact.values for k in keys):
                     continue  # a value is judged only on rows that have its key
                 ok = (term in fact.words) if kind == "name" else fact.supports(term) if kind == "brand" else \
-                    term in fact.values if kind == "key" else \
+                    _is_type_of(term, fact) if kind == "type" else term in fact.values if kind == "key" else \
                     any(term in fact.values.get(k, ()) or fact.supports(term) for k in keys)
                 target = supported if ok else unsupported
                 target[(kind, term)] = target.get((kind, term), 0) + 1
@@ -398,13 +421,16 @@ class FactChecker:
             good, bad = supported.get((kind, term), 0), unsupported.get((kind, term), 0)
             if kind == "key":  # an attribute's name is an ordinary phrase more often than a value is
                 return good >= 3 * min_support and bad == 0
+            if kind == "type":  # a kind of product is often a word of other uses too ("watch TV", "dress your baby")
+                return good >= min_support and bad == 0
             return good >= min_support and bad <= max_share * (good + bad)
 
         values = {k: frozenset(v for v in vs if keep("value", v)) for k, vs in self.values.items()}
         return FactChecker(frozenset(n for n in self.names if keep("name", n)),
                            frozenset(b for b in self.brands if keep("brand", b)),
                            {k: v for k, v in values.items() if v}, self.key_values,
-                           frozenset(k for k in self.keys if keep("key", k)))
+                           frozenset(k for k in self.keys if keep("key", k)),
+                           frozenset(t for t in self.types if keep("type", t)))
 
     # ---------------------------------------------------------------------------- matching
     @cached_property
@@ -419,7 +445,8 @@ class FactChecker:
     def _by_first(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
         """Brand, value and key terms by their first token, longest first."""
         index: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for kind, terms in (("brand", self.brands), ("value", self._value_keys), ("key", self.keys)):
+        for kind, terms in (("brand", self.brands), ("type", self.types), ("value", self._value_keys),
+                            ("key", self.keys)):
             for term in terms:
                 index.setdefault(term[0], []).append((kind, term))
         return {k: sorted(v, key=lambda e: -len(e[1])) for k, v in index.items()}
@@ -457,12 +484,18 @@ class FactChecker:
 
         stated: dict[tuple[str, ...], dict[tuple[str, ...], int]] = {}  # key → value → first token
         mentions = self._mentions(tokens)
+        # another kind of product in passing ("bulb included" with a lamp) is fine once the text
+        # names what this one is; a text calling a watch only a t-shirt is not
+        names_own_type = any(kind == "type" and _is_type_of(term, fact) for kind, term, *_ in mentions) or \
+            any(_singular_term((t.norm,))[0] in fact.kinds for t in tokens if t.kind == "word")
         norms = tuple(t.norm if t.kind in ("word", "cjk", "num") else "\x00" for t in tokens)
         for kind, term, keys, first, end in mentions:
             if kind == "name" and term not in fact.words and _singular(term) not in fact.words:
                 add("name", first, end, "a name of other listings, not of this one")
             elif kind == "brand" and not fact.supports(term):
                 add("brand", first, end, "another listing's brand")
+            elif kind == "type" and not _is_type_of(term, fact) and not names_own_type:
+                add("type", first, end, "a kind of product this one is not")
             elif kind == "key" and term not in fact.values and not fact.supports(term):
                 add("attribute", first, end, f"it has no {_display(term)}")
             elif kind == "value":
@@ -600,7 +633,7 @@ class FactChecker:
     # ---------------------------------------------------------------------------- files
     def to_dict(self) -> dict[str, Any]:
         return {"names": sorted(self.names), "brands": sorted(" ".join(b) for b in self.brands),
-                "keys": sorted(" ".join(k) for k in self.keys),
+                "keys": sorted(" ".join(k) for k in self.keys), "types": sorted(" ".join(t) for t in self.types),
                 "values": {" ".join(k): sorted(" ".join(v) for v in vs) for k, vs in sorted(self.values.items())},
                 "key_values": {" ".join(k): sorted(" ".join(v) for v in vs) for k, vs in sorted(self.key_values.items())}}
 
@@ -612,7 +645,7 @@ class FactChecker:
         return cls(frozenset(data.get("names", ())), terms(data.get("brands", ())),
                    {tuple(k.split(" ")): terms(v) for k, v in data.get("values", {}).items()},
                    {tuple(k.split(" ")): terms(v) for k, v in data.get("key_values", {}).items()},
-                   terms(data.get("keys", ())))
+                   terms(data.get("keys", ())), terms(data.get("types", ())))
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / FILE_NAME
@@ -623,6 +656,13 @@ class FactChecker:
     def load(cls, folder: str | Path) -> FactChecker | None:
         path = Path(folder) / FILE_NAME
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+
+
+def _is_type_of(term: tuple[str, ...], fact: _Facts) -> bool:
+    """Whether the listing's own title, category or attributes name this kind of product."""
+    singular = _singular_term(term)
+    return fact.supports(term) or fact.supports(singular) or \
+        any(_contains(tuple(_singular(w) for w in run), singular) for run in fact.runs)
 
 
 def _show(values: Sequence[tuple[str, ...]]) -> str:

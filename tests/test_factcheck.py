@@ -128,6 +128,19 @@ def test_the_checker_learns_names_brands_and_values_from_a_snapshot_and_round_tr
     assert FactChecker.load(tmp_path / "nowhere") is None
 
 
+def test_a_product_called_a_kind_it_is_not():
+    """The snapshot's categories are kinds of product: a watch described only as a t-shirt is a
+    finding; another kind named in passing by a text that says what the product is, is not."""
+    rows = demo_rows()
+    checker = FactChecker.from_listings([r for r in rows if split_of(r["listing_id"]) == "train"])
+    assert {("watch",), ("t", "shirt"), ("chair",)} <= checker.types
+    watch = next(r for r in rows if r["category_path"][-1] == "Watches")
+    found = checker.check("This t-shirt comes from the Orbit line. The shirt features a nylon strap.", watch)
+    assert [(f.kind, f.text) for f in found if f.kind == "type"] == [("type", "t-shirt")]
+    assert not [f for f in checker.check("A watch to wear with a t-shirt.", watch) if f.kind == "type"]
+    assert FactChecker.from_dict(checker.to_dict()).types == checker.types
+
+
 FIXTURE = Path(__file__).parent / "fixtures" / "demo-labels-307b3dc.json.gz"
 
 

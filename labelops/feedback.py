@@ -629,8 +629,9 @@ def apply_to_training(rows: list[dict[str, Any]], feedback: pd.DataFrame, labels
     - **reject**: nothing changes: a rejected generated text never becomes a target (and generated
       text is never a target unless a person accepted it).
 
-    Rows of the frozen test split (``is_test(listing_id)``) are left as the shop published them,
-    so every model is still measured against the same references.
+    Held-out rows (``is_test(listing_id)``: the val and test splits every evaluation measures on)
+    are left as the shop published them, so every model is still measured against the same
+    references and validated on the same targets.
     """
     counts = FeedbackTargets()
     if feedback.empty or until is None:

@@ -99,7 +99,7 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     reviewed = FeedbackTargets()
     if config.feedback_until is not None:
         rows, reviewed = apply_to_training(rows, read_feedback(root), read_labels(root), config.feedback_until,
-                                           is_test=lambda listing_id: split_of(listing_id) == "test")
+                                           is_test=lambda listing_id: split_of(listing_id) != "train")
         log.info("reviewers' feedback in the training data: %s", reviewed)
     train_rows = [r for r in rows if split_of(r["listing_id"]) == "train"]
     checker = FactChecker.from_listings(train_rows)

@@ -11,7 +11,7 @@ default), the facts the text leaves out are stated after it. :class:`TextGenerat
 trained model with its tokenizer, exemplar index and fact checker, as saved in one folder.
 
 Prompts are left-padded into batches, decoding uses the KV cache, and the decoding strategy is
-an option: ``greedy`` (default, reproducible), ``beam`` or ``sample``.
+an option: ``beam`` (default: 8 beams, reproducible), ``greedy`` or ``sample``.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ class GenerationOptions:
     batch_size: int = 32
     max_new_tokens: int = 192
     max_prompt_tokens: int = 192
-    strategy: Strategy = "greedy"
-    num_beams: int = 4
+    strategy: Strategy = "beam"  # chosen on the demo shop: beam 8 chrF 48.1 vs greedy 45.3 (one model, held-out rows)
+    num_beams: int = 8
     temperature: float = 0.8
     top_p: float = 0.95
     repetition_penalty: float = 1.1

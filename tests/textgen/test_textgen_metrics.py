@@ -214,13 +214,14 @@ def test_evaluate_text_gives_every_metric(lang: str) -> None:
         refs, preds = [ZH_REF, "黑色针织衫"], [ZH_PRED, "黑色针织衫"]
     tags: list[list[str]] = [["a"], []]
     result = evaluate_text(preds, refs, inputs, predicted_tags=tags, reference_tags=tags)
-    assert set(result) == {"n", "bleu", "chrf", "rouge_l", "distinct_2", "attribute_coverage", "tag_f1"}
+    assert set(result) == {"n", "bleu", "chrf", "rouge_l", "distinct_2", "attribute_coverage", "tag_f1", "tag_precision"}
     assert result["n"] == 2
     assert result["bleu"] == pytest.approx(bleu(preds, refs, lang=lang))
     assert result["rouge_l"] == pytest.approx(rouge_l(preds, refs, lang=lang))
     assert result["distinct_2"] == pytest.approx(distinct_2(preds, lang=lang))
     assert result["attribute_coverage"] == pytest.approx(attribute_coverage(preds, inputs))
     assert result["tag_f1"] == 1.0
+    assert result["tag_precision"] == 0.0  # "a" is no fact of the first product
 
 
 def test_tag_precision_counts_only_tags_the_facts_state():

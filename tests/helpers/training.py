@@ -54,3 +54,30 @@ floors.findings_rate = {{ max = 1.0 }}
 primary = {{ metric = "conditional_accuracy" }}
 """)
     return str(path)
+
+
+def overfit_tiny_generator(rows: list[dict], slot_tokens: bool = True, steps: int = 250):  # noqa: ANN201
+    """A tiny GPT-2 trained ``steps`` steps on ``rows`` (until it knows them by heart): the
+    Lightning module, its tokenizer (slots as tokens of their own, as training makes them, unless
+    ``slot_tokens`` is off), the encoded examples and the examples."""
+    import lightning as L
+    import torch
+
+    from labelops.textgen.data import build_example, collate, encode_example
+    from labelops.textgen.model import TextGeneratorModule, small_gpt2
+    from labelops.textgen.serialize import slot_names
+    from labelops.textgen.tokenizer import add_slot_tokens, train_tokenizer
+
+    examples = [build_example(row) for row in rows]
+    tokenizer = train_tokenizer([t for e in examples for t in (e["prompt"], e["target"])] * 4, vocab_size=800)
+    if slot_tokens:
+        add_slot_tokens(tokenizer, {n for e in examples for n in slot_names(e["target"])})
+    encoded = [encode_example(tokenizer, e["prompt"], e["target"], 320) for e in examples]
+    network = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id, n_embd=64, n_layer=2, n_head=2)
+    module = TextGeneratorModule(network, lr=5e-3, warmup_steps=10, max_steps=steps)
+    loader = torch.utils.data.DataLoader(encoded, batch_size=8, shuffle=True,
+                                         collate_fn=lambda b: collate(b, tokenizer.pad_token_id))
+    L.seed_everything(0, verbose=False)
+    L.Trainer(max_steps=steps, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False, gradient_clip_val=1.0).fit(module, loader)
+    return module, tokenizer, encoded, examples

@@ -1,10 +1,25 @@
-"""Generation's clean-up of what a small model writes: loops are kept once, real repeats stay."""
+"""Generation: loops kept once, slots only where the product has the value, a text with findings
+replaced by a clean candidate or the baseline, tags the facts state."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from labelops.textgen.generate import drop_loops
+import pytest
+import torch
+
+from labelops.factcheck import FactChecker
+from labelops.textgen.baselines import TemplateBaseline
+from labelops.textgen.generate import (
+    GenerationOptions,
+    SlotConstraint,
+    drop_loops,
+    generate_texts,
+)
+from labelops.textgen.serialize import SLOT_OPEN, slot_values
+from labelops.textgen.tokenizer import slot_token_ids
+from tests.helpers.listings import demo_listings
+from tests.helpers.training import overfit_tiny_generator
 
 
 def test_a_phrase_repeated_over_and_over_is_kept_once():
@@ -19,19 +34,6 @@ def test_numbers_and_a_phrase_said_twice_are_left_alone():
 
 
 # ------------------------------------------------------------------ slots, candidates, fallback
-import lightning as L  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from labelops.factcheck import FactChecker  # noqa: E402
-from labelops.textgen.baselines import TemplateBaseline  # noqa: E402
-from labelops.textgen.data import build_example, collate, encode_example  # noqa: E402
-from labelops.textgen.generate import GenerationOptions, SlotConstraint, generate_texts  # noqa: E402
-from labelops.textgen.model import TextGeneratorModule, small_gpt2  # noqa: E402
-from labelops.textgen.serialize import SLOT_OPEN, slot_names, slot_values  # noqa: E402
-from labelops.textgen.tokenizer import add_slot_tokens, slot_token_ids, train_tokenizer  # noqa: E402
-from tests.helpers.listings import demo_listings  # noqa: E402
-
 OWN = GenerationOptions(max_new_tokens=160, repetition_penalty=1.0, complete=False, ground=False)
 
 
@@ -39,17 +41,7 @@ OWN = GenerationOptions(max_new_tokens=160, repetition_penalty=1.0, complete=Fal
 def overfit():
     """A tiny generator that learnt eight demo products by heart, slots as tokens of their own."""
     rows = [listing.model_dump() for listing in demo_listings(9)][:8]
-    examples = [build_example(row) for row in rows]
-    tokenizer = train_tokenizer([t for e in examples for t in (e["prompt"], e["target"])] * 4, vocab_size=800)
-    add_slot_tokens(tokenizer, {n for e in examples for n in slot_names(e["target"])})
-    encoded = [encode_example(tokenizer, e["prompt"], e["target"], 320) for e in examples]
-    network = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id, n_embd=64, n_layer=2, n_head=2)
-    module = TextGeneratorModule(network, lr=5e-3, warmup_steps=10, max_steps=250)
-    loader = torch.utils.data.DataLoader(encoded, batch_size=8, shuffle=True,
-                                         collate_fn=lambda b: collate(b, tokenizer.pad_token_id))
-    L.seed_everything(0, verbose=False)
-    L.Trainer(max_steps=250, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, gradient_clip_val=1.0).fit(module, loader)
+    module, tokenizer, _, examples = overfit_tiny_generator(rows)
     return module.model, tokenizer, rows, examples
 
 

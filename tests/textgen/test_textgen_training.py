@@ -9,22 +9,19 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import lightning as L
 import pytest
-import torch
 
 from labelops.registry import TEXT_MODEL, configure_mlflow
 from labelops.settings import get_settings
 from labelops.storage import DataRoot
-from labelops.textgen.data import build_example, collate, encode_example
+from labelops.textgen.data import collate
 from labelops.textgen.generate import GenerationOptions, generate_texts
 from labelops.textgen.grounding import complete
 from labelops.textgen.metrics import attribute_coverage
-from labelops.textgen.model import TextGeneratorModule, small_gpt2
-from labelops.textgen.tokenizer import train_tokenizer
+from labelops.textgen.model import small_gpt2
 from labelops.textgen.train import TextTrainConfig, prepare, train_text, work_dir_for
 from tests.helpers.listings import demo_listings, publish_demo_snapshot
-from tests.helpers.training import kill_after_first_checkpoint, versions_of
+from tests.helpers.training import kill_after_first_checkpoint, overfit_tiny_generator, versions_of
 
 TINY = dict(vocab_size=600, n_embd=32, n_layer=2, n_head=2, n_positions=384, batch_size=8, max_length=256,
             warmup_steps=2, val_every_steps=5, log_every_steps=1, samples=3)
@@ -32,18 +29,9 @@ TINY = dict(vocab_size=600, n_embd=32, n_layer=2, n_head=2, n_positions=384, bat
 
 def test_tiny_model_overfits_eight_products():
     rows = [listing.model_dump() for listing in demo_listings(9)][:8]
-    examples = [build_example(row) for row in rows]
-    corpus = [text for e in examples for text in (e["prompt"], e["target"])] * 4
-    tokenizer = train_tokenizer(corpus, vocab_size=800)
-    encoded = [encode_example(tokenizer, e["prompt"], e["target"], 320) for e in examples]
-    network = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id, n_embd=64, n_layer=2, n_head=2)
-    module = TextGeneratorModule(network, lr=5e-3, warmup_steps=10, max_steps=250)
-    loader = torch.utils.data.DataLoader(encoded, batch_size=8, shuffle=True,
-                                         collate_fn=lambda b: collate(b, tokenizer.pad_token_id))
-    L.seed_everything(0, verbose=False)
-    before = module(**collate(encoded, tokenizer.pad_token_id)).loss.item()
-    L.Trainer(max_steps=250, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, gradient_clip_val=1.0).fit(module, loader)
+    module, tokenizer, encoded, examples = overfit_tiny_generator(rows, slot_tokens=False)
+    untrained = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id, n_embd=64, n_layer=2, n_head=2)
+    before = untrained(**collate(encoded, tokenizer.pad_token_id)).loss.item()
     after = module(**collate(encoded, tokenizer.pad_token_id)).loss.item()
     assert after < before / 10
     options = GenerationOptions(max_new_tokens=200, repetition_penalty=1.0)

@@ -145,7 +145,8 @@ def evaluate(name: str, steps: int, dump: Path | None = None, pretrain_steps: in
         return f"{interval.gain:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
 
     evaluation_rows = len(evaluation.rows)
-    results = [(name, f"model ({steps} steps{f', {pretrain_steps} pretraining' if pretrain_steps else ''}), own text: gate {decision.verdict}", model, train_seconds),
+    trained_for = f"{steps} steps" + (f", {pretrain_steps} pretraining" if pretrain_steps else "")
+    results = [(name, f"model ({trained_for}), own text: gate {decision.verdict}", model, train_seconds),
                (name, "  model, first text (no candidates, no fallback)", first, 0.0),
                (name, "  model, as labels (grounded, completed)",
                 model.model_copy(update={"metrics": model.label_metrics, "system": "as labels"}), 0.0)]

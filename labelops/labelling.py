@@ -119,7 +119,8 @@ TAGGER_SIZE_DEFAULT = 32
 
 
 class TaggedLabeller:
-    """An image writer whose photos are tagged by the chosen tagger (:func:`~labelops.imagegen.evaluation.choose_tagger`)."""
+    """An image writer whose photos are tagged by the chosen tagger
+    (:func:`~labelops.imagegen.evaluation.choose_tagger`)."""
 
     def __init__(self, writer: Any, tagger: Any | None) -> None:
         self.writer, self.tagger, self.categories = writer, tagger, list(writer.categories)

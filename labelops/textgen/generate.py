@@ -134,7 +134,8 @@ class SlotConstraint:
         forbidden = torch.zeros((len(rows), vocab_size), dtype=torch.bool)
         for i, row in enumerate(rows):
             allowed = slot_values(row, short=True)
-            forbidden[i, [token_id for name, token_id in slots.items() if name not in allowed and token_id < vocab_size]] = True
+            lacking = [token_id for name, token_id in slots.items() if name not in allowed and token_id < vocab_size]
+            forbidden[i, lacking] = True
         return cls(forbidden.to(device))
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -169,8 +169,9 @@ def evaluate_text_generator(generator, evaluation: EvaluationSet, system: str = 
     scores = score_texts(system, [g.own_description for g in generated], own_tags, evaluation, samples)
     scores.label_metrics = score_texts(system, [g.description for g in generated], [g.tags for g in generated],
                                        evaluation).metrics
-    # the share of rows whose own text a baseline wrote, the model having no candidate free of findings
-    scores.metrics["fallback_rate"] = sum(getattr(g, "source", "model") != "model" for g in generated) / len(generated)
+    # the share of rows whose own text another writer wrote (a model's fallback to a baseline)
+    own = getattr(generator, "source", "model")
+    scores.metrics["fallback_rate"] = sum(g.source != own for g in generated) / len(generated)
     return scores
 
 
@@ -191,8 +192,12 @@ class BaselineWriter:
         from labelops.textgen.generate import GenerationOptions, finish
 
         options = options or GenerationOptions()
-        return [finish(p["description"], p["tags"], row, options, self.checker)
+        return [replace(finish(p["description"], p["tags"], row, options, self.checker), source=self.source)
                 for p, row in zip(self.baseline.predict(rows), rows)]
+
+    @property
+    def source(self) -> str:
+        return f"baseline:{self.name}"
 
 
 def text_baseline_scores(evaluation: EvaluationSet, names: Sequence[str] = ("template", "retrieve_fill"),

@@ -115,9 +115,6 @@ class ClassMeanLabeller:
         return [uint8_to_pil(self._means[self.categories.index(c)]) for c in categories]
 
 
-TAGGER_SIZE_DEFAULT = 32
-
-
 class TaggedLabeller:
     """An image writer whose photos are tagged by the chosen tagger
     (:func:`~labelops.imagegen.evaluation.choose_tagger`)."""
@@ -203,11 +200,11 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
         image_version, image_model = (BASELINE_PREFIX + "class_mean", image_model) if image_model.categories else (None, None)
     tagger = None
     if image_model is not None:
-        from labelops.imagegen.evaluation import choose_tagger
+        from labelops.imagegen.evaluation import TAGGER_SIZE, choose_tagger
 
         gan = getattr(image_model, "gan", None)
         tagger = choose_tagger(snapshot_id, image_model if gan is not None else None, image_model.categories,
-                               getattr(gan, "image_size", None) or TAGGER_SIZE_DEFAULT, settings)
+                               getattr(gan, "image_size", None) or TAGGER_SIZE, settings)
         image_model = TaggedLabeller(image_model, tagger.tagger)
     log.info("labels of snapshot %s: text by %s (%s), images by %s, photos tagged by %s", snapshot_id, text_writer,
              text_writer.reason, image_writer or "none", tagger or "none")

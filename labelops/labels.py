@@ -181,7 +181,7 @@ def make_labels(
                 snapshot_id=snapshot_id, created_at=now, title=row.get("title"), description=text.description,
                 tags=text.tags, text_category=text_category(text.tags, categories),
                 image=(row.get("images") or [None])[0], text_model_version=text_version,
-                text_source=text_version if text_version.startswith("baseline:") else text.source,
+                text_source=text.source,
                 image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
         if image_model is not None:
             label_images(labels, photos, image_model, root, run_id)
@@ -271,8 +271,8 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             counts.valid += len(keep)
             counts.quarantined += len(rejected)
             counts.with_findings += sum(label.has_findings for label in batch)
-            counts.text_fallbacks += sum(not label.text_model_version.startswith("baseline:")
-                                         and (label.text_source or "model") != "model" for label in batch)
+            counts.text_fallbacks += sum(label.text_source not in (None, "model", label.text_model_version)
+                                         for label in batch)
             counts.generated_images += sum(label.image_generated for label in batch)
             counts.category_disagreements += sum(label.categories_agree is False for label in batch)
     if counts.quarantined == 0:

@@ -357,8 +357,8 @@ def simulated_verdicts(labels: list[dict[str, Any]], listings: dict[str, dict[st
     for label in labels:
         listing = listings.get(label["listing_id"]) or {}
         found = [str(f) for f in checker.check(label["description"], listing)] or list(label.get("findings") or [])
-        if found or label.get("has_findings"):
-            wrong[label["label_id"]] = found or ["findings of the labelling run"]
+        if found:
+            wrong[label["label_id"]] = found
             continue
         reference = clean_description(listing.get("description"))
         scored.append((chrf.sentence_score(label["description"] or "", [reference]).score if reference else 50.0,

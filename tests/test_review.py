@@ -154,6 +154,5 @@ def test_the_demo_reviewer_never_accepts_a_wrong_label_and_its_edits_are_correct
     for v in edits:
         row = by_id[v["listing_id"]]
         assert v["edited_description"] and not checker.check(v["edited_description"], row)
-        assert row["title"].split()[1] in v["edited_description"] or row["brand"] in v["edited_description"]
     rejected_wrong = [v for i, v in verdicts.items() if i in wrong and v["verdict"] == "reject"]
     assert rejected_wrong and all(v["reason"].split(":")[0] in FINDING_KINDS for v in rejected_wrong)

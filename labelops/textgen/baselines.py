@@ -29,7 +29,6 @@ from labelops.textgen.metrics import (
     _attribute_items as attribute_items,
     _category_items as category_items,
     _get as get_field,
-    _split_values as split_values,
     _text_value as text_value,
     is_cjk,
 )
@@ -41,13 +40,12 @@ Prediction = dict[str, Any]
 
 
 def listing_tags(row: Any) -> list[str]:
-    """The category path, then the attribute values (multi-valued ones split), casefolded and
-    whitespace-collapsed, without repeats."""
-    tags = list(category_items(row))
-    for _, value in attribute_items(row):
-        tags.extend(split_values(value))
-    tags = [" ".join(t.casefold().split()) for t in tags]
-    return list(dict.fromkeys(t for t in tags if t))
+    """A product's tags from its own facts, by the rule the reference tags use
+    (:func:`~labelops.textgen.serialize.fact_tags`, every attribute), whitespace-collapsed."""
+    from labelops.textgen.serialize import fact_tags
+
+    facts = {"category_path": category_items(row), "attributes": attribute_items(row)}
+    return list(dict.fromkeys(" ".join(t.split()) for t in fact_tags(facts, limit=None)))
 
 
 def serialize_facts(row: Any, max_chars: int | None = None) -> str:

@@ -80,13 +80,8 @@ def encode_example(tokenizer, prompt: str, target: str, max_length: int) -> dict
 def product_text(row: Mapping[str, Any], with_description: bool = True) -> str:
     """A product's text as one document (title, brand, category path, attributes, then its
     cleaned description): what pretraining learns the language of the shop from."""
-    from labelops.textgen.baselines import attribute_items, category_items
-
-    parts = [str(row.get("title") or ""), str(row.get("brand") or ""), " > ".join(category_items(row))]
-    parts += [f"{key}: {value}" for key, value in attribute_items(row)]
-    if with_description:
-        parts.append(clean_description(row.get("description")))
-    return "\n".join(" ".join(p.split()) for p in parts if p and p.strip())
+    parts = [serialize_input(row), clean_description(row.get("description")) if with_description else ""]
+    return "\n".join(p for p in parts if p.strip())
 
 
 def pretraining_examples(rows: Iterable[Mapping[str, Any]]) -> list[str]:

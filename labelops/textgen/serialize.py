@@ -16,9 +16,10 @@
     <description><|tags|>tag one, tag two, ...<|endoftext|>
 
 **Reference tags** (:func:`reference_tags`), in this order, casefolded, without repeats, at most
-``MAX_TAGS``: every level of the category path; attribute values that read like a tag (contain a
-letter, at most 3 words and 30 characters, and the key is not an identifier, price or stock
-field); then up to 3 salient words of the description (Latin words of 4+ letters, not stop
+``MAX_TAGS``: every level of the category path; attribute values that read like a tag (each
+part of a multi-valued one that contains a letter and has at most 3 words and 30 characters,
+where the key is not an identifier, price or stock field; :func:`fact_tags`, also the labels'
+and the baselines' tags from facts); then up to 3 salient words of the description (Latin words of 4+ letters, not stop
 words, by frequency then first position; none for CJK text, which has no word boundaries).
 
 **Slots** (:func:`delexicalize`, :func:`lexicalize`): in training targets, the input's own values
@@ -45,6 +46,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from labelops.textgen.metrics import _split_values as split_values
 from labelops.textgen.metrics import is_cjk
 
 SEP = "<|sep|>"
@@ -142,6 +144,12 @@ _SLOT = re.compile(f"{SLOT_OPEN}([^{SLOT_CLOSE}{SLOT_OPEN}]{{1,40}}){SLOT_CLOSE}
 def slot_names(text: str) -> list[str]:
     """The slots ``text`` holds, by name, in order, each once ("⟦brand⟧ in ⟦color⟧" → brand, color)."""
     return list(dict.fromkeys(_SLOT.findall(text)))
+
+
+def slot_name(token: str) -> str | None:
+    """The name of a whole slot ("⟦color⟧" → "color"); None for any other text."""
+    match = _SLOT.fullmatch(token)
+    return match.group(1) if match else None
 
 
 def slot_token(name: str) -> str:
@@ -252,15 +260,23 @@ def _salient_words(description: str, exclude: set[str], k: int = 3) -> list[str]
     return sorted(counts, key=lambda w: (-counts[w], first[w]))[:k]
 
 
+def fact_tags(listing: Mapping[str, Any], limit: int | None = MAX_ATTRIBUTES) -> list[str]:
+    """The tags a product's own facts give (the documented rule above, without the description's
+    words): every level of its category path, then the attribute values that read like a tag
+    (of the first ``limit`` attributes; a pocket count "6" or a SKU is no tag)."""
+    tags: list[str] = [p.casefold() for p in _category_path(listing)]
+    for key, value in _attributes(listing, limit):
+        if _SKIP_TAG_KEYS.search(key):
+            continue
+        for part in split_values(value) or (value,):  # "复古、文艺" is two tags
+            if _LETTER.search(part) and len(part) <= 30 and len(part.split()) <= 3:
+                tags.append(part.casefold())
+    return list(dict.fromkeys(tags))
+
+
 def reference_tags(listing: Mapping[str, Any]) -> list[str]:
     """The tags a product should get (the documented rule above)."""
-    tags: list[str] = [p.casefold() for p in _category_path(listing)]
-    for key, value in _attributes(listing):
-        if _SKIP_TAG_KEYS.search(key) or not _LETTER.search(value):
-            continue
-        if len(value) <= 30 and len(value.split()) <= 3:
-            tags.append(value.casefold())
-    tags = list(dict.fromkeys(tags))
+    tags = fact_tags(listing)
     tags += _salient_words(_text(listing.get("description")), set(tags) | {w for t in tags for w in t.split()})
     return list(dict.fromkeys(tags))[:MAX_TAGS]
 

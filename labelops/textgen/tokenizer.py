@@ -5,14 +5,13 @@ Byte-level means nothing is ever unknown: any text, Chinese included, round-trip
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
-from labelops.textgen.serialize import EOS, PAD, SEP, SLOT_CLOSE, SLOT_OPEN, SPECIAL_TOKENS, TAGS, slot_token, without_slots
+from labelops.textgen.serialize import EOS, PAD, SEP, SPECIAL_TOKENS, TAGS, slot_name, slot_token, without_slots
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> PreTrainedTokenizerFast:
@@ -47,13 +46,9 @@ def add_slot_tokens(tokenizer: PreTrainedTokenizerBase, names: Iterable[str]) ->
     return tokenizer.add_tokens(tokens)
 
 
-_SLOT_TOKEN = re.compile(f"^{re.escape(SLOT_OPEN)}(.+){re.escape(SLOT_CLOSE)}$")
-
-
 def slot_token_ids(tokenizer: PreTrainedTokenizerBase) -> Mapping[str, int]:
     """Slot name → its token id, for every slot the tokenizer has as one token."""
-    return {m.group(1): token_id for token, token_id in tokenizer.get_added_vocab().items()
-            if (m := _SLOT_TOKEN.match(token))}
+    return {name: token_id for token, token_id in tokenizer.get_added_vocab().items() if (name := slot_name(token))}
 
 
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:

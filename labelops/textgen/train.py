@@ -43,7 +43,7 @@ INPUT_FIELDS = ("title", "brand", "category_path", "price", "currency", "attribu
 class TextTrainConfig(training.TrainConfig):
     """Everything that defines one training; its hash is the training's key."""
 
-    recipe: str = Field("grounded-v6", description="version of the data preparation; change it when that changes")
+    recipe: str = Field("grounded-v7", description="version of the data preparation; change it when that changes")
     exemplars: bool = Field(True, description="prompt with the nearest training product's description (retrieve-then-edit)")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
     pretrain_steps: int = Field(0, description="steps of language modelling on the snapshot's product text (titles, "
@@ -126,8 +126,8 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     torch.save(encoded, work / "encoded.pt")
     if config.pretrain_steps:
         documents = pretraining_examples(rows)
-        torch.save({"train": [encode_document(tokenizer, d, config.max_length) for d in documents],
-                    "val": encoded["val"]}, work / "pretrain.pt")
+        torch.save({"train": [encode_document(tokenizer, d, config.max_length) for d in documents], "val": []},
+                   work / "pretrain.pt")  # no validation: it is judged by the task after it
     (work / "test_split.json").write_text(json.dumps([e["listing_id"] for e in splits["test"]], indent=1))
 
     counts = {f"examples_{name}": len(split) for name, split in splits.items()}

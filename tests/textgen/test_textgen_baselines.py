@@ -65,7 +65,8 @@ def test_template_states_every_value() -> None:
 
 def test_template_tags_are_category_then_values() -> None:
     assert TemplateBaseline().predict([SHIRT])[0]["tags"] == ["clothing", "t-shirts", "red", "cotton", "m"]
-    assert TemplateBaseline().predict([KNIT])[0]["tags"] == ["裙", "针织", "纯色", "复古", "文艺", "连衣裙"]
+    # values in the order the prompt lists attributes (by key), each of a multi-valued one
+    assert TemplateBaseline().predict([KNIT])[0]["tags"] == ["裙", "针织", "连衣裙", "纯色", "复古", "文艺"]
     no_title = {"brand": "Acme", "category_path": "Home > Lamps", "attributes": [("Color", "Grey")]}
     assert TemplateBaseline().predict([no_title])[0] == {
         "description": "Acme Lamps. Color: Grey.",

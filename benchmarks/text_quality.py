@@ -100,7 +100,8 @@ def make_snapshot(name: str, root) -> str:  # noqa: ANN001
     raise SystemExit(f"unknown dataset {name}")
 
 
-def evaluate(name: str, steps: int, dump: Path | None = None, pretrain_steps: int = 0) -> list[tuple[str, str, dict, float]]:
+def evaluate(name: str, steps: int, dump: Path | None = None, pretrain_steps: int = 0,
+             exemplars: bool = True) -> list[tuple[str, str, dict, float]]:
     from labelops.evaluation import EvaluationSet, evaluate_text_generator, text_baseline_scores
     from labelops.gate import GatePolicy, decide
     from labelops.registry import TEXT_MODEL
@@ -116,7 +117,8 @@ def evaluate(name: str, steps: int, dump: Path | None = None, pretrain_steps: in
     root = DataRoot(data)
     snapshot_id = make_snapshot(name, root)
     started = time.perf_counter()
-    trained = train_text(TextTrainConfig(snapshot_id=snapshot_id, max_steps=steps, pretrain_steps=pretrain_steps))
+    trained = train_text(TextTrainConfig(snapshot_id=snapshot_id, max_steps=steps, pretrain_steps=pretrain_steps,
+                                         exemplars=exemplars))
     train_seconds = time.perf_counter() - started
     evaluation = EvaluationSet.of_snapshot(root, snapshot_id)
     everything = len(evaluation.rows)
@@ -145,7 +147,8 @@ def evaluate(name: str, steps: int, dump: Path | None = None, pretrain_steps: in
         return f"{interval.gain:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
 
     evaluation_rows = len(evaluation.rows)
-    trained_for = f"{steps} steps" + (f", {pretrain_steps} pretraining" if pretrain_steps else "")
+    trained_for = (f"{steps} steps" + (f", {pretrain_steps} pretraining" if pretrain_steps else "")
+                   + ("" if exemplars else ", no exemplar"))
     results = [(name, f"model ({trained_for}), own text: gate {decision.verdict}", model, train_seconds),
                (name, "  model, first text (no candidates, no fallback)", first, 0.0),
                (name, "  model, as labels (grounded, completed)",
@@ -204,10 +207,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--pretrain-steps", type=int, default=0,
                         help="language modelling on the snapshot's product text first (0: none)")
+    parser.add_argument("--no-exemplars", dest="exemplars", action="store_false",
+                        help="train without the nearest training product's description in the prompt")
     parser.add_argument("--dump", type=Path, default=None, help="write every held-out text and its findings here")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows = [row for name in args.datasets for row in evaluate(name, args.steps, args.dump, args.pretrain_steps)]
+    rows = [row for name in args.datasets for row in evaluate(name, args.steps, args.dump, args.pretrain_steps,
+                                                                     args.exemplars)]
 
     from rich.console import Console
     from rich.table import Table

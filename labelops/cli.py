@@ -196,6 +196,7 @@ def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
     table.add_row("labels with findings", str(run.counts.with_findings))
     table.add_row("descriptions the baseline wrote (no clean candidate)", str(run.counts.text_fallbacks))
     table.add_row("text and photo name different categories", str(run.counts.category_disagreements))
+    table.add_row("tags guessed from words for facts the listing lacks", str(run.counts.guessed_tags))
     table.add_row("generated images", str(run.counts.generated_images))
     table.add_row("time", f"{run.seconds:.1f} s")
     console.print(table)

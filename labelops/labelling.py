@@ -38,6 +38,7 @@ from labelops.storage import DataRoot
 from labelops.factcheck import FactChecker
 from labelops.gate import MODEL, Writer
 from labelops.textgen.data import split_of
+from labelops.textgen.tagging import TagClassifier
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
     rows = read_snapshot(root, snapshot_id).to_pylist()
     train = [r for r in rows if split_of(r["listing_id"]) == "train"]
     checker = FactChecker.from_listings(train)
+    tag_classifier = TagClassifier().fit(train)
     categories = sorted({r["category_path"][0] for r in rows if r.get("category_path")})
     text_writer = _text_writer(gates)
     if text_writer.system == MODEL:
@@ -227,7 +229,8 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
 
         batches = make_labels(rows, generator, run_id=run_id, snapshot_id=snapshot_id, text_version=text_version,
                               root=root, checker=checker, image_model=image_model, image_version=image_version,
-                              categories=categories, batch_size=batch_size, progress=progress)
+                              categories=categories, batch_size=batch_size, progress=progress,
+                              tag_classifier=tag_classifier)
         counts = store_labels(root, run_id, batches, expects_image_model=image_model is not None)
         valid = root.read_parquet(labels_path(run_id)).to_pylist()
         html = render_report(run_id=run_id, snapshot_id=snapshot_id, labels=valid, gates=list(gates),
@@ -240,6 +243,8 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
         mlflow.log_metrics({"labels_valid": counts.valid, "labels_quarantined": counts.quarantined,
                             "labels_with_findings": counts.with_findings,
                             "text_fallbacks": counts.text_fallbacks, "generated_images": counts.generated_images,
+                            "guessed_tags": counts.guessed_tags, "category_disagreements": counts.category_disagreements,
+                            **{f"tag_classifier_{k}": v for k, v in tag_classifier.report.items()},
                             "products_per_s": len(rows) / seconds if seconds else 0.0})
         mlflow.set_tags({"labels": root.uri(labels_path(run_id)), "report": report})
     quarantine = root.uri(labels_quarantine_path(run_id)) if counts.quarantined else None

@@ -1,8 +1,13 @@
 """Labels: a description, tags, categories and an image for every listing of a snapshot.
 
 One :class:`Label` per listing, written by the champion models: the text generator's
-description and tags (batched), the category read from the text (the first generated tag that
-names a known top-level category) and, when an image model is given, the category its tagger
+description and tags (batched), with the tags the snapshot's tag classifier reads from the
+product's words for facts its listing lacks (``guessed_tags``, also among ``tags``;
+:mod:`labelops.textgen.tagging`), the product's top-level ``category`` (its listing's, else the
+one its words read as), the category the label's *text* reads as (that classifier on the title
+and the written description, when at least ``TEXT_CATEGORY_CONFIDENCE`` sure; without a
+classifier, the first tag that names a known top-level category) and, when an image model is
+given, the category its tagger
 reads from the product photo, with its confidence; products without a usable photo get a
 generated placeholder image (marked as generated). Every label records what wrote it (the model
 versions, or ``baseline:<name>`` when the gate found no model better than a baseline), the
@@ -33,8 +38,9 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from labelops.storage import DataRoot
-from labelops.textgen.generate import GenerationOptions, batches
 from labelops.factcheck import FactChecker
+from labelops.textgen.generate import GenerationOptions, batches
+from labelops.textgen.tagging import TagClassifier, merge_tags
 from labelops.validation import SuiteValidator
 
 log = logging.getLogger(__name__)
@@ -53,7 +59,12 @@ class Label(BaseModel):
     title: str | None = None
     description: str
     tags: list[str]
-    text_category: str | None = None
+    guessed_tags: list[str] = Field(default_factory=list, description="tags read from the product's words for "
+                                    "facts its listing lacks (the tag classifier's; also in tags)")
+    category: str | None = Field(None, description="the product's top-level category: its listing's, else the one "
+                                 "its words read as")
+    text_category: str | None = Field(None, description="the top-level category the label's text reads as (None: "
+                                      "it reads as none clearly)")
     image_category: str | None = None
     image_category_confidence: float | None = None
     categories_agree: bool | None = Field(None, description="whether the text's and the photo's category are the "
@@ -78,6 +89,8 @@ LABEL_SCHEMA = pa.schema([
     pa.field("title", pa.string()),
     pa.field("description", pa.string()),
     pa.field("tags", pa.list_(pa.string())),
+    pa.field("guessed_tags", pa.list_(pa.string())),
+    pa.field("category", pa.string()),
     pa.field("text_category", pa.string()),
     pa.field("image_category", pa.string()),
     pa.field("image_category_confidence", pa.float64()),
@@ -160,26 +173,33 @@ def make_labels(
     root: DataRoot, checker: FactChecker | None = None, image_model: ImageLabeller | None = None,
     image_version: str | None = None, categories: Iterable[str] = (), batch_size: int = 256,
     options: GenerationOptions = GenerationOptions(), progress: Callable[[int], None] | None = None,
+    tag_classifier: TagClassifier | None = None,
 ) -> Iterator[list[Label]]:
     """Labels for ``rows`` (Listing fields), a batch at a time; ``progress(n)`` after each batch.
 
+    With a ``tag_classifier``, each label also gets its tags for facts the listing lacks, and its
+    text category is the one the classifier reads from the title and the written description.
     Generated images are written to ``labels/<run_id>/images/<label_id>.png``.
     """
     categories = list(categories) or list(getattr(image_model, "categories", []) or [])
     for batch in batches(rows, batch_size):
         texts = generator.generate(batch, options)
+        guessed = tag_classifier.missing_facts(batch) if tag_classifier else [[] for _ in batch]
+        read_as = _text_categories(batch, texts, tag_classifier, categories)
+        products = _product_categories(batch, tag_classifier, categories)
         photos = [None] * len(batch)
         if image_model is not None:
             photos = [next((img for img in (_open_image(root, p) for p in (r.get("images") or [])) if img), None)
                       for r in batch]
         now = datetime.now(timezone.utc)
         labels: list[Label] = []
-        for row, text in zip(batch, texts):
+        for row, text, added, category, product in zip(batch, texts, guessed, read_as, products):
             found = (checker or FactChecker()).check(text.description, row)
             labels.append(Label(
                 label_id=label_id_of(run_id, row["listing_id"]), listing_id=row["listing_id"], run_id=run_id,
                 snapshot_id=snapshot_id, created_at=now, title=row.get("title"), description=text.description,
-                tags=text.tags, text_category=text_category(text.tags, categories),
+                tags=merge_tags(text.tags, added, row), guessed_tags=added, category=product,
+                text_category=category,
                 image=(row.get("images") or [None])[0], text_model_version=text_version,
                 text_source=text.source,
                 image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
@@ -188,6 +208,37 @@ def make_labels(
         if progress:
             progress(len(batch))
         yield labels
+
+
+TEXT_CATEGORY_CONFIDENCE = 0.5  # below it, a text reads as no category clearly
+
+
+def _read_categories(rows: Sequence[Mapping[str, Any]], tag_classifier: TagClassifier,
+                     categories: Sequence[str]) -> list[str | None]:
+    spelled = {c.casefold(): c for c in categories}
+    return [spelled.get(category, category) if category and confidence >= TEXT_CATEGORY_CONFIDENCE else None
+            for category, confidence in tag_classifier.category(rows)]
+
+
+def _text_categories(rows: Sequence[Mapping[str, Any]], texts: Sequence[Any], tag_classifier: TagClassifier | None,
+                     categories: Sequence[str]) -> list[str | None]:
+    """The category each label's text reads as: the classifier's on its title and written
+    description (in the catalogue's spelling), else the first tag naming a known category."""
+    if tag_classifier is None or len(tag_classifier.categories) < 2:
+        return [text_category(text.tags, categories) for text in texts]
+    return _read_categories([{"title": row.get("title"), "description": text.description}
+                             for row, text in zip(rows, texts)], tag_classifier, categories)
+
+
+def _product_categories(rows: Sequence[Mapping[str, Any]], tag_classifier: TagClassifier | None,
+                        categories: Sequence[str]) -> list[str | None]:
+    """Each product's top-level category: its listing's, else what its own words read as."""
+    own = [(row.get("category_path") or [None])[0] for row in rows]
+    missing = [i for i, category in enumerate(own) if not category]
+    if missing and tag_classifier is not None and len(tag_classifier.categories) >= 2:
+        for i, category in zip(missing, _read_categories([rows[i] for i in missing], tag_classifier, categories)):
+            own[i] = category
+    return own
 
 
 def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str) -> None:
@@ -200,7 +251,7 @@ def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabel
     without = [i for i, p in enumerate(photos) if p is None]
     if not without:
         return
-    wanted = [labels[i].text_category if labels[i].text_category in image_model.categories else image_model.categories[0]
+    wanted = [labels[i].category if labels[i].category in image_model.categories else image_model.categories[0]
               for i in without]
     for i, image in zip(without, image_model.sample(wanted, seed=len(without))):
         relative = f"labels/{run_id}/images/{labels[i].label_id}.png"
@@ -242,6 +293,7 @@ class LabelCounts(BaseModel):
     quarantined: int = 0
     with_findings: int = 0
     text_fallbacks: int = 0  # descriptions the model's best baseline wrote (no clean candidate of the model's)
+    guessed_tags: int = 0  # tags the tag classifier read from products' words for facts their listings lack
     category_disagreements: int = 0  # labels whose text and photo name different categories
     generated_images: int = 0
     failed_expectations: dict[str, int] = Field(default_factory=dict)
@@ -274,6 +326,7 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             counts.text_fallbacks += sum(label.text_source not in (None, "model", label.text_model_version)
                                          for label in batch)
             counts.generated_images += sum(label.image_generated for label in batch)
+            counts.guessed_tags += sum(len(label.guessed_tags) for label in batch)
             counts.category_disagreements += sum(label.categories_agree is False for label in batch)
     if counts.quarantined == 0:
         root.remove(labels_quarantine_path(run_id))

@@ -26,7 +26,8 @@ from labelops.gate import systems_table
 from labelops.storage import DataRoot
 
 PAGE_SIZE = 50
-REPORT_COLUMNS = ("listing_id", "title", "description", "tags", "text_category", "image_category",
+REPORT_COLUMNS = ("listing_id", "title", "description", "tags", "guessed_tags", "category", "text_category",
+                  "image_category",
                   "image_category_confidence", "categories_agree", "image", "image_generated", "text_model_version",
                   "image_model_version", "has_findings", "findings")
 

@@ -59,7 +59,7 @@ MAX_BODY_BYTES = 64 * 1024
 REQUEST_SECONDS = 10.0
 """How long a request (headers and body) may take to arrive."""
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
-PAGE_COLUMNS = ("label_id", "listing_id", "title", "description", "tags", "image", "image_generated",
+PAGE_COLUMNS = ("label_id", "listing_id", "title", "description", "tags", "guessed_tags", "image", "image_generated",
                 "text_model_version", "image_model_version", "findings")
 FIELDS = ("label_id", "verdict", "edited_description", "edited_tags", "rating", "reason", "reviewer")
 

@@ -68,3 +68,40 @@ def test_a_batch_with_every_label_quarantined_still_stores(tmp_path):
     counts = store_labels(root, "run4", [[label("a")], [label("short", description="Shirt.")]], expects_image_model=False)
     assert (counts.valid, counts.quarantined) == (1, 1)
     assert [r["listing_id"] for r in root.read_parquet(labels_path("run4")).to_pylist()] == ["a"]
+
+
+def test_labels_get_guessed_tags_for_missing_facts_and_a_category_read_from_their_text(tmp_path):
+    from dataclasses import replace
+
+    from labelops.evaluation import BaselineWriter
+    from labelops.labels import make_labels
+    from labelops.textgen.data import split_of
+    from labelops.textgen.tagging import TagClassifier
+    from tests.helpers.real_data import demo_rows
+
+    rows = demo_rows(300)
+    train = [r for r in rows if split_of(r["listing_id"]) == "train"]
+    shirt = next(r for r in rows if split_of(r["listing_id"]) != "train" and r["category_path"][0] == "Clothing")
+    lamp = next(r for r in rows if r["category_path"][0] == "Home & Kitchen")
+    bare = {**shirt, "listing_id": "bare", "attributes": {}, "category_path": []}
+
+    class LampWriter(BaselineWriter):  # a writer that describes every product as the lamp
+        def generate(self, rows, options=None):
+            return [replace(text, description=lamp["description"]) for text in super().generate(rows, options)]
+
+    classifier = TagClassifier().fit(train)
+    categories = sorted({r["category_path"][0] for r in rows})
+    common = dict(run_id="r", snapshot_id="s", text_version="baseline:template", root=DataRoot(str(tmp_path)),
+                  categories=categories, tag_classifier=classifier)
+    [shirt_label, bare_label] = next(make_labels([shirt, bare], BaselineWriter("template", train), **common))
+    assert shirt_label.text_category == shirt_label.category == "Clothing"  # the catalogue's spelling
+    assert not shirt_label.guessed_tags  # its listing states every fact the classifier knows of
+    assert bare_label.guessed_tags and set(bare_label.guessed_tags) <= set(bare_label.tags)
+    assert "clothing" in bare_label.guessed_tags and bare_label.category == "Clothing"  # read from its words
+    [wrong] = next(make_labels([shirt], LampWriter("template", train), **common))
+    assert wrong.text_category == "Home & Kitchen"  # read from what the label says, not copied from the input
+    assert wrong.category == "Clothing"
+    counts = store_labels(DataRoot(str(tmp_path)), "r", [[shirt_label, bare_label]], expects_image_model=False)
+    assert counts.guessed_tags == len(bare_label.guessed_tags)
+    stored = DataRoot(str(tmp_path)).read_parquet(labels_path("r")).to_pylist()
+    assert stored[1]["guessed_tags"] == bare_label.guessed_tags

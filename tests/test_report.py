@@ -16,7 +16,8 @@ def labels(n: int) -> list[dict]:
             for i in range(n)]
     rows[0].update(title=EVIL_TITLE, description=EVIL_DESCRIPTION, tags=[EVIL_TAG, "kettle"])
     rows[1].update(title="Copper Kettle", description="A kettle for the stove.", has_findings=True,
-                   findings=["number: 30 (its price is 25)"], image="labels/r/images/x.png", image_generated=True)
+                   findings=["number: 30 (its price is 25)"], image="labels/r/images/x.png", image_generated=True,
+                   tags=["home", "steel"], guessed_tags=["steel"], category="Home", text_category="Clothing")
     return rows
 
 
@@ -68,6 +69,9 @@ def test_report_renders_pages_searches_and_executes_nothing_in_chromium(page, tm
         assert page.locator(".card").nth(1).locator(".generated").text_content() == "generated image"
         assert page.locator(".card").nth(1).locator(".finding").text_content() == "⚠ number: 30 (its price is 25)"
         assert page.locator(".card").first.locator(".finding").count() == 0
+        kettle = page.locator(".card").nth(1)
+        assert kettle.locator(".tag.guessed").all_text_contents() == ["steel ?"]  # a guess, marked as one
+        assert "the text reads as another category than the product's" in kettle.locator(".meta").first.text_content()
 
         page.click("#next")
         assert page.text_content("#page-info") == "page 2 of 3 · 120 of 120 products"

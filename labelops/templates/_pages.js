@@ -17,7 +17,13 @@
     var right = el("div");
     right.appendChild(el("div", "title", l.title || l.listing_id));
     right.appendChild(el("p", "description", l.description));
-    var tags = el("div", "tags"); (l.tags || []).forEach(function (t) { tags.appendChild(el("span", "tag", t)); });
+    var guessed = l.guessed_tags || [];
+    var tags = el("div", "tags"); (l.tags || []).forEach(function (t) {
+      var guess = guessed.indexOf(t) >= 0;
+      var span = el("span", guess ? "tag guessed" : "tag", guess ? t + " ?" : t);
+      if (guess) span.title = "read from the product's words: its listing does not state this";
+      tags.appendChild(span);
+    });
     right.appendChild(tags);
     return [left, right];
   }

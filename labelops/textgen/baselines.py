@@ -33,19 +33,28 @@ from labelops.textgen.metrics import (
     is_cjk,
 )
 
-__all__ = ["BASELINES", "NearestNeighbourBaseline", "RetrieveFillBaseline", "TemplateBaseline", "listing_tags",
-           "serialize_facts", "state_facts"]
+__all__ = ["BASELINES", "NearestNeighbourBaseline", "RetrieveFillBaseline", "TemplateBaseline", "listing_tag_kinds",
+           "listing_tags", "serialize_facts", "state_facts"]
 
 Prediction = dict[str, Any]
+
+
+def listing_tag_kinds(row: Any) -> list[tuple[str, str]]:
+    """A product's tags from its own facts with the kind of fact each came from
+    (:func:`~labelops.textgen.serialize.fact_tag_kinds`, every attribute), whitespace-collapsed."""
+    from labelops.textgen.serialize import fact_tag_kinds
+
+    facts = {"category_path": category_items(row), "attributes": attribute_items(row)}
+    first: dict[str, str] = {}
+    for tag, kind in fact_tag_kinds(facts, limit=None):
+        first.setdefault(" ".join(tag.split()), kind)
+    return list(first.items())
 
 
 def listing_tags(row: Any) -> list[str]:
     """A product's tags from its own facts, by the rule the reference tags use
     (:func:`~labelops.textgen.serialize.fact_tags`, every attribute), whitespace-collapsed."""
-    from labelops.textgen.serialize import fact_tags
-
-    facts = {"category_path": category_items(row), "attributes": attribute_items(row)}
-    return list(dict.fromkeys(" ".join(t.split()) for t in fact_tags(facts, limit=None)))
+    return [tag for tag, _ in listing_tag_kinds(row)]
 
 
 def serialize_facts(row: Any, max_chars: int | None = None) -> str:

@@ -62,6 +62,10 @@ MAX_DESCRIPTION_CHARS = 600
 
 _SKIP_TAG_KEYS = re.compile(r"upc|sku|gtin|ean|isbn|mpn|\bid\b|model id|price|tax|availab|stock|review|warranty", re.I)
 _LETTER = re.compile(r"[^\W\d_]")
+# values that are facts only beside their key ("Water resistant: yes"): alone they tag nothing
+_NOT_TAGS = frozenset({"yes", "no", "true", "false", "n/a", "na", "none", "not applicable", "other", "others",
+                       "unknown", "是", "否", "无", "其他"})
+CATEGORY_KIND = "category"
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 _MORE = re.compile(r"\s*(\.\.\.|…)\s*more\s*$", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
@@ -260,18 +264,28 @@ def _salient_words(description: str, exclude: set[str], k: int = 3) -> list[str]
     return sorted(counts, key=lambda w: (-counts[w], first[w]))[:k]
 
 
-def fact_tags(listing: Mapping[str, Any], limit: int | None = MAX_ATTRIBUTES) -> list[str]:
-    """The tags a product's own facts give (the documented rule above, without the description's
-    words): every level of its category path, then the attribute values that read like a tag
-    (of the first ``limit`` attributes; a pocket count "6" or a SKU is no tag)."""
-    tags: list[str] = [p.casefold() for p in _category_path(listing)]
+def fact_tag_kinds(listing: Mapping[str, Any], limit: int | None = MAX_ATTRIBUTES) -> list[tuple[str, str]]:
+    """:func:`fact_tags` with the kind of fact each came from: ``"category"`` for a level of the
+    category path, else the attribute's key (casefolded); a tag given twice keeps its first kind."""
+    tags: list[tuple[str, str]] = [(p.casefold(), CATEGORY_KIND) for p in _category_path(listing)]
     for key, value in _attributes(listing, limit):
         if _SKIP_TAG_KEYS.search(key):
             continue
         for part in split_values(value) or (value,):  # "复古、文艺" is two tags
-            if _LETTER.search(part) and len(part) <= 30 and len(part.split()) <= 3:
-                tags.append(part.casefold())
-    return list(dict.fromkeys(tags))
+            if (_LETTER.search(part) and len(part) <= 30 and len(part.split()) <= 3
+                    and part.strip().casefold() not in _NOT_TAGS):
+                tags.append((part.casefold(), key.casefold()))
+    first: dict[str, str] = {}
+    for tag, kind in tags:
+        first.setdefault(tag, kind)
+    return list(first.items())
+
+
+def fact_tags(listing: Mapping[str, Any], limit: int | None = MAX_ATTRIBUTES) -> list[str]:
+    """The tags a product's own facts give (the documented rule above, without the description's
+    words): every level of its category path, then the attribute values that read like a tag
+    (of the first ``limit`` attributes; a pocket count "6", a SKU or a bare "yes" is no tag)."""
+    return [tag for tag, _ in fact_tag_kinds(listing, limit)]
 
 
 def reference_tags(listing: Mapping[str, Any]) -> list[str]:

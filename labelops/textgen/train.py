@@ -43,7 +43,7 @@ INPUT_FIELDS = ("title", "brand", "category_path", "price", "currency", "attribu
 class TextTrainConfig(training.TrainConfig):
     """Everything that defines one training; its hash is the training's key."""
 
-    recipe: str = Field("grounded-v7", description="version of the data preparation; change it when that changes")
+    recipe: str = Field("grounded-v8", description="version of the data preparation; change it when that changes")
     exemplars: bool = Field(True, description="prompt with the nearest training product's description (retrieve-then-edit)")
     base_model: str | None = Field(None, description="hub name or local path of a pretrained causal LM to fine-tune")
     pretrain_steps: int = Field(0, description="steps of language modelling on the snapshot's product text (titles, "

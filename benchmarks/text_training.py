@@ -1,6 +1,7 @@
 """Training throughput of the text generator: the Lightning module vs a plain PyTorch loop.
 
     python benchmarks/text_training.py [--steps 60] [--device cpu|cuda] [--peak-tflops 989]
+                                       [--n-embd 128 --n-layer 4 --n-head 4]   # a larger model on a GPU
 
 Same model, same batches in the same order, same optimizer, schedule and clipping; each timed
 from its first batch to its last (Lightning's one-off set-up, about half a second, is left out),
@@ -34,11 +35,14 @@ def batches(n_products: int, batch_size: int):
                        for i in range(0, len(encoded) - batch_size + 1, batch_size)]
 
 
+SIZE = {"n_embd": 128, "n_layer": 4, "n_head": 4}  # the training default; --n-embd etc. change it
+
+
 def fresh_module(tokenizer, steps: int):
     from labelops.textgen.model import TextGeneratorModule, small_gpt2
 
     torch.manual_seed(0)
-    network = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id)
+    network = small_gpt2(len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id, **SIZE)
     return TextGeneratorModule(network, lr=3e-3, warmup_steps=10, max_steps=steps)
 
 
@@ -88,7 +92,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak (bf16) for MFU, e.g. 989 for H100/H200")
+    parser.add_argument("--n-embd", type=int, default=SIZE["n_embd"])
+    parser.add_argument("--n-layer", type=int, default=SIZE["n_layer"])
+    parser.add_argument("--n-head", type=int, default=SIZE["n_head"])
     args = parser.parse_args()
+    SIZE.update(n_embd=args.n_embd, n_layer=args.n_layer, n_head=args.n_head)
     precision = "bf16-mixed" if args.device == "cuda" else "32-true"
     tokenizer, data = batches(args.products, args.batch_size)
     steps_data = [data[i % len(data)] for i in range(args.steps)]

@@ -16,7 +16,13 @@ Each :class:`Finding` has a kind and the span of the text it is about:
   48 cm; a weight where the attribute is a length);
 - ``conflict``: two different values stated for one attribute;
 - ``empty_slot``: a phrase whose value is missing ("this one is size .", "颜色为。", a raw ⟦slot⟧);
-- ``repetition``: a clause or sentence said twice.
+- ``repetition``: a clause or sentence said twice;
+- ``garbled``: words no text or fact of the snapshot has ("ALOELISLATLAMALL", "Nillting of the
+  crafa"): more than ``GARBLED_SHARE`` of a text's words (Chinese: characters), at least
+  ``GARBLED_MIN`` of them, or one unknown word of ``GARBLED_WORD`` letters or more. The vocabulary
+  is every word of the training rows' descriptions and facts, and this product's own facts. On
+  people's held-out text at most 0.22 of words were unknown (books' blurbs; Flipkart 0.19,
+  AdvertiseGen 0.09, demo 0), and none reached 0.3.
 
 The checker judges contradictions, not omissions or additions: a shop's copy may state facts
 its structured data lacks ("hand made using mango wood", "10 years of exporting"), and people
@@ -57,7 +63,10 @@ from labelops.textgen.metrics import (
 __all__ = ["FINDING_KINDS", "FactChecker", "Finding", "finding_rates"]
 
 FINDING_KINDS = ("name", "brand", "type", "attribute", "wrong_attribute", "number", "conflict", "empty_slot",
-                 "repetition")
+                 "repetition", "garbled")
+GARBLED_SHARE = 0.3  # of a text's words unknown to the snapshot
+GARBLED_MIN = 3  # unknown words, at least
+GARBLED_WORD = 25  # letters: an unknown word this long is garbled alone
 FILE_NAME = "factcheck.json"
 
 _CURRENCY_SYMBOLS = "€$£¥₹"
@@ -320,7 +329,8 @@ class FactChecker:
     value the snapshot has for it, looked for only right after the key; ``keys``: attribute keys
     that only products having them are described with ("sole", "water resistance"; calibrated);
     ``types``: the snapshot's category names, a kind of product a text may only call a product
-    that is one ("t shirt" for a watch; calibrated).
+    that is one ("t shirt" for a watch; calibrated); ``vocabulary``: every word of the training
+    rows' descriptions and facts (``garbled``; empty: not judged).
     """
 
     names: frozenset[str] = frozenset()
@@ -329,6 +339,7 @@ class FactChecker:
     key_values: Mapping[tuple[str, ...], frozenset[tuple[str, ...]]] = field(default_factory=dict)
     keys: frozenset[tuple[str, ...]] = frozenset()
     types: frozenset[tuple[str, ...]] = frozenset()  # kinds of product (category names, singular and plural)
+    vocabulary: frozenset[str] = frozenset()  # every word of the training texts and facts (empty: not judged)
 
     # ---------------------------------------------------------------------------- building
     @classmethod
@@ -393,9 +404,12 @@ class FactChecker:
         free = {k: frozenset(v for v in vs if _free_value_ok(v)) for k, vs in anchored.items()}
         keys = frozenset(k for k in key_rows if k not in identifier_like and len("".join(k)) >= 3
                          and not all(t in _STOPWORDS for t in k))
+        vocabulary = {t.norm for row in rows for t in _tokens(_text_value(_get(row, "description")))
+                      if t.kind in ("word", "cjk")}
+        vocabulary |= {w for fact in facts for w in fact.words}
         candidate = cls(frozenset(names), frozenset(b for b in brands if _brand_ok(b)),
                         {k: v for k, v in free.items() if v}, anchored, keys,
-                        frozenset(t for t in types if not all(w in _STOPWORDS for w in t)))
+                        frozenset(t for t in types if not all(w in _STOPWORDS for w in t)), frozenset(vocabulary))
         return candidate._calibrated(rows, facts, min_support, max_unsupported_share)
 
     def _calibrated(self, rows: list[Any], facts: list[_Facts], min_support: int, max_share: float) -> FactChecker:
@@ -430,7 +444,7 @@ class FactChecker:
                            frozenset(b for b in self.brands if keep("brand", b)),
                            {k: v for k, v in values.items() if v}, self.key_values,
                            frozenset(k for k in self.keys if keep("key", k)),
-                           frozenset(t for t in self.types if keep("type", t)))
+                           frozenset(t for t in self.types if keep("type", t)), self.vocabulary)
 
     # ---------------------------------------------------------------------------- matching
     @cached_property
@@ -517,7 +531,24 @@ class FactChecker:
         findings += _price_findings(text, tokens, fact)
         findings += _empty_slots(text, tokens, fact)
         findings += [f for f in _repetitions(text, tokens) if not _repeated_in_facts(f, fact)]
+        findings += self._garbled(text, tokens, fact)
         return sorted(set(findings), key=lambda f: (f.start, f.kind))
+
+    def _garbled(self, text: str, tokens: list[_Token], fact: _Facts) -> list[Finding]:
+        if not self.vocabulary:
+            return []
+        words = [t for t in tokens if t.kind in ("word", "cjk")]
+        unknown = [t for t in words if t.norm not in self.vocabulary and t.norm not in fact.words
+                   and _singular(t.norm) not in fact.words]
+        long = [t for t in unknown if len(t.norm) >= GARBLED_WORD]
+        if long:
+            return [Finding("garbled", t.start, t.end, t.raw, "a run of letters that is no word") for t in long]
+        if len(unknown) >= GARBLED_MIN and len(unknown) > GARBLED_SHARE * len(words):
+            first, last = unknown[0], unknown[-1]
+            return [Finding("garbled", first.start, last.end, text[first.start:last.end],
+                            f"{len(unknown)} of its {len(words)} words are in no text or fact of the shop "
+                            f"({', '.join(dict.fromkeys(t.raw for t in unknown[:5]))})")]
+        return []
 
     def _anchored(self, text: str, tokens: list[_Token], fact: _Facts,
                   stated: dict[tuple[str, ...], dict[tuple[str, ...], int]]) -> list[Finding]:
@@ -633,6 +664,7 @@ class FactChecker:
     # ---------------------------------------------------------------------------- files
     def to_dict(self) -> dict[str, Any]:
         return {"names": sorted(self.names), "brands": sorted(" ".join(b) for b in self.brands),
+                "vocabulary": sorted(self.vocabulary),
                 "keys": sorted(" ".join(k) for k in self.keys), "types": sorted(" ".join(t) for t in self.types),
                 "values": {" ".join(k): sorted(" ".join(v) for v in vs) for k, vs in sorted(self.values.items())},
                 "key_values": {" ".join(k): sorted(" ".join(v) for v in vs) for k, vs in sorted(self.key_values.items())}}
@@ -645,7 +677,7 @@ class FactChecker:
         return cls(frozenset(data.get("names", ())), terms(data.get("brands", ())),
                    {tuple(k.split(" ")): terms(v) for k, v in data.get("values", {}).items()},
                    {tuple(k.split(" ")): terms(v) for k, v in data.get("key_values", {}).items()},
-                   terms(data.get("keys", ())), terms(data.get("types", ())))
+                   terms(data.get("keys", ())), terms(data.get("types", ())), frozenset(data.get("vocabulary", ())))
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / FILE_NAME

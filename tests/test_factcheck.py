@@ -128,6 +128,22 @@ def test_the_checker_learns_names_brands_and_values_from_a_snapshot_and_round_tr
     assert FactChecker.load(tmp_path / "nowhere") is None
 
 
+def test_words_no_text_or_fact_of_the_shop_has_are_garbled():
+    rows = demo_rows()
+    train = [r for r in rows if split_of(r["listing_id"]) == "train"]
+    checker = FactChecker.from_listings(train)
+    row = next(r for r in rows if split_of(r["listing_id"]) != "train")
+    assert not checker.check(clean_description(row["description"]), row)
+    run = "ALOELISLATLAMALLLANALLLALLALALLLLLL"
+    assert kinds(f"{row['title']}. {run}.", row, checker) == ["garbled"]
+    babble = f"{row['title']} is a spomm crafa of nillting borted wakens for the gruffle."
+    [finding] = checker.check(babble, row)
+    assert finding.kind == "garbled" and "spomm" in finding.detail
+    assert not checker.check(f"{row['title']} is a soft shirt for the weekend.", row)  # words people use
+    old = FactChecker.from_dict({k: v for k, v in checker.to_dict().items() if k != "vocabulary"})
+    assert not old.check(babble, row)  # a checker saved before the vocabulary does not judge it
+
+
 def test_a_product_called_a_kind_it_is_not():
     """The snapshot's categories are kinds of product: a watch described only as a t-shirt is a
     finding; another kind named in passing by a text that says what the product is, is not."""

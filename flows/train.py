@@ -10,7 +10,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from labelops.deployments import chain_generate
+from flows.chaining import chain_generate
 from labelops.feedback import latest_received
 from labelops.imagegen.train import GanTrainConfig
 from labelops.settings import get_settings
@@ -24,7 +24,7 @@ KNOWN_MODELS = ("text", "gan")
 
 
 # Run as a deployment, a completed training runs the generate deployment (the gate) on its snapshot;
-# `labelops train` and the demo do not (labelops.deployments.should_chain_generate).
+# `labelops train` and the demo do not (flows.chaining.should_chain_generate).
 @flow(name="train", log_prints=True, on_completion=[chain_generate])
 def train(
     snapshot_id: str | None = None,

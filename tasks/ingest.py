@@ -5,15 +5,16 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
-from labelops import crawl as crawling
 from labelops import ingest as stages
+from labelops.crawl import CrawlReport
 from labelops.settings import CrawlSettings
 from labelops.storage import DataRoot
+from spiders import runner as crawling
 
 
 @task(name="crawl shop", retries=2, retry_delay_seconds=10, cache_policy=None)
 def crawl_shop(start_urls: list[str], sitemap_urls: list[str], root: DataRoot, crawl: CrawlSettings,
-               crawl_id: str) -> crawling.CrawlReport:
+               crawl_id: str) -> CrawlReport:
     """Crawl the shop (network: retried). A retry rewrites the crawl's raw items from scratch."""
     return crawling.crawl(start_urls, root, crawl, sitemap_urls=sitemap_urls, crawl_id=crawl_id)
 

@@ -62,7 +62,7 @@ def test_a_snapshot_is_published_to_s3_and_read_back(s3_root):
 
 def test_the_ingest_of_a_demo_shop_lands_in_s3(s3_root, tmp_path: Path):
     """The real crawl (Scrapy, images included), normalisation, Great Expectations and publish, into S3."""
-    from labelops.crawl import crawl
+    from spiders.runner import crawl
     from labelops.shop import generate_demo_shop, serve_folder
 
     client, bucket = s3_root

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from labelops.crawl import crawl
 from labelops.ingest import IngestSummary
 from labelops.settings import CrawlSettings
 from labelops.shop import serve_folder
 from labelops.storage import DataRoot
+from spiders.runner import crawl
 
 BOMB_SIDE = 11_000  # 121 Mpx, declared by a PNG of a few kilobytes
 

@@ -80,7 +80,7 @@ def print_trained(models: dict[str, dict]) -> None:
 
 def _prepare_runtime() -> None:
     """Embedded Prefect under the data root and quiet third-party logs; before Prefect is imported."""
-    from labelops.runtime import quiet_third_party_logs, use_embedded_prefect
+    from app.runtime import quiet_third_party_logs, use_embedded_prefect
 
     use_embedded_prefect(get_settings())
     quiet_third_party_logs()
@@ -348,7 +348,7 @@ def serve(
     Prefect server to watch and trigger the runs in its UI.
     """
     _prepare_runtime()
-    from labelops.deployments import DeploymentsError, available_specs, load_specs, serve_all
+    from app.deployments import DeploymentsError, available_specs, load_specs, serve_all
 
     try:
         present, missing = available_specs(load_specs())
@@ -382,7 +382,13 @@ def deploy(
 
     import yaml
 
-    from labelops.deployments import PROJECT_ROOT, DeploymentsError, available_specs, load_specs, render_prefect_yaml
+    from app.deployments import (
+        PROJECT_ROOT,
+        DeploymentsError,
+        available_specs,
+        load_specs,
+        render_prefect_yaml,
+    )
 
     if "PREFECT_API_URL" not in os.environ:
         console.print("[yellow]PREFECT_API_URL is not set: the deployments go into the embedded Prefect under the "
@@ -440,7 +446,13 @@ def extract(
     import json
     import time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from labelops.extraction import SiteProfiles
     from labelops.extraction.pages import PageError, extract_file, find_pages, page_id

@@ -78,8 +78,8 @@ def test_a_gan_below_class_mean_images_is_refused_and_the_class_means_stand_in(d
     from labelops.gate import run_gate
     from labelops.imagegen.train import GanTrainConfig, train_gan
     from labelops.imagegen.evaluation import choose_tagger
-    from labelops.labelling import ClassMeanLabeller, TaggedLabeller, load_image_labeller
-    from labelops.labels import Label, label_images
+    from labelops.labelling import ClassMeanLabeller, TaggedLabeller, label_images, load_image_labeller
+    from labelops.labels import Label
     from labelops.settings import get_settings
 
     monkeypatch.setenv("LABELOPS_IMAGE_EVALUATOR_STEPS", "150")  # an evaluator that tells the categories apart

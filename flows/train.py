@@ -11,7 +11,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.chaining import chain_generate
-from labelops.feedback import latest_received
+from labelops.feedback_training import latest_received
 from labelops.imagegen.train import GanTrainConfig
 from labelops.settings import get_settings
 from labelops.snapshot import latest_snapshot_id
@@ -46,7 +46,7 @@ def train(
     discriminator width); the GAN config's defaults where not given. ``text_config``: any other
     fields of the text generator's TextTrainConfig (e.g. ``{"n_layer": 2, "n_embd": 64}``).
     ``use_feedback``: reviewers' edits (and accepted labels of products without a description)
-    join the text generator's training data (labelops.feedback.apply_to_training).
+    join the text generator's training data (labelops.feedback_training.apply_to_training).
     """
     logger = get_run_logger()
     unknown = sorted(set(models) - set(KNOWN_MODELS))

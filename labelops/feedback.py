@@ -18,6 +18,8 @@ collection is a *batch* (a time-ordered id):
    where it came from and why it was rejected; nothing is lost;
 4. inbox files are moved to ``feedback/processed/<batch_id>/`` (a file given by hand stays where it is).
 
+What the stored verdicts change in a training set is :mod:`labelops.feedback_training`.
+
 One collection runs at a time per data root (:func:`collection_lock`, across processes and
 machines). A bad line never stops a collection: whatever goes wrong with one line, it is
 quarantined with the reason and the other lines are stored.
@@ -47,7 +49,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from labelops.crawl import new_crawl_id
-from labelops.labels import contains_markup, label_manifest_path, label_run_complete
+from labelops.labels import contains_markup, read_labels
 from labelops.locks import exclusive
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
@@ -128,35 +130,6 @@ def quarantine_path(batch_id: str) -> str:
 
 def table_part(batch_id: str) -> str:
     return f"{TABLE}/{batch_id}.parquet"
-
-
-# ------------------------------------------------------------------------------------ labels
-LABEL_COLUMNS = ["label_id", "listing_id", "run_id", "snapshot_id", "created_at", "title", "description", "tags",
-                 "image", "image_generated", "text_model_version", "image_model_version"]
-
-
-def label_runs(root: DataRoot) -> list[str]:
-    """Ids of the finished label runs, oldest first (run ids are not time-ordered); a run without
-    its manifest (still being written, or cut short) is left out and logged."""
-    runs, unfinished = [], []
-    for run in root.listdir("labels"):
-        if label_run_complete(root, run):
-            runs.append(run)
-        elif root.exists(f"labels/{run}/labels.parquet"):
-            unfinished.append(run)
-    if unfinished:
-        log.info("labels runs not finished (being written, or cut short; ignored): %s", ", ".join(unfinished))
-    return sorted(runs, key=lambda run: root.fs.modified(root.path(label_manifest_path(run))))
-
-
-def read_labels(root: DataRoot, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    """The valid labels of ``run_ids`` (default: every run), indexed by ``label_id``."""
-    frames = [root.read_parquet(f"labels/{run}/labels.parquet", columns=LABEL_COLUMNS).to_pandas()
-              for run in (label_runs(root) if run_ids is None else run_ids)]
-    if not frames:
-        return pd.DataFrame(columns=LABEL_COLUMNS).set_index("label_id", drop=False)
-    labels = pd.concat(frames, ignore_index=True).drop_duplicates("label_id", keep="last")  # ids are unique; .loc stays scalar
-    return labels.set_index("label_id", drop=False)
 
 
 # ------------------------------------------------------------------------------------ lines in
@@ -598,68 +571,6 @@ def write_inbox(root: DataRoot, records: Iterable[Mapping[str, Any]], name: str)
     with root.open(relative, "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(dict(record), ensure_ascii=False, default=str) + "\n" for record in records)
     return relative
-
-
-# ------------------------------------------------------------------------------------ into training
-class FeedbackTargets(BaseModel):
-    """How reviewers' verdicts changed a training set."""
-
-    edited: int = 0
-    accepted_as_target: int = 0
-    rejected: int = 0
-    test_rows_untouched: int = 0
-
-
-def latest_received(root: DataRoot) -> datetime | None:
-    """When the newest stored feedback arrived (what a training that uses feedback records)."""
-    table = read_feedback(root)
-    return None if table.empty else table["received_at"].max().to_pydatetime()
-
-
-def apply_to_training(rows: list[dict[str, Any]], feedback: pd.DataFrame, labels: pd.DataFrame,
-                      until: datetime | None, is_test: Any) -> tuple[list[dict[str, Any]], FeedbackTargets]:
-    """Reviewers' verdicts (received up to ``until``) applied to a snapshot's rows before training.
-
-    Per listing, the newest verdict counts:
-
-    - **edit**: the reviewer's description replaces the shop's as the target, and their tags (if
-      any) replace the reference tags; a person's text is a better target than a scraped one;
-    - **accept** of a listing the shop gave no description: the accepted generated description
-      becomes its target (a person vouched for it); otherwise nothing changes;
-    - **reject**: nothing changes: a rejected generated text never becomes a target (and generated
-      text is never a target unless a person accepted it).
-
-    Held-out rows (``is_test(listing_id)``: the val and test splits every evaluation measures on)
-    are left as the shop published them, so every model is still measured against the same
-    references and validated on the same targets.
-    """
-    counts = FeedbackTargets()
-    if feedback.empty or until is None:
-        return rows, counts
-    used = feedback[feedback["received_at"] <= pd.Timestamp(until)]
-    newest = {r["listing_id"]: r for r in newest_verdicts(used, per="listing_id").to_dict("records")}
-    out = []
-    for row in rows:
-        verdict = newest.get(row["listing_id"])
-        if verdict is None:
-            out.append(row)
-            continue
-        if is_test(row["listing_id"]):
-            counts.test_rows_untouched += 1
-            out.append(row)
-            continue
-        if verdict["verdict"] == "edit":
-            tags = verdict.get("edited_tags")
-            row = {**row, "description": verdict.get("edited_description") or row.get("description"),
-                   "reviewed_tags": list(tags) if tags is not None and len(tags) else None}
-            counts.edited += 1
-        elif verdict["verdict"] == "accept" and not row.get("description") and verdict["label_id"] in labels.index:
-            row = {**row, "description": labels.loc[verdict["label_id"], "description"]}
-            counts.accepted_as_target += 1
-        elif verdict["verdict"] == "reject":
-            counts.rejected += 1
-        out.append(row)
-    return out, counts
 
 
 VERDICT_CONTENT = ("label_id", "reviewer", "verdict", "edited_description", "edited_tags", "rating", "reason")

@@ -192,3 +192,32 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
     log.info("labels of run %s: %d valid in %s, %d quarantined", run_id, counts.valid,
              root.uri(labels_path(run_id)), counts.quarantined)
     return counts
+
+
+# ------------------------------------------------------------------------------------ reading
+LABEL_COLUMNS = ["label_id", "listing_id", "run_id", "snapshot_id", "created_at", "title", "description", "tags",
+                 "image", "image_generated", "text_model_version", "image_model_version"]
+
+
+def label_runs(root: DataRoot) -> list[str]:
+    """Ids of the finished label runs, oldest first (run ids are not time-ordered); a run without
+    its manifest (still being written, or cut short) is left out and logged."""
+    runs, unfinished = [], []
+    for run in root.listdir("labels"):
+        if label_run_complete(root, run):
+            runs.append(run)
+        elif root.exists(f"labels/{run}/labels.parquet"):
+            unfinished.append(run)
+    if unfinished:
+        log.info("labels runs not finished (being written, or cut short; ignored): %s", ", ".join(unfinished))
+    return sorted(runs, key=lambda run: root.fs.modified(root.path(label_manifest_path(run))))
+
+
+def read_labels(root: DataRoot, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The valid labels of ``run_ids`` (default: every run), indexed by ``label_id``."""
+    frames = [root.read_parquet(f"labels/{run}/labels.parquet", columns=LABEL_COLUMNS).to_pandas()
+              for run in (label_runs(root) if run_ids is None else run_ids)]
+    if not frames:
+        return pd.DataFrame(columns=LABEL_COLUMNS).set_index("label_id", drop=False)
+    labels = pd.concat(frames, ignore_index=True).drop_duplicates("label_id", keep="last")  # ids are unique; .loc stays scalar
+    return labels.set_index("label_id", drop=False)

@@ -45,8 +45,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from labelops.factcheck import FactChecker
-from labelops.feedback import SUITE, Incoming, Line, check_incoming, label_runs, read_labels, write_inbox
-from labelops.labels import labels_path
+from labelops.feedback import SUITE, Incoming, Line, check_incoming, write_inbox
+from labelops.labels import label_runs, labels_path, read_labels
 from labelops.report import template_environment, script_safe_json
 from labelops.settings import get_settings
 from labelops.storage import DataRoot

@@ -101,7 +101,7 @@ def test_inbox_files_are_collected_once_and_kept(labelled):
 def test_edits_and_accepted_labels_become_training_targets_but_the_test_split_stays_as_published():
     from datetime import datetime, timezone
 
-    from labelops.feedback import apply_to_training
+    from labelops.feedback_training import apply_to_training
     from labelops.textgen.data import build_examples, split_of
 
     rows = [listing.model_dump() for listing in demo_listings(60)]

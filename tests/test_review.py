@@ -102,7 +102,7 @@ def test_the_server_refuses_what_the_page_would_not_send(root):
         csp = html.headers["Content-Security-Policy"]
         assert "script-src 'nonce-" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
         token = html.read().decode().split('TOKEN = "', 1)[1].split('"', 1)[0]
-        from labelops.feedback import read_labels
+        from labelops.labels import read_labels
 
         label = read_labels(root).iloc[3]
         body = {"label_id": label["label_id"], "verdict": "accept", "reviewer": "Bo"}

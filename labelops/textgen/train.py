@@ -49,7 +49,7 @@ class TextTrainConfig(training.TrainConfig):
     pretrain_steps: int = Field(0, description="steps of language modelling on the snapshot's product text (titles, "
                                                "attributes, training descriptions) before the fact-to-text task")
     feedback_until: datetime | None = Field(
-        None, description="use reviewers' feedback received up to this time (labelops.feedback.apply_to_training)")
+        None, description="use reviewers' feedback received up to this time (labelops.feedback_training.apply_to_training)")
     vocab_size: int = 4096
     n_embd: int = 128
     n_layer: int = 4
@@ -82,7 +82,9 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     import torch
     from mlflow import MlflowClient
 
-    from labelops.feedback import FeedbackTargets, apply_to_training, read_feedback, read_labels
+    from labelops.feedback import read_feedback
+    from labelops.feedback_training import FeedbackTargets, apply_to_training
+    from labelops.labels import read_labels
     from labelops.snapshot import read_snapshot
     from labelops.textgen.data import build_examples, encode_document, encode_example, pretraining_examples, split_of
     from labelops.factcheck import FactChecker

@@ -102,7 +102,7 @@ def test_ingest_killed_at_any_write_then_rerun(point, tmp_path, monkeypatch):
 def labels_state(root: DataRoot) -> dict:
     from mlflow import MlflowClient
 
-    from labelops.feedback import label_runs, read_labels
+    from labelops.labels import label_runs, read_labels
     from labelops.registry import configure_mlflow
 
     (run_id,) = label_runs(root)
@@ -117,7 +117,7 @@ def labels_state(root: DataRoot) -> dict:
 
 @pytest.mark.parametrize("point", [p for p in CRASH_POINTS if p.startswith("labels")])
 def test_labelling_killed_at_any_write_then_rerun(point, tmp_path, monkeypatch):
-    from labelops.feedback import label_runs
+    from labelops.labels import label_runs
 
     def nothing_shown(root: DataRoot) -> None:
         assert label_runs(root) == []  # the interrupted run is not shown to anyone
@@ -162,8 +162,7 @@ def test_feedback_collection_killed_at_any_write_then_rerun(point, tmp_path, mon
 
 
 def test_a_labels_run_being_written_is_never_the_newest_run(data_root):
-    from labelops.feedback import label_runs
-    from labelops.labels import LABEL_SCHEMA, labels_path
+    from labelops.labels import LABEL_SCHEMA, label_runs, labels_path
     from labelops.review import ReviewApp
 
     root = DataRoot(str(data_root))

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from labelops.feedback import INBOX, MAX_REASON_CHARS, read_labels
+from labelops.feedback import INBOX, MAX_REASON_CHARS
+from labelops.labels import read_labels
 from labelops.review import serve_review
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels

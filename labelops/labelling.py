@@ -50,7 +50,7 @@ from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
 from labelops.factcheck import FactChecker
 from labelops.gate import MODEL, Writer
-from labelops.textgen.data import split_of
+from labelops.snapshot import split_of
 from labelops.textgen.generate import GenerationOptions, batches
 from labelops.textgen.tagging import TagClassifier, merge_tags
 

@@ -4,6 +4,10 @@
 (``validation.json``) and ``manifest.json`` (counts, crawl, time). The id is a hash of the
 rows' content, independent of row order and crawl time, so the same pages give the same id.
 ``snapshots/latest.json`` names the snapshot the last successful ingest published.
+
+**Splits** (:func:`split_of`) are a pure function of ``listing_id`` (sha256 → 0..99: < 80 train,
+< 90 val, else test), so a product never moves between splits and every model (text and GAN) and
+every gate of a snapshot measure on the same held-out rows.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from labelops.storage import DataRoot
 LATEST = "snapshots/latest.json"
 # crawled_at changes with every crawl; it is not part of a listing's content.
 _VOLATILE_COLUMNS = {"crawled_at"}
+
+
+def split_of(listing_id: str) -> str:
+    """``train``, ``val`` or ``test``: the frozen split of a listing."""
+    bucket = int(hashlib.sha256(listing_id.encode()).hexdigest()[:8], 16) % 100
+    return "train" if bucket < 80 else "val" if bucket < 90 else "test"
 
 
 def row_digests(table: pa.Table) -> Iterator[str]:

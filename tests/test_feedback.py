@@ -102,7 +102,8 @@ def test_edits_and_accepted_labels_become_training_targets_but_the_test_split_st
     from datetime import datetime, timezone
 
     from labelops.feedback_training import apply_to_training
-    from labelops.textgen.data import build_examples, split_of
+    from labelops.snapshot import split_of
+    from labelops.textgen.data import build_examples
 
     rows = [listing.model_dump() for listing in demo_listings(60)]
     train = [r for r in rows if split_of(r["listing_id"]) == "train"]

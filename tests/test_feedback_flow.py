@@ -12,7 +12,7 @@ from labelops.registry import TEXT_MODEL
 from labelops.review import simulated_verdicts
 from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
-from labelops.textgen.data import split_of
+from labelops.snapshot import split_of
 from labelops.textgen.train import TextTrainConfig, train_text
 from tests.helpers.listings import publish_demo_snapshot
 from tests.helpers.training import SMALL, gate_policy

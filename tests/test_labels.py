@@ -76,7 +76,7 @@ def test_labels_get_guessed_tags_for_missing_facts_and_a_category_read_from_thei
 
     from labelops.evaluation import BaselineWriter
     from labelops.labelling import make_labels
-    from labelops.textgen.data import split_of
+    from labelops.snapshot import split_of
     from labelops.textgen.tagging import TagClassifier
     from tests.helpers.real_data import demo_rows
 

@@ -86,7 +86,8 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     from labelops.feedback_training import FeedbackTargets, apply_to_training
     from labelops.labels import read_labels
     from labelops.snapshot import read_snapshot
-    from labelops.textgen.data import build_examples, encode_document, encode_example, pretraining_examples, split_of
+    from labelops.snapshot import split_of
+    from labelops.textgen.data import build_examples, encode_document, encode_example, pretraining_examples
     from labelops.factcheck import FactChecker
     from labelops.textgen.retrieval import ExemplarIndex
     from labelops.textgen.serialize import slot_names

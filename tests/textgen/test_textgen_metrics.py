@@ -8,19 +8,17 @@ import random
 import pytest
 import sacrebleu
 
+from labelops.textgen.facts import detect_lang, is_cjk, unstated_facts
 from labelops.textgen.metrics import (
     _lcs_length,
     attribute_coverage,
     attribute_coverage_per_row,
     bleu,
     chrf,
-    detect_lang,
     distinct_2,
     evaluate_text,
-    is_cjk,
     rouge_l,
     tag_f1,
-    unstated_facts,
 )
 
 ZH_REF = "这款牛仔外套采用白色的衣身，十分百搭。衣身多处有做旧破洞设计，打破单调乏味。"
@@ -225,7 +223,8 @@ def test_evaluate_text_gives_every_metric(lang: str) -> None:
 
 
 def test_tag_precision_counts_only_tags_the_facts_state():
-    from labelops.textgen.metrics import supported_tags, tag_precision
+    from labelops.textgen.facts import supported_tags
+    from labelops.textgen.metrics import tag_precision
 
     row = {"title": "Lumen Alto Beige Headphones", "brand": "Lumen", "category_path": ["Electronics", "Audio"],
            "attributes": {"color": "beige", "connectivity": "Bluetooth 5.0, USB-C"}}

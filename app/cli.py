@@ -87,13 +87,14 @@ def _prepare_runtime() -> None:
 
 
 def _ingest_summary(crawl_id: str):  # noqa: ANN202 - IngestSummary | None, imported lazily
-    from labelops.ingest import IngestSummary, summary_path
+    from labelops.catalog import ingest_summary_path
+    from labelops.ingest import IngestSummary
     from labelops.storage import DataRoot
 
     root = DataRoot(get_settings().data)
-    if not root.exists(summary_path(crawl_id)):
+    if not root.exists(ingest_summary_path(crawl_id)):
         return None
-    return IngestSummary.model_validate(root.read_json(summary_path(crawl_id)))
+    return IngestSummary.model_validate(root.read_json(ingest_summary_path(crawl_id)))
 
 
 def _finish(state, crawl_id: str) -> object:  # noqa: ANN001
@@ -293,13 +294,14 @@ def review(
     """Serve the review page: accept, reject or edit the latest labels; verdicts go to the feedback inbox."""
     import time
 
+    from labelops import catalog
     from labelops.review import NoLabelsError, serve_review
     from labelops.storage import DataRoot
 
     root = DataRoot(get_settings().data)
     try:
         with serve_review(root, run, host=host, port=port) as url:
-            console.print(f"[bold green]review page:[/] {url}  (verdicts go to {root.uri('feedback/inbox')}; "
+            console.print(f"[bold green]review page:[/] {url}  (verdicts go to {root.uri(catalog.FEEDBACK_INBOX)}; "
                           "collect them with `labelops feedback`; Ctrl-C to stop)")
             while True:
                 time.sleep(3600)
@@ -382,13 +384,7 @@ def deploy(
 
     import yaml
 
-    from app.deployments import (
-        PROJECT_ROOT,
-        DeploymentsError,
-        available_specs,
-        load_specs,
-        render_prefect_yaml,
-    )
+    from app.deployments import PROJECT_ROOT, DeploymentsError, available_specs, load_specs, render_prefect_yaml
 
     if "PREFECT_API_URL" not in os.environ:
         console.print("[yellow]PREFECT_API_URL is not set: the deployments go into the embedded Prefect under the "
@@ -446,13 +442,7 @@ def extract(
     import json
     import time
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from labelops.extraction import SiteProfiles
     from labelops.extraction.pages import PageError, extract_file, find_pages, page_id

@@ -65,9 +65,10 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from labelops.catalog import labels_path
     from labelops.evaluation import load_text_generator
     from labelops.labelling import make_labels
-    from labelops.labels import labels_path, store_labels
+    from labelops.labels import store_labels
     from labelops.normalize import listings_to_arrow
     from labelops.promotion import promote
     from labelops.registry import TEXT_MODEL

@@ -48,18 +48,17 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from labelops import catalog
 from labelops.crawl import new_crawl_id
 from labelops.labels import contains_markup, read_labels
 from labelops.locks import exclusive
+from labelops.markdown import table
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
 
 log = logging.getLogger(__name__)
 
 SUITE = "feedback"
-INBOX = "feedback/inbox"
-PROCESSED = "feedback/processed"
-TABLE = "feedback/table"
 VERDICTS = ("accept", "edit", "reject")
 MAX_EDIT_CHARS = 2000
 MAX_REASON_CHARS = 2000
@@ -122,14 +121,6 @@ REJECTED_SCHEMA = pa.schema([
     pa.field("error", pa.string(), nullable=False),
     pa.field("batch_id", pa.string(), nullable=False),
 ])
-
-
-def quarantine_path(batch_id: str) -> str:
-    return f"quarantine/feedback-{batch_id}.parquet"
-
-
-def table_part(batch_id: str) -> str:
-    return f"{TABLE}/{batch_id}.parquet"
 
 
 # ------------------------------------------------------------------------------------ lines in
@@ -207,7 +198,7 @@ def _decoded(source: str, number: int, raw: bytes, complete: bool) -> Line | Non
 
 def inbox_files(root: DataRoot) -> list[str]:
     """Feedback files waiting in the inbox (``*.jsonl``), relative to the data root, in name order."""
-    return [f"{INBOX}/{name}" for name in root.listdir(INBOX) if name.endswith(".jsonl")]
+    return [f"{catalog.FEEDBACK_INBOX}/{name}" for name in root.listdir(catalog.FEEDBACK_INBOX) if name.endswith(".jsonl")]
 
 
 def derived_feedback_id(record: Mapping[str, Any]) -> str:
@@ -302,15 +293,15 @@ def _contract_error(error: ValidationError) -> str:
 # ------------------------------------------------------------------------------------ the table
 def read_feedback(root: DataRoot) -> pd.DataFrame:
     """Every stored feedback row (the feedback table), oldest batch first."""
-    parts = [name for name in root.listdir(TABLE) if name.endswith(".parquet")]
+    parts = [name for name in root.listdir(catalog.FEEDBACK_TABLE) if name.endswith(".parquet")]
     if not parts:
         return FEEDBACK_SCHEMA.empty_table().to_pandas()
-    return pa.concat_tables([root.read_parquet(f"{TABLE}/{name}").cast(FEEDBACK_SCHEMA) for name in parts]).to_pandas()
+    return pa.concat_tables([root.read_parquet(f"{catalog.FEEDBACK_TABLE}/{name}").cast(FEEDBACK_SCHEMA) for name in parts]).to_pandas()
 
 
 def stored_ids(root: DataRoot) -> set[str]:
-    parts = [name for name in root.listdir(TABLE) if name.endswith(".parquet")]
-    return {i for name in parts for i in root.read_parquet(f"{TABLE}/{name}", columns=["feedback_id"]).column(0).to_pylist()}
+    parts = [name for name in root.listdir(catalog.FEEDBACK_TABLE) if name.endswith(".parquet")]
+    return {i for name in parts for i in root.read_parquet(f"{catalog.FEEDBACK_TABLE}/{name}", columns=["feedback_id"]).column(0).to_pylist()}
 
 
 class FeedbackBatch(BaseModel):
@@ -330,13 +321,14 @@ class FeedbackBatch(BaseModel):
     quarantine: str | None = None
 
     def to_markdown(self) -> str:
-        lines = ["# Feedback collected", "", f"batch `{self.batch_id}` from {len(self.files)} file(s)", "",
-                 "| | |", "|---|---|", f"| lines read | {self.lines} |", f"| stored | {self.stored} |",
-                 f"| already stored (ignored) | {self.duplicates} |", f"| rejected (quarantined) | {self.rejected} |"]
+        counts = [["lines read", self.lines], ["stored", self.stored], ["already stored (ignored)", self.duplicates],
+                  ["rejected (quarantined)", self.rejected]]
         if self.quarantined_before:
-            lines.append(f"| rejected before (already quarantined) | {self.quarantined_before} |")
-        lines += [f"| verdict `{v}` | {n} |" for v, n in sorted(self.verdicts.items())]
-        lines += [f"| broke `{name}` | {n} |" for name, n in sorted(self.failed_expectations.items())]
+            counts.append(["rejected before (already quarantined)", self.quarantined_before])
+        counts += [[f"verdict `{v}`", n] for v, n in sorted(self.verdicts.items())]
+        counts += [[f"broke `{name}`", n] for name, n in sorted(self.failed_expectations.items())]
+        lines = ["# Feedback collected", "", f"batch `{self.batch_id}` from {len(self.files)} file(s)", "",
+                 *table(["", ""], counts)]
         if self.errors:
             lines += ["", "First rejected lines:", ""] + [f"- {e}" for e in self.errors]
         return "\n".join(lines)
@@ -461,9 +453,9 @@ def _cut(value: Any, limit: int = 200) -> str:
 
 def quarantined_lines(root: DataRoot) -> set[tuple[str, int, str]]:
     """(source, line number, line) of every feedback line quarantined so far."""
-    names = [name for name in root.listdir("quarantine") if name.startswith("feedback-") and name.endswith(".parquet")]
+    names = [name for name in root.listdir(catalog.QUARANTINE) if name.startswith(catalog.FEEDBACK_QUARANTINE_PREFIX) and name.endswith(".parquet")]
     return {(row["source"], row["line_number"], row["line"]) for name in names
-            for row in root.read_parquet(f"quarantine/{name}", columns=["source", "line_number", "line"]).to_pylist()}
+            for row in root.read_parquet(f"{catalog.QUARANTINE}/{name}", columns=["source", "line_number", "line"]).to_pylist()}
 
 
 def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
@@ -476,25 +468,25 @@ def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
                           stored=len(checked.valid), duplicates=checked.duplicates, rejected=len(checked.rejected))
     if checked.valid:
         table = pa.Table.from_pylist([f.model_dump() for f in checked.valid], schema=FEEDBACK_SCHEMA)
-        with root.parquet_writer(table_part(batch_id), FEEDBACK_SCHEMA) as sink:
+        with root.parquet_writer(catalog.feedback_table_part(batch_id), FEEDBACK_SCHEMA) as sink:
             sink.write(table)
-        batch.table = root.uri(table_part(batch_id))
+        batch.table = root.uri(catalog.feedback_table_part(batch_id))
     known = quarantined_lines(root) if checked.rejected else set()
     new = [r for r in checked.rejected if (r.line.source, r.line.number, r.line.text) not in known]
     batch.quarantined_before = len(checked.rejected) - len(new)
     if new:
-        with root.parquet_writer(quarantine_path(batch_id), REJECTED_SCHEMA) as sink:
+        with root.parquet_writer(catalog.feedback_quarantine_path(batch_id), REJECTED_SCHEMA) as sink:
             sink.write(pa.Table.from_pylist([
                 {"source": r.line.source, "line_number": r.line.number, "line": r.line.text,
                  "failed_expectations": r.names, "error": r.message, "batch_id": batch_id} for r in new],
                 schema=REJECTED_SCHEMA))
-        batch.quarantine = root.uri(quarantine_path(batch_id))
+        batch.quarantine = root.uri(catalog.feedback_quarantine_path(batch_id))
     for relative in incoming.inbox:
         try:
             if root.exists(relative):
-                root.move(relative, f"{PROCESSED}/{batch_id}/{relative.rsplit('/', 1)[-1]}")
+                root.move(relative, f"{catalog.FEEDBACK_PROCESSED}/{batch_id}/{relative.rsplit('/', 1)[-1]}")
         except OSError as error:  # it stays in the inbox; read again, it adds nothing twice
-            log.warning("could not move %s to %s/: %s", root.uri(relative), PROCESSED, error)
+            log.warning("could not move %s to %s/: %s", root.uri(relative), catalog.FEEDBACK_PROCESSED, error)
 
     batch.verdicts = dict(Counter(f.verdict for f in checked.valid))
     batch.failed_expectations = dict(Counter(name for r in checked.rejected for name in r.names))
@@ -567,7 +559,7 @@ def write_inbox(root: DataRoot, records: Iterable[Mapping[str, Any]], name: str)
     reads all of it or none of it."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"inbox file name {name!r} must be letters, digits, '.', '_' or '-'")
-    relative = f"{INBOX}/{name}.jsonl"
+    relative = f"{catalog.FEEDBACK_INBOX}/{name}.jsonl"
     with root.open(relative, "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(dict(record), ensure_ascii=False, default=str) + "\n" for record in records)
     return relative

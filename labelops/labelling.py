@@ -39,18 +39,18 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from labelops.labels import (Label, LabelCounts, label_id_of, label_run_complete, labels_path, labels_quarantine_path,
-                             publish_label_run, store_labels)
+from labelops import catalog
+from labelops.factcheck import FactChecker
+from labelops.gate import MODEL, Writer
+from labelops.labels import Label, LabelCounts, label_id_of, label_run_complete, publish_label_run, store_labels
 from labelops.locks import named_lock
+from labelops.markdown import table
 from labelops.promotion import champion_version
 from labelops.registry import IMAGE_MODEL, TEXT_MODEL, configure_mlflow, ensure_experiment, git_commit
 from labelops.report import render_report, write_report
 from labelops.settings import Settings, get_settings
-from labelops.snapshot import read_snapshot
+from labelops.snapshot import read_snapshot, split_of
 from labelops.storage import DataRoot
-from labelops.factcheck import FactChecker
-from labelops.gate import MODEL, Writer
-from labelops.snapshot import split_of
 from labelops.textgen.generate import GenerationOptions, batches
 from labelops.textgen.tagging import TagClassifier, merge_tags
 
@@ -179,7 +179,7 @@ def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabel
     wanted = [labels[i].category if labels[i].category in image_model.categories else image_model.categories[0]
               for i in without]
     for i, image in zip(without, image_model.sample(wanted, seed=len(without))):
-        relative = f"labels/{run_id}/images/{labels[i].label_id}.png"
+        relative = catalog.generated_image(run_id, labels[i].label_id)
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         with root.open(relative, "wb") as handle:
@@ -203,15 +203,14 @@ class LabelRun(BaseModel):
 
     def to_markdown(self) -> str:
         """The run's counts and where its files went (the generation flow's artifact)."""
-        return "\n".join([
-            "# Labels", "", f"run `{self.run_id}` on snapshot `{self.snapshot_id}`", "", "| | |", "|---|---|",
-            f"| valid labels | {self.counts.valid} |", f"| quarantined | {self.counts.quarantined} |",
-            f"| labels with findings | {self.counts.with_findings} |",
-            f"| descriptions the baseline wrote (no clean candidate of the model's) | {self.counts.text_fallbacks} |",
-            f"| text and photo name different categories | {self.counts.category_disagreements} |",
-            f"| generated images | {self.counts.generated_images} |", f"| text written by | {self.text_writer} |",
-            f"| images by | {self.image_writer or 'none'} |", f"| labels | `{self.labels}` |",
-            f"| report | `{self.report}` |"])
+        return "\n".join(["# Labels", "", f"run `{self.run_id}` on snapshot `{self.snapshot_id}`", "", *table(["", ""], [
+            ["valid labels", self.counts.valid], ["quarantined", self.counts.quarantined],
+            ["labels with findings", self.counts.with_findings],
+            ["descriptions the baseline wrote (no clean candidate of the model's)", self.counts.text_fallbacks],
+            ["text and photo name different categories", self.counts.category_disagreements],
+            ["generated images", self.counts.generated_images], ["text written by", self.text_writer],
+            ["images by", self.image_writer or "none"], ["labels", f"`{self.labels}`"],
+            ["report", f"`{self.report}`"]])])
 
 
 class GanLabeller:
@@ -374,7 +373,7 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
                               categories=categories, batch_size=batch_size, progress=progress,
                               tag_classifier=tag_classifier)
         counts = store_labels(root, run_id, batches, expects_image_model=image_model is not None)
-        valid = root.read_parquet(labels_path(run_id)).to_pylist()
+        valid = root.read_parquet(catalog.labels_path(run_id)).to_pylist()
         html = render_report(run_id=run_id, snapshot_id=snapshot_id, labels=valid, gates=list(gates),
                              counts=counts.model_dump(), models={TEXT_MODEL: text_version, IMAGE_MODEL: image_version},
                              writers={"text": f"{text_writer} ({text_writer.reason})",
@@ -388,11 +387,11 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
                             "guessed_tags": counts.guessed_tags, "category_disagreements": counts.category_disagreements,
                             **{f"tag_classifier_{k}": v for k, v in tag_classifier.report.items()},
                             "products_per_s": len(rows) / seconds if seconds else 0.0})
-        mlflow.set_tags({"labels": root.uri(labels_path(run_id)), "report": report})
-    quarantine = root.uri(labels_quarantine_path(run_id)) if counts.quarantined else None
-    log.info("labels of snapshot %s: %s (report %s)", snapshot_id, root.uri(labels_path(run_id)), report)
+        mlflow.set_tags({"labels": root.uri(catalog.labels_path(run_id)), "report": report})
+    quarantine = root.uri(catalog.labels_quarantine_path(run_id)) if counts.quarantined else None
+    log.info("labels of snapshot %s: %s (report %s)", snapshot_id, root.uri(catalog.labels_path(run_id)), report)
     return LabelRun(run_id=run_id, snapshot_id=snapshot_id, text_model_version=text_version,
                     image_model_version=image_version, text_writer=f"{text_writer}",
-                    image_writer=f"{image_writer}" if image_writer else "", counts=counts, labels=root.uri(labels_path(run_id)),
+                    image_writer=f"{image_writer}" if image_writer else "", counts=counts, labels=root.uri(catalog.labels_path(run_id)),
                     report=report, quarantine=quarantine, seconds=seconds,
                     gates=[g if isinstance(g, dict) else g.model_dump() for g in gates])

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
+from labelops import catalog
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
 
@@ -93,28 +94,16 @@ LABEL_SCHEMA = pa.schema([
 LABEL_QUARANTINE_SCHEMA = LABEL_SCHEMA.append(pa.field("failed_expectations", pa.list_(pa.string()), nullable=False))
 
 
-def labels_path(run_id: str) -> str:
-    return f"labels/{run_id}/labels.parquet"
-
-
-def labels_quarantine_path(run_id: str) -> str:
-    return f"quarantine/labels-{run_id}.parquet"
-
-
-def label_manifest_path(run_id: str) -> str:
-    return f"labels/{run_id}/manifest.json"
-
-
 def publish_label_run(root: DataRoot, run_id: str, manifest: Mapping[str, Any]) -> str:
     """Mark a labels run complete: its manifest, written last (after the table, the images and the report)."""
     finished = datetime.now(timezone.utc).isoformat()
-    root.write_json(label_manifest_path(run_id), {"run_id": run_id, "finished_at": finished, **manifest})
-    return label_manifest_path(run_id)
+    root.write_json(catalog.label_manifest_path(run_id), {"run_id": run_id, "finished_at": finished, **manifest})
+    return catalog.label_manifest_path(run_id)
 
 
 def label_run_complete(root: DataRoot, run_id: str) -> bool:
     """Whether a labels run finished (its manifest is there); an unfinished one is not read."""
-    return root.exists(label_manifest_path(run_id))
+    return root.exists(catalog.label_manifest_path(run_id))
 
 
 def label_id_of(run_id: str, listing_id: str) -> str:
@@ -163,9 +152,9 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
     others to the quarantine with the expectations they broke."""
     validator = SuiteValidator(SUITE)
     counts = LabelCounts()
-    root.makedirs(f"labels/{run_id}")
-    with root.parquet_writer(labels_path(run_id), LABEL_SCHEMA) as good, \
-            root.parquet_writer(labels_quarantine_path(run_id), LABEL_QUARANTINE_SCHEMA) as bad:
+    root.makedirs(catalog.label_run_dir(run_id))
+    with root.parquet_writer(catalog.labels_path(run_id), LABEL_SCHEMA) as good, \
+            root.parquet_writer(catalog.labels_quarantine_path(run_id), LABEL_QUARANTINE_SCHEMA) as bad:
         for batch in batches:
             table = to_table(batch)
             frame = validation_frame(table.to_pandas(), expects_image_model)
@@ -188,9 +177,9 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             counts.guessed_tags += sum(len(label.guessed_tags) for label in batch)
             counts.category_disagreements += sum(label.categories_agree is False for label in batch)
     if counts.quarantined == 0:
-        root.remove(labels_quarantine_path(run_id))
+        root.remove(catalog.labels_quarantine_path(run_id))
     log.info("labels of run %s: %d valid in %s, %d quarantined", run_id, counts.valid,
-             root.uri(labels_path(run_id)), counts.quarantined)
+             root.uri(catalog.labels_path(run_id)), counts.quarantined)
     return counts
 
 
@@ -203,19 +192,19 @@ def label_runs(root: DataRoot) -> list[str]:
     """Ids of the finished label runs, oldest first (run ids are not time-ordered); a run without
     its manifest (still being written, or cut short) is left out and logged."""
     runs, unfinished = [], []
-    for run in root.listdir("labels"):
+    for run in root.listdir(catalog.LABELS):
         if label_run_complete(root, run):
             runs.append(run)
-        elif root.exists(f"labels/{run}/labels.parquet"):
+        elif root.exists(catalog.labels_path(run)):
             unfinished.append(run)
     if unfinished:
         log.info("labels runs not finished (being written, or cut short; ignored): %s", ", ".join(unfinished))
-    return sorted(runs, key=lambda run: root.fs.modified(root.path(label_manifest_path(run))))
+    return sorted(runs, key=lambda run: root.fs.modified(root.path(catalog.label_manifest_path(run))))
 
 
 def read_labels(root: DataRoot, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """The valid labels of ``run_ids`` (default: every run), indexed by ``label_id``."""
-    frames = [root.read_parquet(f"labels/{run}/labels.parquet", columns=LABEL_COLUMNS).to_pandas()
+    frames = [root.read_parquet(catalog.labels_path(run), columns=LABEL_COLUMNS).to_pandas()
               for run in (label_runs(root) if run_ids is None else run_ids)]
     if not frames:
         return pd.DataFrame(columns=LABEL_COLUMNS).set_index("label_id", drop=False)

@@ -22,6 +22,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from labelops import catalog
 from labelops.gate import systems_table
 from labelops.storage import DataRoot
 
@@ -30,10 +31,6 @@ REPORT_COLUMNS = ("listing_id", "title", "description", "tags", "guessed_tags", 
                   "image_category",
                   "image_category_confidence", "categories_agree", "image", "image_generated", "text_model_version",
                   "image_model_version", "has_findings", "findings")
-
-
-def report_path(run_id: str) -> str:
-    return f"labels/{run_id}/report.html"
 
 
 def script_safe_json(data: Any) -> str:
@@ -64,6 +61,6 @@ def render_report(*, run_id: str, snapshot_id: str, labels: Iterable[Mapping[str
 
 def write_report(root: DataRoot, run_id: str, html: str) -> str:
     """Write the report; returns its URL (a path for a local data root)."""
-    with root.open(report_path(run_id), "w", encoding="utf-8") as handle:
+    with root.open(catalog.report_path(run_id), "w", encoding="utf-8") as handle:
         handle.write(html)
-    return root.uri(report_path(run_id))
+    return root.uri(catalog.report_path(run_id))

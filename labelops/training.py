@@ -22,15 +22,15 @@ import os
 import pickle
 import subprocess
 import sys
-from pathlib import Path
-
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from labelops import catalog
 from labelops.registry import configure_mlflow, ensure_experiment, find_version, git_commit
-from labelops.settings import Settings, private_dir
+from labelops.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +56,12 @@ class TrainConfig(BaseModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
 
-def work_dir_for(kind: str, key: str, settings: Settings) -> Path:
-    """``<data>/training/<kind>/<key>`` (for a remote data root, under this user's private folder,
-    :func:`~labelops.settings.private_dir`: a work folder's checkpoints are loaded again on resume)."""
-    base = settings.local_data_path if settings.data_is_local else private_dir(settings)
-    return base / "training" / kind / key
-
-
 def open_work_dir(kind: str, config: TrainConfig, settings: Settings) -> tuple[Path, bool]:
     """The training's work folder, and whether an earlier ``prepare`` finished it (then reuse it as is).
 
     A new or unfinished folder is (re)started with the config written as ``config.json``.
     """
-    work = work_dir_for(kind, config.key(), settings)
+    work = catalog.training_dir(kind, config.key(), settings)
     if (work / "prepared.json").exists():
         return work, True
     work.mkdir(parents=True, exist_ok=True)

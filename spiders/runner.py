@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.settings import Settings
 
+from labelops import catalog
 from labelops.crawl import CrawlReport, new_crawl_id
 from labelops.settings import CrawlSettings
 from labelops.storage import DataRoot
@@ -55,7 +56,7 @@ async def crawl_async(
         crawl_id=crawl_id,
         start_urls=list(start_urls),
         sitemap_urls=list(sitemap_urls),
-        items_path=root.raw_items(crawl_id),
+        items_path=catalog.raw_items(crawl_id),
         pages_seen=stats.get("labelops/pages_seen", 0),
         product_pages=stats.get("labelops/product_pages", 0),
         other_pages=stats.get("labelops/other_pages", 0) + stats.get("labelops/pages_not_html", 0),
@@ -74,7 +75,7 @@ async def crawl_async(
     if not root.exists(report.items_path):  # no product page at all: still leave an (empty) file
         with root.open(report.items_path, "w"):
             pass
-    root.write_json(root.crawl_stats(crawl_id), report.model_dump(mode="json"))
+    root.write_json(catalog.crawl_stats(crawl_id), report.model_dump(mode="json"))
     log.info(
         "crawl %s: %d pages seen, %d product pages, %d failed, %.1f pages/s -> %s",
         crawl_id, report.pages_seen, report.product_pages, report.pages_failed,

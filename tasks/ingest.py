@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from labelops import catalog
 from labelops import ingest as stages
 from labelops.crawl import CrawlReport
 from labelops.settings import CrawlSettings
@@ -38,5 +39,5 @@ def publish_snapshot(root: DataRoot, validation: stages.ValidationReport, max_in
 @task(name="report ingest", cache_policy=None)
 def report_ingest(root: DataRoot, summary: stages.IngestSummary) -> None:
     """Save the summary beside the raw items and show it as a Prefect markdown artifact."""
-    root.write_json(stages.summary_path(summary.crawl.crawl_id), summary.model_dump(mode="json"))
+    root.write_json(catalog.ingest_summary_path(summary.crawl.crawl_id), summary.model_dump(mode="json"))
     create_markdown_artifact(key="ingest-summary", markdown=summary.to_markdown(), description="Counts of the ingest run")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from labelops.catalog import labels_path, labels_quarantine_path
 from labelops.labelling import text_category
-from labelops.labels import Label, labels_path, labels_quarantine_path, store_labels
+from labelops.labels import Label, store_labels
 from labelops.storage import DataRoot
 
 

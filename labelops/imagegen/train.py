@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from labelops import training
+from labelops import catalog, training
 from labelops.imagegen.diffaugment import DEFAULT_POLICY
 from labelops.registry import IMAGE_MODEL, configure_mlflow
 from labelops.settings import Settings, get_settings
@@ -75,7 +75,7 @@ class GanTrainConfig(training.TrainConfig):
 
 
 def work_dir_for(config: GanTrainConfig, settings: Settings) -> Path:
-    return training.work_dir_for("gan", config.key(), settings)
+    return catalog.training_dir("gan", config.key(), settings)
 
 
 # ------------------------------------------------------------------------------------ prepare

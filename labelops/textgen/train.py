@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from labelops import training
+from labelops import catalog, training
 from labelops.registry import TEXT_MODEL, configure_mlflow
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
@@ -73,7 +73,7 @@ class TextTrainConfig(training.TrainConfig):
 
 
 def work_dir_for(config: TextTrainConfig, settings: Settings) -> Path:
-    return training.work_dir_for("text", config.key(), settings)
+    return catalog.training_dir("text", config.key(), settings)
 
 
 # ------------------------------------------------------------------------------------ prepare
@@ -82,13 +82,12 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     import torch
     from mlflow import MlflowClient
 
+    from labelops.factcheck import FactChecker
     from labelops.feedback import read_feedback
     from labelops.feedback_training import FeedbackTargets, apply_to_training
     from labelops.labels import read_labels
-    from labelops.snapshot import read_snapshot
-    from labelops.snapshot import split_of
+    from labelops.snapshot import read_snapshot, split_of
     from labelops.textgen.data import build_examples, encode_document, encode_example, pretraining_examples
-    from labelops.factcheck import FactChecker
     from labelops.textgen.retrieval import ExemplarIndex
     from labelops.textgen.serialize import slot_names
     from labelops.textgen.tokenizer import add_slot_tokens, load_tokenizer, train_tokenizer
@@ -243,6 +242,7 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     """Evaluate the trained model on held-out rows, log it as a pyfunc model, register it once."""
     import mlflow
     import pandas as pd
+
     from labelops.evaluation import EvaluationSet, evaluate_text_generator
     from labelops.textgen.generate import TextGenerator
     from labelops.textgen.pyfunc import SIGNATURE

@@ -102,8 +102,13 @@ def _finish(state, crawl_id: str) -> object:  # noqa: ANN001
     summary = _ingest_summary(crawl_id)
     if summary is not None:
         print_ingest_summary(summary)
+    return _result(state, "failed")
+
+
+def _result(state, failed: str) -> object:  # noqa: ANN001 - a Prefect State
+    """The flow's result; on failure, print ``failed`` with the flow's message and exit 1."""
     if state.is_failed():
-        console.print(f"[bold red]failed:[/] {escape(str(state.message))}")
+        console.print(f"[bold red]{failed}:[/] {escape(str(state.message))}")
         raise typer.Exit(1)
     return state.result()
 
@@ -152,10 +157,7 @@ def train(
     state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, max_steps=max_steps,
                        base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
                        text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
-    if state.is_failed():
-        console.print(f"[bold red]training failed:[/] {escape(str(state.message))}")
-        raise typer.Exit(1)
-    print_trained(state.result())
+    print_trained(_result(state, "training failed"))
 
 
 def print_gates(gates: list[dict]) -> None:
@@ -216,10 +218,7 @@ def generate(
     from flows.generate import generate as generate_flow
 
     state = generate_flow(snapshot_id=snapshot, return_state=True)
-    if state.is_failed():
-        console.print(f"[bold red]generation failed:[/] {escape(str(state.message))}")
-        raise typer.Exit(1)
-    print_label_run(state.result())
+    print_label_run(_result(state, "generation failed"))
 
 
 @app.command()
@@ -279,10 +278,7 @@ def feedback(
     from flows.feedback import feedback as feedback_flow
 
     state = feedback_flow(path=file, trigger=trigger, max_steps=max_steps, return_state=True)
-    if state.is_failed():
-        console.print(f"[bold red]feedback failed:[/] {escape(str(state.message))}")
-        raise typer.Exit(1)
-    print_feedback(state.result())
+    print_feedback(_result(state, "feedback failed"))
 
 
 @app.command()

@@ -48,10 +48,11 @@ from labelops import catalog
 from labelops.factcheck import FactChecker
 from labelops.feedback import SUITE, Incoming, Line, check_incoming, write_inbox
 from labelops.labels import label_runs, read_labels
-from labelops.report import script_safe_json, template_environment
+from labelops.report import template_environment
 from labelops.settings import get_settings
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
+from labelops.web import script_safe_json
 
 log = logging.getLogger(__name__)
 

@@ -146,9 +146,6 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
 def fit(work: Path) -> None:
     """Train from the work folder (runs in its own process; every DDP rank runs this)."""
     import lightning as L
-    import torch
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import MLFlowLogger
 
     from labelops.textgen.data import PROMPT_SHARE, TextDataModule
     from labelops.textgen.generate import save_prompt_budget
@@ -170,19 +167,10 @@ def fit(work: Path) -> None:
     module = TextGeneratorModule(network, config.lr, config.weight_decay, config.warmup_steps, config.max_steps,
                                  config.compile)
     data = TextDataModule(work / "encoded.pt", config.batch_size, tokenizer.pad_token_id)
-    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
-    precision = config.precision if config.precision != "auto" else ("bf16-mixed" if gpu else "32-true")
-    settings = get_settings()
-    trainer = L.Trainer(
-        accelerator=config.accelerator, devices=config.devices,
-        strategy="ddp" if config.devices > 1 else "auto",
-        max_steps=config.max_steps, precision=precision, gradient_clip_val=1.0,
-        val_check_interval=config.val_every_steps, check_val_every_n_epoch=None,
-        log_every_n_steps=config.log_every_steps, default_root_dir=work, num_sanity_val_steps=0,
-        logger=MLFlowLogger(tracking_uri=settings.tracking_uri, run_id=prepared["run_id"], log_model=False),
-        callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=config.checkpoint_every_steps,
-                                   save_last=True, save_top_k=1)],
-        enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False,
+    trainer = training.lightning_trainer(
+        config, work, run_id=prepared["run_id"], max_steps=config.max_steps,
+        checkpoint_every_steps=config.checkpoint_every_steps, gradient_clip_val=1.0,
+        val_check_interval=config.val_every_steps, check_val_every_n_epoch=None, log_every_n_steps=config.log_every_steps,
     )
     last, resumed_from = training.resume_point(work)
     trainer.fit(module, data, ckpt_path=last, weights_only=True)
@@ -289,5 +277,4 @@ def train_text(config: TextTrainConfig, settings: Settings | None = None) -> Tra
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    fit(Path(sys.argv[1]))
+    training.fit_from_command_line(fit)

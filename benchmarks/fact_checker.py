@@ -37,7 +37,7 @@ FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "demo-
 
 def own_text(name: str) -> dict:
     from labelops.factcheck import FINDING_KINDS, FactChecker, finding_rates
-    from labelops.textgen.data import split_of
+    from labelops.snapshot import split_of
     from labelops.textgen.serialize import clean_description
     from tests.helpers.real_data import dataset_rows
 
@@ -58,7 +58,7 @@ def own_text(name: str) -> dict:
 def fixture_labels() -> list[dict]:
     from labelops.factcheck import FactChecker, finding_rates
     from labelops.shop.catalog import _MODELS
-    from labelops.textgen.data import split_of
+    from labelops.snapshot import split_of
 
     data = json.loads(gzip.decompress(FIXTURE.read_bytes()))
     listings = {r["listing_id"]: r for r in data["listings"]}
@@ -88,7 +88,7 @@ def injected(seed: int = 0) -> dict[str, tuple[int, int]]:
     """Recall per kind on held-out demo descriptions with one error injected each."""
     from labelops.factcheck import FactChecker
     from labelops.shop.catalog import _MODELS
-    from labelops.textgen.data import split_of
+    from labelops.snapshot import split_of
     from tests.helpers.real_data import demo_rows
 
     rng = random.Random(seed)

@@ -6,7 +6,7 @@ one-at-a-time generation.
 A demo snapshot of ``--products`` listings is published in a temporary data root; the text
 generator is trained on a ``--train-products`` snapshot (``--steps``, CPU) and made champion; then
 every listing of the big snapshot is labelled in batches (the generation flow's code path:
-:func:`labelops.labels.make_labels` → :func:`store_labels` → the report) and, as the baseline,
+:func:`labelops.labelling.make_labels` → :func:`labelops.labels.store_labels` → the report) and, as the baseline,
 ``--baseline-products`` of them one at a time (batch size 1). Peak memory is the process's
 resident set size, sampled every 50 ms during each stage. Prints one table, then how long the
 report takes to show its first page and to search in headless Chromium (when installed).
@@ -65,8 +65,10 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from labelops.catalog import labels_path
     from labelops.evaluation import load_text_generator
-    from labelops.labels import labels_path, make_labels, store_labels
+    from labelops.labelling import make_labels
+    from labelops.labels import store_labels
     from labelops.normalize import listings_to_arrow
     from labelops.promotion import promote
     from labelops.registry import TEXT_MODEL

@@ -70,7 +70,7 @@ def run_baseline(base_url: str) -> dict:
 def run_labelops(base_url: str, data: str) -> dict:
     import logging
 
-    from labelops.crawl import crawl
+    from spiders.runner import crawl
     from labelops.ingest import normalize_crawl, publish_snapshot, validate_crawl
     from labelops.settings import CrawlSettings
     from labelops.storage import DataRoot

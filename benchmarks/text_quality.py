@@ -53,7 +53,7 @@ PORT = int(os.environ.get("LABELOPS_BENCH_PORT", "47613"))
 
 
 def ingest_site(site: Path, start: str, root) -> str:  # noqa: ANN001
-    from labelops.crawl import crawl
+    from spiders.runner import crawl
     from labelops.ingest import normalize_crawl, publish_snapshot, validate_crawl
     from labelops.settings import CrawlSettings
     from labelops.shop import serve_folder

@@ -16,15 +16,13 @@ on two CPU cores.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from prefect import flow
 
 from flows.feedback import feedback
 from flows.generate import generate
 from flows.ingest import ingest
 from flows.train import train
+from labelops import catalog
 from labelops.crawl import new_crawl_id
 from labelops.settings import get_settings
 from labelops.shop import serve_folder
@@ -37,13 +35,6 @@ DEMO_GAN_WIDTH = 16
 DEMO_GAN_STEPS = 600
 
 
-def demo_shop_dir(products: int, seed: int) -> Path:
-    """Where the demo shop lives: under a local data root, else in a temporary folder."""
-    settings = get_settings()
-    base = settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
-    return base / f"demo-shop-{products}-{seed}"
-
-
 @flow(name="demo", log_prints=True)
 def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | None = None,
          train_steps: int = 300, gan_steps: int = DEMO_GAN_STEPS, models: list[str] = ["text", "gan"],  # noqa: B006
@@ -54,7 +45,7 @@ def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | N
     The port is fixed by default so that listing URLs, and with them snapshot ids, are the same
     from one demo run to the next.
     """
-    shop_dir = build_demo_shop(demo_shop_dir(products, seed), products, seed)
+    shop_dir = build_demo_shop(catalog.demo_shop_dir(get_settings(), products, seed), products, seed)
     crawl_id = crawl_id or new_crawl_id()
     with serve_folder(shop_dir, port=port) as base_url:
         print(f"demo shop {shop_dir} served at {base_url}")

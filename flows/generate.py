@@ -12,7 +12,7 @@ from labelops.evaluation import EVALUATORS
 from labelops.gate import decisions_markdown
 from labelops.labelling import LabelRun
 from labelops.settings import get_settings
-from labelops.snapshot import latest_snapshot_id
+from labelops.snapshot import snapshot_or_latest
 from labelops.storage import DataRoot
 from tasks.generate import freeze_test_split, gate_model, label_products
 
@@ -27,9 +27,7 @@ def generate(snapshot_id: str | None = None) -> LabelRun:
         snapshot_id: the snapshot to gate on and label (default: the latest one)
     """
     logger = get_run_logger()
-    snapshot_id = snapshot_id or latest_snapshot_id(DataRoot(get_settings().data))
-    if snapshot_id is None:
-        raise ValueError("no snapshot to label: run `labelops ingest` first")
+    snapshot_id = snapshot_or_latest(DataRoot(get_settings().data), snapshot_id, "label")
     evaluation = freeze_test_split(snapshot_id)
     gates = [gate_model(model_name, evaluation) for model_name in EVALUATORS]
     for gate in gates:

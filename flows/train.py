@@ -10,21 +10,19 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from labelops.deployments import chain_generate
-from labelops.feedback import latest_received
-from labelops.imagegen.train import GanTrainConfig
+from flows.chaining import chain_generate
+from labelops.feedback_training import latest_received
+from labelops.models import TRAINABLE, check_models, training_configs, training_summary
 from labelops.settings import get_settings
-from labelops.snapshot import latest_snapshot_id
+from labelops.snapshot import snapshot_or_latest
 from labelops.storage import DataRoot
-from labelops.textgen.train import TextTrainConfig
-from tasks.train import (fit_image_gan, fit_text_generator, prepare_gan_training, prepare_text_training,
-                         register_image_gan, register_text_generator)
+from tasks.train import fit_model, prepare_training, register_model
 
-KNOWN_MODELS = ("text", "gan")
+KNOWN_MODELS = tuple(TRAINABLE)
 
 
 # Run as a deployment, a completed training runs the generate deployment (the gate) on its snapshot;
-# `labelops train` and the demo do not (labelops.deployments.should_chain_generate).
+# `labelops train` and the demo do not (flows.chaining.should_chain_generate).
 @flow(name="train", log_prints=True, on_completion=[chain_generate])
 def train(
     snapshot_id: str | None = None,
@@ -46,38 +44,21 @@ def train(
     discriminator width); the GAN config's defaults where not given. ``text_config``: any other
     fields of the text generator's TextTrainConfig (e.g. ``{"n_layer": 2, "n_embd": 64}``).
     ``use_feedback``: reviewers' edits (and accepted labels of products without a description)
-    join the text generator's training data (labelops.feedback.apply_to_training).
+    join the text generator's training data (labelops.feedback_training.apply_to_training).
     """
     logger = get_run_logger()
-    unknown = sorted(set(models) - set(KNOWN_MODELS))
-    if unknown:
-        raise ValueError(f"unknown model(s) {unknown}; known: {list(KNOWN_MODELS)}")
-    snapshot_id = snapshot_id or latest_snapshot_id(DataRoot(get_settings().data))
-    if snapshot_id is None:
-        raise ValueError("no snapshot to train on: run `labelops ingest` first")
+    check_models(models)
+    root = DataRoot(get_settings().data)
+    snapshot_id = snapshot_or_latest(root, snapshot_id, "train on")
+    configs = training_configs(snapshot_id, models, devices, max_steps=max_steps, base_model=base_model,
+                               gan_steps=gan_steps, image_size=image_size, gan_width=gan_width, text_config=text_config,
+                               feedback_until=lambda: latest_received(root) if use_feedback else None)
     results: dict[str, dict] = {}
-    if "text" in models:
-        overrides = {"max_steps": max_steps} if max_steps else {}
-        extra = dict(text_config or {})
-        unknown_fields = sorted(set(extra) - set(TextTrainConfig.model_fields))
-        if unknown_fields:
-            raise ValueError(f"text_config: unknown field(s) {unknown_fields}")
-        feedback_until = latest_received(DataRoot(get_settings().data)) if use_feedback else None
-        config = TextTrainConfig(**{**extra, "snapshot_id": snapshot_id, "devices": devices, "base_model": base_model,
-                                    "feedback_until": feedback_until, **overrides})
-        work = prepare_text_training(config)
-        fit_text_generator(work)
-        results["text"] = {**register_text_generator(work).model_dump(), "snapshot_id": snapshot_id}
-    if "gan" in models:
-        given = {"max_steps": gan_steps, "image_size": image_size, "g_width": gan_width, "d_width": gan_width}
-        config = GanTrainConfig(snapshot_id=snapshot_id, devices=devices, **{k: v for k, v in given.items() if v})
-        work = prepare_gan_training(config)
-        fit_image_gan(work)
-        results["gan"] = {**register_image_gan(work).model_dump(), "snapshot_id": snapshot_id}
-    lines = ["# Training", "", f"snapshot `{snapshot_id}`", "", "| model | version | run | metrics |", "|---|---|---|---|"]
-    for result in results.values():
-        metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result["metrics"].items()))
-        lines.append(f"| {result['model_name']} | {result['version']} | `{result['run_id']}` | {metrics} |")
-    create_markdown_artifact(key="training-summary", markdown="\n".join(lines), description="Models trained")
+    for model, config in configs.items():
+        work = prepare_training(model, config)
+        fit_model(model, work)
+        results[model] = {**register_model(model, work).model_dump(), "snapshot_id": snapshot_id}
+    create_markdown_artifact(key="training-summary", markdown=training_summary(snapshot_id, results),
+                             description="Models trained")
     logger.info("trained %s on snapshot %s", ", ".join(results), snapshot_id)
     return results

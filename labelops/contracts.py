@@ -55,7 +55,7 @@ class RawItem(ExtractedProduct):
 
 
 class Listing(BaseModel):
-    """One row of the listings table (DESIGN.md, Contracts)."""
+    """One row of the listings table."""
 
     model_config = ConfigDict(extra="forbid")
 

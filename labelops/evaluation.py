@@ -2,7 +2,7 @@
 and the benchmarks report are computed here, by the same functions, on the same rows.
 
 - :class:`EvaluationSet`: a snapshot's held-out rows (its val and test splits, a pure function
-  of ``listing_id``: :func:`labelops.textgen.data.split_of`), its training rows (what the
+  of ``listing_id``: :func:`labelops.snapshot.split_of`), its training rows (what the
   baselines learn from) and its :class:`~labelops.factcheck.FactChecker` (built from the training
   rows). A challenger, a champion and the baselines are always measured on the same rows.
 - :class:`Scores`: one system's metrics on those rows, and the per-row statistics that the gate's
@@ -35,7 +35,7 @@ from labelops.registry import IMAGE_MODEL, TEXT_MODEL
 from labelops.significance import RowMetric
 from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
-from labelops.textgen.data import split_of
+from labelops.snapshot import split_of
 from labelops.textgen.metrics import attribute_coverage_per_row, evaluate_text, f1_from_counts, tag_counts
 from labelops.textgen.serialize import clean_description, reference_tags
 

@@ -51,13 +51,13 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from labelops.textgen.metrics import (
-    _CJK_CLASS,
-    _attribute_items,
-    _category_items,
-    _get,
-    _split_values,
-    _text_value,
+from labelops.textgen.facts import (
+    CJK_CLASS as _CJK_CLASS,
+    attribute_items as _attribute_items,
+    category_items as _category_items,
+    get_field as _get,
+    split_values as _split_values,
+    text_value as _text_value,
 )
 
 __all__ = ["FINDING_KINDS", "FactChecker", "Finding", "finding_rates"]

@@ -18,6 +18,8 @@ collection is a *batch* (a time-ordered id):
    where it came from and why it was rejected; nothing is lost;
 4. inbox files are moved to ``feedback/processed/<batch_id>/`` (a file given by hand stays where it is).
 
+What the stored verdicts change in a training set is :mod:`labelops.feedback_training`.
+
 One collection runs at a time per data root (:func:`collection_lock`, across processes and
 machines). A bad line never stops a collection: whatever goes wrong with one line, it is
 quarantined with the reason and the other lines are stored.
@@ -46,18 +48,17 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from labelops import catalog
 from labelops.crawl import new_crawl_id
-from labelops.labels import contains_markup, label_manifest_path, label_run_complete
+from labelops.labels import contains_markup, read_labels
 from labelops.locks import exclusive
+from labelops.markdown import table
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
 
 log = logging.getLogger(__name__)
 
 SUITE = "feedback"
-INBOX = "feedback/inbox"
-PROCESSED = "feedback/processed"
-TABLE = "feedback/table"
 VERDICTS = ("accept", "edit", "reject")
 MAX_EDIT_CHARS = 2000
 MAX_REASON_CHARS = 2000
@@ -120,43 +121,6 @@ REJECTED_SCHEMA = pa.schema([
     pa.field("error", pa.string(), nullable=False),
     pa.field("batch_id", pa.string(), nullable=False),
 ])
-
-
-def quarantine_path(batch_id: str) -> str:
-    return f"quarantine/feedback-{batch_id}.parquet"
-
-
-def table_part(batch_id: str) -> str:
-    return f"{TABLE}/{batch_id}.parquet"
-
-
-# ------------------------------------------------------------------------------------ labels
-LABEL_COLUMNS = ["label_id", "listing_id", "run_id", "snapshot_id", "created_at", "title", "description", "tags",
-                 "image", "image_generated", "text_model_version", "image_model_version"]
-
-
-def label_runs(root: DataRoot) -> list[str]:
-    """Ids of the finished label runs, oldest first (run ids are not time-ordered); a run without
-    its manifest (still being written, or cut short) is left out and logged."""
-    runs, unfinished = [], []
-    for run in root.listdir("labels"):
-        if label_run_complete(root, run):
-            runs.append(run)
-        elif root.exists(f"labels/{run}/labels.parquet"):
-            unfinished.append(run)
-    if unfinished:
-        log.info("labels runs not finished (being written, or cut short; ignored): %s", ", ".join(unfinished))
-    return sorted(runs, key=lambda run: root.fs.modified(root.path(label_manifest_path(run))))
-
-
-def read_labels(root: DataRoot, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    """The valid labels of ``run_ids`` (default: every run), indexed by ``label_id``."""
-    frames = [root.read_parquet(f"labels/{run}/labels.parquet", columns=LABEL_COLUMNS).to_pandas()
-              for run in (label_runs(root) if run_ids is None else run_ids)]
-    if not frames:
-        return pd.DataFrame(columns=LABEL_COLUMNS).set_index("label_id", drop=False)
-    labels = pd.concat(frames, ignore_index=True).drop_duplicates("label_id", keep="last")  # ids are unique; .loc stays scalar
-    return labels.set_index("label_id", drop=False)
 
 
 # ------------------------------------------------------------------------------------ lines in
@@ -234,7 +198,7 @@ def _decoded(source: str, number: int, raw: bytes, complete: bool) -> Line | Non
 
 def inbox_files(root: DataRoot) -> list[str]:
     """Feedback files waiting in the inbox (``*.jsonl``), relative to the data root, in name order."""
-    return [f"{INBOX}/{name}" for name in root.listdir(INBOX) if name.endswith(".jsonl")]
+    return [f"{catalog.FEEDBACK_INBOX}/{name}" for name in root.listdir(catalog.FEEDBACK_INBOX) if name.endswith(".jsonl")]
 
 
 def derived_feedback_id(record: Mapping[str, Any]) -> str:
@@ -329,15 +293,15 @@ def _contract_error(error: ValidationError) -> str:
 # ------------------------------------------------------------------------------------ the table
 def read_feedback(root: DataRoot) -> pd.DataFrame:
     """Every stored feedback row (the feedback table), oldest batch first."""
-    parts = [name for name in root.listdir(TABLE) if name.endswith(".parquet")]
+    parts = [name for name in root.listdir(catalog.FEEDBACK_TABLE) if name.endswith(".parquet")]
     if not parts:
         return FEEDBACK_SCHEMA.empty_table().to_pandas()
-    return pa.concat_tables([root.read_parquet(f"{TABLE}/{name}").cast(FEEDBACK_SCHEMA) for name in parts]).to_pandas()
+    return pa.concat_tables([root.read_parquet(f"{catalog.FEEDBACK_TABLE}/{name}").cast(FEEDBACK_SCHEMA) for name in parts]).to_pandas()
 
 
 def stored_ids(root: DataRoot) -> set[str]:
-    parts = [name for name in root.listdir(TABLE) if name.endswith(".parquet")]
-    return {i for name in parts for i in root.read_parquet(f"{TABLE}/{name}", columns=["feedback_id"]).column(0).to_pylist()}
+    parts = [name for name in root.listdir(catalog.FEEDBACK_TABLE) if name.endswith(".parquet")]
+    return {i for name in parts for i in root.read_parquet(f"{catalog.FEEDBACK_TABLE}/{name}", columns=["feedback_id"]).column(0).to_pylist()}
 
 
 class FeedbackBatch(BaseModel):
@@ -357,13 +321,14 @@ class FeedbackBatch(BaseModel):
     quarantine: str | None = None
 
     def to_markdown(self) -> str:
-        lines = ["# Feedback collected", "", f"batch `{self.batch_id}` from {len(self.files)} file(s)", "",
-                 "| | |", "|---|---|", f"| lines read | {self.lines} |", f"| stored | {self.stored} |",
-                 f"| already stored (ignored) | {self.duplicates} |", f"| rejected (quarantined) | {self.rejected} |"]
+        counts = [["lines read", self.lines], ["stored", self.stored], ["already stored (ignored)", self.duplicates],
+                  ["rejected (quarantined)", self.rejected]]
         if self.quarantined_before:
-            lines.append(f"| rejected before (already quarantined) | {self.quarantined_before} |")
-        lines += [f"| verdict `{v}` | {n} |" for v, n in sorted(self.verdicts.items())]
-        lines += [f"| broke `{name}` | {n} |" for name, n in sorted(self.failed_expectations.items())]
+            counts.append(["rejected before (already quarantined)", self.quarantined_before])
+        counts += [[f"verdict `{v}`", n] for v, n in sorted(self.verdicts.items())]
+        counts += [[f"broke `{name}`", n] for name, n in sorted(self.failed_expectations.items())]
+        lines = ["# Feedback collected", "", f"batch `{self.batch_id}` from {len(self.files)} file(s)", "",
+                 *table(["", ""], counts)]
         if self.errors:
             lines += ["", "First rejected lines:", ""] + [f"- {e}" for e in self.errors]
         return "\n".join(lines)
@@ -488,9 +453,9 @@ def _cut(value: Any, limit: int = 200) -> str:
 
 def quarantined_lines(root: DataRoot) -> set[tuple[str, int, str]]:
     """(source, line number, line) of every feedback line quarantined so far."""
-    names = [name for name in root.listdir("quarantine") if name.startswith("feedback-") and name.endswith(".parquet")]
+    names = [name for name in root.listdir(catalog.QUARANTINE) if name.startswith(catalog.FEEDBACK_QUARANTINE_PREFIX) and name.endswith(".parquet")]
     return {(row["source"], row["line_number"], row["line"]) for name in names
-            for row in root.read_parquet(f"quarantine/{name}", columns=["source", "line_number", "line"]).to_pylist()}
+            for row in root.read_parquet(f"{catalog.QUARANTINE}/{name}", columns=["source", "line_number", "line"]).to_pylist()}
 
 
 def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
@@ -503,25 +468,25 @@ def store_feedback(root: DataRoot, checked: Checked) -> FeedbackBatch:
                           stored=len(checked.valid), duplicates=checked.duplicates, rejected=len(checked.rejected))
     if checked.valid:
         table = pa.Table.from_pylist([f.model_dump() for f in checked.valid], schema=FEEDBACK_SCHEMA)
-        with root.parquet_writer(table_part(batch_id), FEEDBACK_SCHEMA) as sink:
+        with root.parquet_writer(catalog.feedback_table_part(batch_id), FEEDBACK_SCHEMA) as sink:
             sink.write(table)
-        batch.table = root.uri(table_part(batch_id))
+        batch.table = root.uri(catalog.feedback_table_part(batch_id))
     known = quarantined_lines(root) if checked.rejected else set()
     new = [r for r in checked.rejected if (r.line.source, r.line.number, r.line.text) not in known]
     batch.quarantined_before = len(checked.rejected) - len(new)
     if new:
-        with root.parquet_writer(quarantine_path(batch_id), REJECTED_SCHEMA) as sink:
+        with root.parquet_writer(catalog.feedback_quarantine_path(batch_id), REJECTED_SCHEMA) as sink:
             sink.write(pa.Table.from_pylist([
                 {"source": r.line.source, "line_number": r.line.number, "line": r.line.text,
                  "failed_expectations": r.names, "error": r.message, "batch_id": batch_id} for r in new],
                 schema=REJECTED_SCHEMA))
-        batch.quarantine = root.uri(quarantine_path(batch_id))
+        batch.quarantine = root.uri(catalog.feedback_quarantine_path(batch_id))
     for relative in incoming.inbox:
         try:
             if root.exists(relative):
-                root.move(relative, f"{PROCESSED}/{batch_id}/{relative.rsplit('/', 1)[-1]}")
+                root.move(relative, f"{catalog.FEEDBACK_PROCESSED}/{batch_id}/{relative.rsplit('/', 1)[-1]}")
         except OSError as error:  # it stays in the inbox; read again, it adds nothing twice
-            log.warning("could not move %s to %s/: %s", root.uri(relative), PROCESSED, error)
+            log.warning("could not move %s to %s/: %s", root.uri(relative), catalog.FEEDBACK_PROCESSED, error)
 
     batch.verdicts = dict(Counter(f.verdict for f in checked.valid))
     batch.failed_expectations = dict(Counter(name for r in checked.rejected for name in r.names))
@@ -594,72 +559,10 @@ def write_inbox(root: DataRoot, records: Iterable[Mapping[str, Any]], name: str)
     reads all of it or none of it."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"inbox file name {name!r} must be letters, digits, '.', '_' or '-'")
-    relative = f"{INBOX}/{name}.jsonl"
+    relative = f"{catalog.FEEDBACK_INBOX}/{name}.jsonl"
     with root.open(relative, "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(dict(record), ensure_ascii=False, default=str) + "\n" for record in records)
     return relative
-
-
-# ------------------------------------------------------------------------------------ into training
-class FeedbackTargets(BaseModel):
-    """How reviewers' verdicts changed a training set."""
-
-    edited: int = 0
-    accepted_as_target: int = 0
-    rejected: int = 0
-    test_rows_untouched: int = 0
-
-
-def latest_received(root: DataRoot) -> datetime | None:
-    """When the newest stored feedback arrived (what a training that uses feedback records)."""
-    table = read_feedback(root)
-    return None if table.empty else table["received_at"].max().to_pydatetime()
-
-
-def apply_to_training(rows: list[dict[str, Any]], feedback: pd.DataFrame, labels: pd.DataFrame,
-                      until: datetime | None, is_test: Any) -> tuple[list[dict[str, Any]], FeedbackTargets]:
-    """Reviewers' verdicts (received up to ``until``) applied to a snapshot's rows before training.
-
-    Per listing, the newest verdict counts:
-
-    - **edit**: the reviewer's description replaces the shop's as the target, and their tags (if
-      any) replace the reference tags; a person's text is a better target than a scraped one;
-    - **accept** of a listing the shop gave no description: the accepted generated description
-      becomes its target (a person vouched for it); otherwise nothing changes;
-    - **reject**: nothing changes: a rejected generated text never becomes a target (and generated
-      text is never a target unless a person accepted it).
-
-    Held-out rows (``is_test(listing_id)``: the val and test splits every evaluation measures on)
-    are left as the shop published them, so every model is still measured against the same
-    references and validated on the same targets.
-    """
-    counts = FeedbackTargets()
-    if feedback.empty or until is None:
-        return rows, counts
-    used = feedback[feedback["received_at"] <= pd.Timestamp(until)]
-    newest = {r["listing_id"]: r for r in newest_verdicts(used, per="listing_id").to_dict("records")}
-    out = []
-    for row in rows:
-        verdict = newest.get(row["listing_id"])
-        if verdict is None:
-            out.append(row)
-            continue
-        if is_test(row["listing_id"]):
-            counts.test_rows_untouched += 1
-            out.append(row)
-            continue
-        if verdict["verdict"] == "edit":
-            tags = verdict.get("edited_tags")
-            row = {**row, "description": verdict.get("edited_description") or row.get("description"),
-                   "reviewed_tags": list(tags) if tags is not None and len(tags) else None}
-            counts.edited += 1
-        elif verdict["verdict"] == "accept" and not row.get("description") and verdict["label_id"] in labels.index:
-            row = {**row, "description": labels.loc[verdict["label_id"], "description"]}
-            counts.accepted_as_target += 1
-        elif verdict["verdict"] == "reject":
-            counts.rejected += 1
-        out.append(row)
-    return out, counts
 
 
 VERDICT_CONTENT = ("label_id", "reviewer", "verdict", "edited_description", "edited_tags", "rating", "reason")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from labelops.markdown import table
 from labelops.policy import read_policy
 from labelops.significance import Interval, paired_bootstrap
 
@@ -386,9 +387,8 @@ def decisions_markdown(snapshot_id: str, gates: list[GateResult]) -> str:
             lines += [f"**Labels are written by {gate.writer}** ({gate.writer.reason}).", ""]
         headers, rows = systems_table(gate)
         if headers:
-            lines += ["| metric | " + " | ".join(headers) + " |", "|---|" + "---:|" * len(headers)]
-            lines += [f"| {m} | " + " | ".join("" if v is None else f"{v:.4f}" for v in values) + " |"
-                      for m, values in rows]
+            lines += table(["metric", *headers], [[m, *("" if v is None else f"{v:.4f}" for v in values)]
+                                                  for m, values in rows], right=range(1, len(headers) + 1))
             lines.append("")
         if gate.decision:
             lines += [*[f"- {'✔' if c.passed else '✘'} {c.reason}" for c in gate.decision.checks], ""]

@@ -24,8 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
-from labelops.crawl import CrawlReport
+from labelops import catalog
 from labelops.contracts import LISTING_COLUMNS, LISTING_SCHEMA, QUARANTINE_SCHEMA, RawItem
+from labelops.crawl import CrawlReport
+from labelops.markdown import table
 from labelops.normalize import to_listing
 from labelops.snapshot import install_snapshot, set_latest
 from labelops.storage import DataRoot
@@ -94,10 +96,10 @@ def _unnormalisable_row(raw: dict, error: Exception) -> dict:
 
 def normalize_crawl(root: DataRoot, crawl_id: str, batch_rows: int = 2000) -> NormalizeReport:
     """Raw items of a crawl → Listing rows in ``raw/<crawl_id>/listings.parquet``."""
-    target = f"raw/{crawl_id}/listings.parquet"
+    target = catalog.crawl_listings(crawl_id)
     items = listings = failed = 0
     with root.parquet_writer(target, QUARANTINE_SCHEMA) as sink:
-        for batch in _batches(root.iter_jsonl(DataRoot.raw_items(crawl_id)), batch_rows):
+        for batch in _batches(root.iter_jsonl(catalog.raw_items(crawl_id)), batch_rows):
             rows = []
             for raw in batch:
                 items += 1
@@ -125,9 +127,9 @@ def _key_counts(root: DataRoot, path: str) -> KeyCounts:
 
 def validate_crawl(root: DataRoot, crawl_id: str, batch_rows: int = 20_000, data_docs: bool = True) -> ValidationReport:
     """Run the listings suite over a crawl's normalised rows; split them into valid and quarantined."""
-    source = f"raw/{crawl_id}/listings.parquet"
-    valid_path, quarantine_path = f"raw/{crawl_id}/valid.parquet", DataRoot.quarantine(crawl_id)
-    validation_path = f"raw/{crawl_id}/validation.json"
+    source = catalog.crawl_listings(crawl_id)
+    valid_path, quarantine_path = catalog.crawl_valid(crawl_id), catalog.quarantine(crawl_id)
+    validation_path = catalog.crawl_validation(crawl_id)
     docs_dir, upload_docs = data_docs_dir(root) if data_docs else (None, False)
     validator = SuiteValidator("listings", data_docs_dir=docs_dir)
     keys = _key_counts(root, source)
@@ -190,15 +192,11 @@ def publish_snapshot(root: DataRoot, validation: ValidationReport, max_invalid_s
                   "quarantined_by_reason": validation.quarantined_by_reason, **(manifest or {})},
         files={"validation.json": validation.validation_path}, staging_name=validation.crawl_id,
     )
-    target = DataRoot.snapshot_listings(snapshot_id)
+    target = catalog.snapshot_listings(snapshot_id)
     set_latest(root, snapshot_id, validation.crawl_id)
     log.info("snapshot %s %s: %d listings -> %s", snapshot_id, "unchanged" if existed else "published",
              validation.valid, root.uri(target))
     return PublishReport(snapshot_id=snapshot_id, path=root.uri(target), rows=validation.valid, already_existed=existed)
-
-
-def summary_path(crawl_id: str) -> str:
-    return f"raw/{crawl_id}/ingest.json"
 
 
 class IngestSummary(BaseModel):
@@ -231,27 +229,28 @@ class IngestSummary(BaseModel):
             f"**Result:** {'snapshot `' + self.snapshot_id + '`' if self.snapshot_id else 'nothing published'}"
             + (" (unchanged: same content as before)" if self.publish and self.publish.already_existed else ""),
             "",
-            "| count | value |",
-            "|---|---:|",
-            f"| pages seen | {crawl.pages_seen} |",
-            f"| product pages (items) | {crawl.product_pages} |",
-            f"| other pages | {crawl.other_pages} |",
-            f"| pages failed | {crawl.pages_failed} |",
-            f"| pages skipped (robots.txt) | {crawl.pages_skipped_by_robots} |",
-            f"| images downloaded / failed | {crawl.images_downloaded} / {crawl.images_failed} |",
+        ]
+        counts = [
+            ["pages seen", crawl.pages_seen],
+            ["product pages (items)", crawl.product_pages],
+            ["other pages", crawl.other_pages],
+            ["pages failed", crawl.pages_failed],
+            ["pages skipped (robots.txt)", crawl.pages_skipped_by_robots],
+            ["images downloaded / failed", f"{crawl.images_downloaded} / {crawl.images_failed}"],
         ]
         if crawl.images_too_large or crawl.images_over_budget:
-            lines.append(f"| images refused: too many pixels / over the crawl's budget | {crawl.images_too_large} / "
-                         f"{crawl.images_over_budget} |")
+            counts.append(["images refused: too many pixels / over the crawl's budget",
+                           f"{crawl.images_too_large} / {crawl.images_over_budget}"])
         if validation:
-            lines += [f"| valid | {validation.valid} |", f"| quarantined | {validation.quarantined} |"]
-        lines += [f"| crawl time | {crawl.seconds:.1f} s ({crawl.pages_per_second:.1f} pages/s) |", ""]
+            counts += [["valid", validation.valid], ["quarantined", validation.quarantined]]
+        counts.append(["crawl time", f"{crawl.seconds:.1f} s ({crawl.pages_per_second:.1f} pages/s)"])
+        lines += [*table(["count", "value"], counts, right={1}), ""]
         if crawl.failures_by_reason:
-            lines += ["## Failed pages by reason", "", "| reason | pages |", "|---|---:|"]
-            lines += [f"| {reason} | {n} |" for reason, n in sorted(crawl.failures_by_reason.items())] + [""]
+            lines += ["## Failed pages by reason", "",
+                      *table(["reason", "pages"], sorted(crawl.failures_by_reason.items()), right={1}), ""]
         if validation and validation.quarantined_by_reason:
-            lines += ["## Quarantined by broken expectation", "", "| expectation | rows |", "|---|---:|"]
-            lines += [f"| {reason} | {n} |" for reason, n in validation.quarantined_by_reason.items()] + [""]
+            lines += ["## Quarantined by broken expectation", "",
+                      *table(["expectation", "rows"], validation.quarantined_by_reason.items(), right={1}), ""]
         if self.error:
             lines += ["## Error", "", self.error, ""]
         lines += ["## Where things are", "", f"- data root: `{self.data_root}`", f"- raw items: `{crawl.items_path}`"]

@@ -1,6 +1,17 @@
-"""Label every listing of a snapshot: generate → validate → store → report.
+"""Label writing: a description, tags, categories and an image for every listing of a snapshot,
+generate → validate → store (:mod:`labelops.labels`, the table) → report.
 
     run = label_snapshot(snapshot_id, gates)   # gates: what this run's gate decided
+
+:func:`make_labels` writes one label per listing: the text generator's description and tags
+(batched), with the tags the snapshot's tag classifier reads from the product's words for facts
+its listing lacks (``guessed_tags``, also among ``tags``; :mod:`labelops.textgen.tagging`), the
+product's top-level ``category`` (its listing's, else the one its words read as), the category
+the label's *text* reads as (that classifier on the title and the written description, when at
+least ``TEXT_CATEGORY_CONFIDENCE`` sure; without a classifier, the first tag that names a known
+top-level category) and, when an image model is given, the category its tagger reads from the
+product photo, with its confidence; products without a usable photo get a generated placeholder
+image (marked as generated).
 
 Who writes is the gate's choice (:attr:`labelops.gate.GateResult.writer`): the champion when it
 beats the baselines on the snapshot's held-out rows, otherwise the best baseline (text: the
@@ -19,30 +30,161 @@ end state is that of a run that was never interrupted. One labelling per snapsho
 
 from __future__ import annotations
 
+import io
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from labelops.labels import (LabelCounts, label_run_complete, labels_path, labels_quarantine_path, make_labels,
-                             publish_label_run, store_labels)
+from labelops import catalog
+from labelops.factcheck import FactChecker
+from labelops.gate import MODEL, Writer
+from labelops.labels import Label, LabelCounts, label_id_of, label_run_complete, publish_label_run, store_labels
 from labelops.locks import named_lock
+from labelops.markdown import table
 from labelops.promotion import champion_version
 from labelops.registry import IMAGE_MODEL, TEXT_MODEL, configure_mlflow, ensure_experiment, git_commit
 from labelops.report import render_report, write_report
 from labelops.settings import Settings, get_settings
-from labelops.snapshot import read_snapshot
+from labelops.snapshot import read_snapshot, split_of
 from labelops.storage import DataRoot
-from labelops.factcheck import FactChecker
-from labelops.gate import MODEL, Writer
-from labelops.textgen.data import split_of
-from labelops.textgen.tagging import TagClassifier
+from labelops.textgen.generate import GenerationOptions, batches
+from labelops.textgen.tagging import TagClassifier, merge_tags
 
 log = logging.getLogger(__name__)
 
 BASELINE_PREFIX = "baseline:"
+
+
+class ImageLabeller(Protocol):
+    """What labelling needs of an image model (the GAN's tagger and generator)."""
+
+    categories: list[str]
+
+    def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
+        """(category, confidence) for each PIL image (an empty list: no tagger)."""
+
+    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
+        """One generated PIL image per requested category."""
+
+
+def text_category(tags: Iterable[str], categories: Iterable[str]) -> str | None:
+    """The first tag naming a known top-level category (casefolded), else the first tag."""
+    known = {c.casefold(): c for c in categories}
+    tags = list(tags)
+    for tag in tags:
+        if tag.casefold() in known:
+            return known[tag.casefold()]
+    return tags[0] if tags else None
+
+
+def _open_image(root: DataRoot, relative: str):  # noqa: ANN202 - PIL image or None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with root.open(relative, "rb") as handle:
+            image = Image.open(io.BytesIO(handle.read()))
+            image.load()
+            return image.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def make_labels(
+    rows: Sequence[Mapping[str, Any]], generator, *, run_id: str, snapshot_id: str, text_version: str,  # noqa: ANN001
+    root: DataRoot, checker: FactChecker | None = None, image_model: ImageLabeller | None = None,
+    image_version: str | None = None, categories: Iterable[str] = (), batch_size: int = 256,
+    options: GenerationOptions = GenerationOptions(), progress: Callable[[int], None] | None = None,
+    tag_classifier: TagClassifier | None = None,
+) -> Iterator[list[Label]]:
+    """Labels for ``rows`` (Listing fields), a batch at a time; ``progress(n)`` after each batch.
+
+    With a ``tag_classifier``, each label also gets its tags for facts the listing lacks, and its
+    text category is the one the classifier reads from the title and the written description.
+    Generated images are written to ``labels/<run_id>/images/<label_id>.png``.
+    """
+    categories = list(categories) or list(getattr(image_model, "categories", []) or [])
+    for batch in batches(rows, batch_size):
+        texts = generator.generate(batch, options)
+        guessed = tag_classifier.missing_facts(batch) if tag_classifier else [[] for _ in batch]
+        read_as = _text_categories(batch, texts, tag_classifier, categories)
+        products = _product_categories(batch, tag_classifier, categories)
+        photos = [None] * len(batch)
+        if image_model is not None:
+            photos = [next((img for img in (_open_image(root, p) for p in (r.get("images") or [])) if img), None)
+                      for r in batch]
+        now = datetime.now(timezone.utc)
+        labels: list[Label] = []
+        for row, text, added, category, product in zip(batch, texts, guessed, read_as, products):
+            found = (checker or FactChecker()).check(text.description, row)
+            labels.append(Label(
+                label_id=label_id_of(run_id, row["listing_id"]), listing_id=row["listing_id"], run_id=run_id,
+                snapshot_id=snapshot_id, created_at=now, title=row.get("title"), description=text.description,
+                tags=merge_tags(text.tags, added, row), guessed_tags=added, category=product,
+                text_category=category,
+                image=(row.get("images") or [None])[0], text_model_version=text_version,
+                text_source=text.source,
+                image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
+        if image_model is not None:
+            label_images(labels, photos, image_model, root, run_id)
+        if progress:
+            progress(len(batch))
+        yield labels
+
+
+TEXT_CATEGORY_CONFIDENCE = 0.5  # below it, a text reads as no category clearly
+
+
+def _read_categories(rows: Sequence[Mapping[str, Any]], tag_classifier: TagClassifier,
+                     categories: Sequence[str]) -> list[str | None]:
+    spelled = {c.casefold(): c for c in categories}
+    return [spelled.get(category, category) if category and confidence >= TEXT_CATEGORY_CONFIDENCE else None
+            for category, confidence in tag_classifier.category(rows)]
+
+
+def _text_categories(rows: Sequence[Mapping[str, Any]], texts: Sequence[Any], tag_classifier: TagClassifier | None,
+                     categories: Sequence[str]) -> list[str | None]:
+    """The category each label's text reads as: the classifier's on its title and written
+    description (in the catalogue's spelling), else the first tag naming a known category."""
+    if tag_classifier is None or len(tag_classifier.categories) < 2:
+        return [text_category(text.tags, categories) for text in texts]
+    return _read_categories([{"title": row.get("title"), "description": text.description}
+                             for row, text in zip(rows, texts)], tag_classifier, categories)
+
+
+def _product_categories(rows: Sequence[Mapping[str, Any]], tag_classifier: TagClassifier | None,
+                        categories: Sequence[str]) -> list[str | None]:
+    """Each product's top-level category: its listing's, else what its own words read as."""
+    own = [(row.get("category_path") or [None])[0] for row in rows]
+    missing = [i for i, category in enumerate(own) if not category]
+    if missing and tag_classifier is not None and len(tag_classifier.categories) >= 2:
+        for i, category in zip(missing, _read_categories([rows[i] for i in missing], tag_classifier, categories)):
+            own[i] = category
+    return own
+
+
+def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str) -> None:
+    """The image tagger's category for each photo; a generated image where there is none."""
+    with_photo = [i for i, p in enumerate(photos) if p is not None]
+    for i, (category, confidence) in zip(with_photo, image_model.tag([photos[i] for i in with_photo]) or []):
+        labels[i].image_category, labels[i].image_category_confidence = category, float(confidence)
+        if labels[i].text_category:
+            labels[i].categories_agree = labels[i].text_category.casefold() == category.casefold()
+    without = [i for i, p in enumerate(photos) if p is None]
+    if not without:
+        return
+    wanted = [labels[i].category if labels[i].category in image_model.categories else image_model.categories[0]
+              for i in without]
+    for i, image in zip(without, image_model.sample(wanted, seed=len(without))):
+        relative = catalog.generated_image(run_id, labels[i].label_id)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        with root.open(relative, "wb") as handle:
+            handle.write(buffer.getvalue())
+        labels[i].image, labels[i].image_generated = relative, True
 
 
 class LabelRun(BaseModel):
@@ -61,15 +203,14 @@ class LabelRun(BaseModel):
 
     def to_markdown(self) -> str:
         """The run's counts and where its files went (the generation flow's artifact)."""
-        return "\n".join([
-            "# Labels", "", f"run `{self.run_id}` on snapshot `{self.snapshot_id}`", "", "| | |", "|---|---|",
-            f"| valid labels | {self.counts.valid} |", f"| quarantined | {self.counts.quarantined} |",
-            f"| labels with findings | {self.counts.with_findings} |",
-            f"| descriptions the baseline wrote (no clean candidate of the model's) | {self.counts.text_fallbacks} |",
-            f"| text and photo name different categories | {self.counts.category_disagreements} |",
-            f"| generated images | {self.counts.generated_images} |", f"| text written by | {self.text_writer} |",
-            f"| images by | {self.image_writer or 'none'} |", f"| labels | `{self.labels}` |",
-            f"| report | `{self.report}` |"])
+        return "\n".join(["# Labels", "", f"run `{self.run_id}` on snapshot `{self.snapshot_id}`", "", *table(["", ""], [
+            ["valid labels", self.counts.valid], ["quarantined", self.counts.quarantined],
+            ["labels with findings", self.counts.with_findings],
+            ["descriptions the baseline wrote (no clean candidate of the model's)", self.counts.text_fallbacks],
+            ["text and photo name different categories", self.counts.category_disagreements],
+            ["generated images", self.counts.generated_images], ["text written by", self.text_writer],
+            ["images by", self.image_writer or "none"], ["labels", f"`{self.labels}`"],
+            ["report", f"`{self.report}`"]])])
 
 
 class GanLabeller:
@@ -232,7 +373,7 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
                               categories=categories, batch_size=batch_size, progress=progress,
                               tag_classifier=tag_classifier)
         counts = store_labels(root, run_id, batches, expects_image_model=image_model is not None)
-        valid = root.read_parquet(labels_path(run_id)).to_pylist()
+        valid = root.read_parquet(catalog.labels_path(run_id)).to_pylist()
         html = render_report(run_id=run_id, snapshot_id=snapshot_id, labels=valid, gates=list(gates),
                              counts=counts.model_dump(), models={TEXT_MODEL: text_version, IMAGE_MODEL: image_version},
                              writers={"text": f"{text_writer} ({text_writer.reason})",
@@ -246,11 +387,11 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
                             "guessed_tags": counts.guessed_tags, "category_disagreements": counts.category_disagreements,
                             **{f"tag_classifier_{k}": v for k, v in tag_classifier.report.items()},
                             "products_per_s": len(rows) / seconds if seconds else 0.0})
-        mlflow.set_tags({"labels": root.uri(labels_path(run_id)), "report": report})
-    quarantine = root.uri(labels_quarantine_path(run_id)) if counts.quarantined else None
-    log.info("labels of snapshot %s: %s (report %s)", snapshot_id, root.uri(labels_path(run_id)), report)
+        mlflow.set_tags({"labels": root.uri(catalog.labels_path(run_id)), "report": report})
+    quarantine = root.uri(catalog.labels_quarantine_path(run_id)) if counts.quarantined else None
+    log.info("labels of snapshot %s: %s (report %s)", snapshot_id, root.uri(catalog.labels_path(run_id)), report)
     return LabelRun(run_id=run_id, snapshot_id=snapshot_id, text_model_version=text_version,
                     image_model_version=image_version, text_writer=f"{text_writer}",
-                    image_writer=f"{image_writer}" if image_writer else "", counts=counts, labels=root.uri(labels_path(run_id)),
+                    image_writer=f"{image_writer}" if image_writer else "", counts=counts, labels=root.uri(catalog.labels_path(run_id)),
                     report=report, quarantine=quarantine, seconds=seconds,
                     gates=[g if isinstance(g, dict) else g.model_dump() for g in gates])

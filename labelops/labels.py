@@ -1,18 +1,9 @@
-"""Labels: a description, tags, categories and an image for every listing of a snapshot.
+"""The labels table: one :class:`Label` per listing of a snapshot, its Arrow schema, where a run's
+files go, and how a run is stored and published (writing the labels is :mod:`labelops.labelling`).
 
-One :class:`Label` per listing, written by the champion models: the text generator's
-description and tags (batched), with the tags the snapshot's tag classifier reads from the
-product's words for facts its listing lacks (``guessed_tags``, also among ``tags``;
-:mod:`labelops.textgen.tagging`), the product's top-level ``category`` (its listing's, else the
-one its words read as), the category the label's *text* reads as (that classifier on the title
-and the written description, when at least ``TEXT_CATEGORY_CONFIDENCE`` sure; without a
-classifier, the first tag that names a known top-level category) and, when an image model is
-given, the category its tagger
-reads from the product photo, with its confidence; products without a usable photo get a
-generated placeholder image (marked as generated). Every label records what wrote it (the model
-versions, or ``baseline:<name>`` when the gate found no model better than a baseline), the
-snapshot and the run, and the fact checker's findings on its description (``findings``: each
-"kind: text (why)", and ``has_findings``; :mod:`labelops.factcheck`).
+Every label records what wrote it (the model versions, or ``baseline:<name>`` when the gate found
+no model better than a baseline), the snapshot and the run, and the fact checker's findings on
+its description (``findings``: each "kind: text (why)", and ``has_findings``; :mod:`labelops.factcheck`).
 
 Labels are checked by the ``labels`` Great Expectations suite: failing ones go to
 ``quarantine/labels-<run_id>.parquet`` with the expectations they broke, the others to
@@ -26,21 +17,18 @@ so a run still being written, or cut short by a crash, is never shown or labelle
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
+from labelops import catalog
 from labelops.storage import DataRoot
-from labelops.factcheck import FactChecker
-from labelops.textgen.generate import GenerationOptions, batches
-from labelops.textgen.tagging import TagClassifier, merge_tags
 from labelops.validation import SuiteValidator
 
 log = logging.getLogger(__name__)
@@ -106,160 +94,20 @@ LABEL_SCHEMA = pa.schema([
 LABEL_QUARANTINE_SCHEMA = LABEL_SCHEMA.append(pa.field("failed_expectations", pa.list_(pa.string()), nullable=False))
 
 
-def labels_path(run_id: str) -> str:
-    return f"labels/{run_id}/labels.parquet"
-
-
-def labels_quarantine_path(run_id: str) -> str:
-    return f"quarantine/labels-{run_id}.parquet"
-
-
-def label_manifest_path(run_id: str) -> str:
-    return f"labels/{run_id}/manifest.json"
-
-
 def publish_label_run(root: DataRoot, run_id: str, manifest: Mapping[str, Any]) -> str:
     """Mark a labels run complete: its manifest, written last (after the table, the images and the report)."""
     finished = datetime.now(timezone.utc).isoformat()
-    root.write_json(label_manifest_path(run_id), {"run_id": run_id, "finished_at": finished, **manifest})
-    return label_manifest_path(run_id)
+    root.write_json(catalog.label_manifest_path(run_id), {"run_id": run_id, "finished_at": finished, **manifest})
+    return catalog.label_manifest_path(run_id)
 
 
 def label_run_complete(root: DataRoot, run_id: str) -> bool:
     """Whether a labels run finished (its manifest is there); an unfinished one is not read."""
-    return root.exists(label_manifest_path(run_id))
+    return root.exists(catalog.label_manifest_path(run_id))
 
 
 def label_id_of(run_id: str, listing_id: str) -> str:
     return hashlib.sha256(f"{run_id}\x00{listing_id}".encode()).hexdigest()[:16]
-
-
-class ImageLabeller(Protocol):
-    """What labelling needs of an image model (the GAN's tagger and generator)."""
-
-    categories: list[str]
-
-    def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
-        """(category, confidence) for each PIL image (an empty list: no tagger)."""
-
-    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
-        """One generated PIL image per requested category."""
-
-
-def text_category(tags: Iterable[str], categories: Iterable[str]) -> str | None:
-    """The first tag naming a known top-level category (casefolded), else the first tag."""
-    known = {c.casefold(): c for c in categories}
-    tags = list(tags)
-    for tag in tags:
-        if tag.casefold() in known:
-            return known[tag.casefold()]
-    return tags[0] if tags else None
-
-
-def _open_image(root: DataRoot, relative: str):  # noqa: ANN202 - PIL image or None
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with root.open(relative, "rb") as handle:
-            image = Image.open(io.BytesIO(handle.read()))
-            image.load()
-            return image.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError):
-        return None
-
-
-def make_labels(
-    rows: Sequence[Mapping[str, Any]], generator, *, run_id: str, snapshot_id: str, text_version: str,  # noqa: ANN001
-    root: DataRoot, checker: FactChecker | None = None, image_model: ImageLabeller | None = None,
-    image_version: str | None = None, categories: Iterable[str] = (), batch_size: int = 256,
-    options: GenerationOptions = GenerationOptions(), progress: Callable[[int], None] | None = None,
-    tag_classifier: TagClassifier | None = None,
-) -> Iterator[list[Label]]:
-    """Labels for ``rows`` (Listing fields), a batch at a time; ``progress(n)`` after each batch.
-
-    With a ``tag_classifier``, each label also gets its tags for facts the listing lacks, and its
-    text category is the one the classifier reads from the title and the written description.
-    Generated images are written to ``labels/<run_id>/images/<label_id>.png``.
-    """
-    categories = list(categories) or list(getattr(image_model, "categories", []) or [])
-    for batch in batches(rows, batch_size):
-        texts = generator.generate(batch, options)
-        guessed = tag_classifier.missing_facts(batch) if tag_classifier else [[] for _ in batch]
-        read_as = _text_categories(batch, texts, tag_classifier, categories)
-        products = _product_categories(batch, tag_classifier, categories)
-        photos = [None] * len(batch)
-        if image_model is not None:
-            photos = [next((img for img in (_open_image(root, p) for p in (r.get("images") or [])) if img), None)
-                      for r in batch]
-        now = datetime.now(timezone.utc)
-        labels: list[Label] = []
-        for row, text, added, category, product in zip(batch, texts, guessed, read_as, products):
-            found = (checker or FactChecker()).check(text.description, row)
-            labels.append(Label(
-                label_id=label_id_of(run_id, row["listing_id"]), listing_id=row["listing_id"], run_id=run_id,
-                snapshot_id=snapshot_id, created_at=now, title=row.get("title"), description=text.description,
-                tags=merge_tags(text.tags, added, row), guessed_tags=added, category=product,
-                text_category=category,
-                image=(row.get("images") or [None])[0], text_model_version=text_version,
-                text_source=text.source,
-                image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
-        if image_model is not None:
-            label_images(labels, photos, image_model, root, run_id)
-        if progress:
-            progress(len(batch))
-        yield labels
-
-
-TEXT_CATEGORY_CONFIDENCE = 0.5  # below it, a text reads as no category clearly
-
-
-def _read_categories(rows: Sequence[Mapping[str, Any]], tag_classifier: TagClassifier,
-                     categories: Sequence[str]) -> list[str | None]:
-    spelled = {c.casefold(): c for c in categories}
-    return [spelled.get(category, category) if category and confidence >= TEXT_CATEGORY_CONFIDENCE else None
-            for category, confidence in tag_classifier.category(rows)]
-
-
-def _text_categories(rows: Sequence[Mapping[str, Any]], texts: Sequence[Any], tag_classifier: TagClassifier | None,
-                     categories: Sequence[str]) -> list[str | None]:
-    """The category each label's text reads as: the classifier's on its title and written
-    description (in the catalogue's spelling), else the first tag naming a known category."""
-    if tag_classifier is None or len(tag_classifier.categories) < 2:
-        return [text_category(text.tags, categories) for text in texts]
-    return _read_categories([{"title": row.get("title"), "description": text.description}
-                             for row, text in zip(rows, texts)], tag_classifier, categories)
-
-
-def _product_categories(rows: Sequence[Mapping[str, Any]], tag_classifier: TagClassifier | None,
-                        categories: Sequence[str]) -> list[str | None]:
-    """Each product's top-level category: its listing's, else what its own words read as."""
-    own = [(row.get("category_path") or [None])[0] for row in rows]
-    missing = [i for i, category in enumerate(own) if not category]
-    if missing and tag_classifier is not None and len(tag_classifier.categories) >= 2:
-        for i, category in zip(missing, _read_categories([rows[i] for i in missing], tag_classifier, categories)):
-            own[i] = category
-    return own
-
-
-def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str) -> None:
-    """The image tagger's category for each photo; a generated image where there is none."""
-    with_photo = [i for i, p in enumerate(photos) if p is not None]
-    for i, (category, confidence) in zip(with_photo, image_model.tag([photos[i] for i in with_photo]) or []):
-        labels[i].image_category, labels[i].image_category_confidence = category, float(confidence)
-        if labels[i].text_category:
-            labels[i].categories_agree = labels[i].text_category.casefold() == category.casefold()
-    without = [i for i, p in enumerate(photos) if p is None]
-    if not without:
-        return
-    wanted = [labels[i].category if labels[i].category in image_model.categories else image_model.categories[0]
-              for i in without]
-    for i, image in zip(without, image_model.sample(wanted, seed=len(without))):
-        relative = f"labels/{run_id}/images/{labels[i].label_id}.png"
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        with root.open(relative, "wb") as handle:
-            handle.write(buffer.getvalue())
-        labels[i].image, labels[i].image_generated = relative, True
 
 
 # ------------------------------------------------------------------------------------ validation
@@ -304,9 +152,9 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
     others to the quarantine with the expectations they broke."""
     validator = SuiteValidator(SUITE)
     counts = LabelCounts()
-    root.makedirs(f"labels/{run_id}")
-    with root.parquet_writer(labels_path(run_id), LABEL_SCHEMA) as good, \
-            root.parquet_writer(labels_quarantine_path(run_id), LABEL_QUARANTINE_SCHEMA) as bad:
+    root.makedirs(catalog.label_run_dir(run_id))
+    with root.parquet_writer(catalog.labels_path(run_id), LABEL_SCHEMA) as good, \
+            root.parquet_writer(catalog.labels_quarantine_path(run_id), LABEL_QUARANTINE_SCHEMA) as bad:
         for batch in batches:
             table = to_table(batch)
             frame = validation_frame(table.to_pandas(), expects_image_model)
@@ -329,7 +177,36 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             counts.guessed_tags += sum(len(label.guessed_tags) for label in batch)
             counts.category_disagreements += sum(label.categories_agree is False for label in batch)
     if counts.quarantined == 0:
-        root.remove(labels_quarantine_path(run_id))
+        root.remove(catalog.labels_quarantine_path(run_id))
     log.info("labels of run %s: %d valid in %s, %d quarantined", run_id, counts.valid,
-             root.uri(labels_path(run_id)), counts.quarantined)
+             root.uri(catalog.labels_path(run_id)), counts.quarantined)
     return counts
+
+
+# ------------------------------------------------------------------------------------ reading
+LABEL_COLUMNS = ["label_id", "listing_id", "run_id", "snapshot_id", "created_at", "title", "description", "tags",
+                 "image", "image_generated", "text_model_version", "image_model_version"]
+
+
+def label_runs(root: DataRoot) -> list[str]:
+    """Ids of the finished label runs, oldest first (run ids are not time-ordered); a run without
+    its manifest (still being written, or cut short) is left out and logged."""
+    runs, unfinished = [], []
+    for run in root.listdir(catalog.LABELS):
+        if label_run_complete(root, run):
+            runs.append(run)
+        elif root.exists(catalog.labels_path(run)):
+            unfinished.append(run)
+    if unfinished:
+        log.info("labels runs not finished (being written, or cut short; ignored): %s", ", ".join(unfinished))
+    return sorted(runs, key=lambda run: root.fs.modified(root.path(catalog.label_manifest_path(run))))
+
+
+def read_labels(root: DataRoot, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The valid labels of ``run_ids`` (default: every run), indexed by ``label_id``."""
+    frames = [root.read_parquet(catalog.labels_path(run), columns=LABEL_COLUMNS).to_pandas()
+              for run in (label_runs(root) if run_ids is None else run_ids)]
+    if not frames:
+        return pd.DataFrame(columns=LABEL_COLUMNS).set_index("label_id", drop=False)
+    labels = pd.concat(frames, ignore_index=True).drop_duplicates("label_id", keep="last")  # ids are unique; .loc stays scalar
+    return labels.set_index("label_id", drop=False)

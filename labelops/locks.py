@@ -23,7 +23,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from labelops.settings import Settings, get_settings, private_dir
+from labelops import catalog
+from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
 
 log = logging.getLogger(__name__)
@@ -33,17 +34,10 @@ class LockTimeout(RuntimeError):
     """Another process held the lock for longer than we were willing to wait."""
 
 
-def lock_dir(settings: Settings) -> Path:
-    base = settings.local_data_path if settings.data_is_local else private_dir(settings)
-    path = base / "locks"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 @contextmanager
 def named_lock(name: str, settings: Settings | None = None, timeout: float = 600) -> Iterator[Path]:
     """Hold the lock ``<locks>/<name>.lock`` (``name`` is made file-safe); yields its path."""
-    with _file_lock(lock_dir(settings or get_settings()) / f"{_file_safe(name)}.lock", timeout) as path:
+    with _file_lock(catalog.lock_dir(settings or get_settings()) / f"{_file_safe(name)}.lock", timeout) as path:
         yield path
 
 
@@ -73,10 +67,10 @@ def exclusive(root: DataRoot, name: str, timeout: float = 600, lease_seconds: fl
       broken by the next process that wants the lock (so keep what runs under it shorter).
     """
     if root.is_local:
-        with _file_lock(Path(root.path("locks")) / f"{_file_safe(name)}.lock", timeout) as path:
+        with _file_lock(Path(root.path(catalog.LOCKS)) / f"{_file_safe(name)}.lock", timeout) as path:
             yield str(path)
         return
-    relative = f"locks/{_file_safe(name)}.lease"
+    relative = catalog.lock_lease(_file_safe(name))
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     _take_lease(root, relative, owner, timeout, lease_seconds)
     try:

@@ -1,4 +1,4 @@
-"""MLflow conventions (DESIGN.md, Registry): tracking URI, experiments, lineage tags, aliases.
+"""MLflow conventions: tracking URI, experiments, lineage tags, aliases.
 
 Aliases only, never stages: ``challenger`` is set by training, ``champion`` only by the gate.
 A training registers at most one version: versions carry a ``training_key`` tag, and
@@ -15,6 +15,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
+from labelops import catalog
 from labelops.settings import Settings
 
 TEXT_MODEL = "product-text-generator"
@@ -38,8 +39,8 @@ def artifact_location(settings: Settings) -> str | None:
     if settings.tracking_uri.startswith(("http://", "https://")):
         return None  # a tracking server decides (its --artifacts-destination), so workers on other machines see them
     if settings.data_is_local:
-        return (settings.local_data_path / "mlartifacts").as_uri()
-    return f"{settings.data.rstrip('/')}/mlartifacts"
+        return (settings.local_data_path / catalog.MLFLOW_ARTIFACTS).as_uri()
+    return f"{settings.data.rstrip('/')}/{catalog.MLFLOW_ARTIFACTS}"
 
 
 def ensure_experiment(name: str, settings: Settings) -> str:

@@ -15,33 +15,22 @@ allows no script but the page's own.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from labelops import catalog
 from labelops.gate import systems_table
 from labelops.storage import DataRoot
+from labelops.web import script_safe_json
 
 PAGE_SIZE = 50
 REPORT_COLUMNS = ("listing_id", "title", "description", "tags", "guessed_tags", "category", "text_category",
                   "image_category",
                   "image_category_confidence", "categories_agree", "image", "image_generated", "text_model_version",
                   "image_model_version", "has_findings", "findings")
-
-
-def report_path(run_id: str) -> str:
-    return f"labels/{run_id}/report.html"
-
-
-def script_safe_json(data: Any) -> str:
-    """JSON that cannot end the ``<script>`` element it is written into."""
-    text = json.dumps(data, ensure_ascii=False, default=str)
-    for raw, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(raw, escaped)
-    return text
 
 
 def template_environment() -> Environment:
@@ -64,6 +53,6 @@ def render_report(*, run_id: str, snapshot_id: str, labels: Iterable[Mapping[str
 
 def write_report(root: DataRoot, run_id: str, html: str) -> str:
     """Write the report; returns its URL (a path for a local data root)."""
-    with root.open(report_path(run_id), "w", encoding="utf-8") as handle:
+    with root.open(catalog.report_path(run_id), "w", encoding="utf-8") as handle:
         handle.write(html)
-    return root.uri(report_path(run_id))
+    return root.uri(catalog.report_path(run_id))

@@ -30,8 +30,10 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from labelops import catalog
 from labelops.feedback import distinct_verdicts, newest_verdicts
 from labelops.locks import named_lock
+from labelops.markdown import table
 from labelops.policy import read_policy
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
@@ -39,7 +41,6 @@ from labelops.storage import DataRoot
 log = logging.getLogger(__name__)
 
 DEFAULT_POLICY = Path(__file__).with_name("retrain.toml")
-TRIGGERS = "feedback/triggers"
 
 
 class RejectRateRule(BaseModel):
@@ -153,10 +154,10 @@ class RetrainDecision(BaseModel):
             "**due, held back by the cooldown**" if self.cooldown_until else "**due (report only)**"
         lines = ["# Retraining decision", "", f"{verdict} (champion text generator: "
                  f"{'version ' + self.champion_version if self.champion_version else 'none'}; snapshot "
-                 f"`{self.snapshot_id or 'none'}`)", "", "| rule | value | threshold | fired |", "|---|---|---|---|"]
-        for rule in self.rules:
-            value = "n/a" if rule.value is None else f"{rule.value:.3f}"
-            lines.append(f"| {rule.name} | {value} | {rule.threshold:g} | {'yes' if rule.fired else 'no'} |")
+                 f"`{self.snapshot_id or 'none'}`)", ""]
+        lines += table(["rule", "value", "threshold", "fired"],
+                       [[rule.name, "n/a" if rule.value is None else f"{rule.value:.3f}", f"{rule.threshold:g}",
+                         "yes" if rule.fired else "no"] for rule in self.rules])
         lines += ["", self.summary]
         if self.last_trigger_at:
             lines.append(f"\nlast trigger: {self.last_trigger_at:%Y-%m-%d %H:%M UTC}")
@@ -241,12 +242,12 @@ def text_model_state(settings: Settings | None = None) -> TextModelState:
 
 
 def last_trigger(root: DataRoot) -> dict | None:
-    names = [n for n in root.listdir(TRIGGERS) if n.endswith(".json")]
-    return root.read_json(f"{TRIGGERS}/{names[-1]}") if names else None
+    names = [n for n in root.listdir(catalog.RETRAINING_TRIGGERS) if n.endswith(".json")]
+    return root.read_json(f"{catalog.RETRAINING_TRIGGERS}/{names[-1]}") if names else None
 
 
 def record_trigger(root: DataRoot, decision: RetrainDecision) -> str:
-    relative = f"{TRIGGERS}/{decision.decided_at:%Y%m%dT%H%M%S%fZ}.json"
+    relative = f"{catalog.RETRAINING_TRIGGERS}/{decision.decided_at:%Y%m%dT%H%M%S%fZ}.json"
     root.write_json(relative, decision.model_dump(mode="json"))
     return relative
 
@@ -279,7 +280,7 @@ def drift_since_champion(root: DataRoot, champion_snapshot: str | None, newest_s
     from labelops.snapshot import read_snapshot
 
     if not champion_snapshot or not newest_snapshot or champion_snapshot == newest_snapshot \
-            or not root.exists(DataRoot.snapshot_listings(champion_snapshot)):
+            or not root.exists(catalog.snapshot_listings(champion_snapshot)):
         return SnapshotDrift(old_snapshot=champion_snapshot, new_snapshot=newest_snapshot)
     columns = ["category_path", "description"]
     old = read_snapshot(root, champion_snapshot, columns=columns).to_pylist()

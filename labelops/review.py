@@ -44,13 +44,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from labelops import catalog
 from labelops.factcheck import FactChecker
-from labelops.feedback import SUITE, Incoming, Line, check_incoming, label_runs, read_labels, write_inbox
-from labelops.labels import labels_path
-from labelops.report import template_environment, script_safe_json
+from labelops.feedback import SUITE, Incoming, Line, check_incoming, write_inbox
+from labelops.labels import label_runs, read_labels
+from labelops.report import template_environment
 from labelops.settings import get_settings
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
+from labelops.web import script_safe_json
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ class ReviewApp:
         self._lock = threading.Lock()  # one GX validation at a time
 
     def page(self, nonce: str) -> str:
-        table = self.root.read_parquet(labels_path(self.run_id))
+        table = self.root.read_parquet(catalog.labels_path(self.run_id))
         rows = table.select([c for c in PAGE_COLUMNS if c in table.column_names]).to_pylist()  # older runs lack findings
         for row in rows:
             row["has_image"] = bool(row.pop("image", None))

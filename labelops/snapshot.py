@@ -4,6 +4,10 @@
 (``validation.json``) and ``manifest.json`` (counts, crawl, time). The id is a hash of the
 rows' content, independent of row order and crawl time, so the same pages give the same id.
 ``snapshots/latest.json`` names the snapshot the last successful ingest published.
+
+**Splits** (:func:`split_of`) are a pure function of ``listing_id`` (sha256 → 0..99: < 80 train,
+< 90 val, else test), so a product never moves between splits and every model (text and GAN) and
+every gate of a snapshot measure on the same held-out rows.
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ from datetime import datetime, timezone
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from labelops import catalog
 from labelops.storage import DataRoot
 
-LATEST = "snapshots/latest.json"
 # crawled_at changes with every crawl; it is not part of a listing's content.
 _VOLATILE_COLUMNS = {"crawled_at"}
+
+
+def split_of(listing_id: str) -> str:
+    """``train``, ``val`` or ``test``: the frozen split of a listing."""
+    bucket = int(hashlib.sha256(listing_id.encode()).hexdigest()[:8], 16) % 100
+    return "train" if bucket < 80 else "val" if bucket < 90 else "test"
 
 
 def row_digests(table: pa.Table) -> Iterator[str]:
@@ -49,17 +59,17 @@ def install_snapshot(root: DataRoot, staged_listings: str, manifest: dict, files
     the staged listings (a copy of the snapshot's) are removed and the other files stay where they are.
     """
     snapshot_id = snapshot_id_of(root, staged_listings)
-    if root.exists(DataRoot.snapshot_listings(snapshot_id)):
+    if root.exists(catalog.snapshot_listings(snapshot_id)):
         root.remove(staged_listings)
         return snapshot_id, True
-    staging = f"snapshots/.staging-{staging_name}"
+    staging = catalog.snapshot_staging(staging_name)
     root.move(staged_listings, f"{staging}/listings.parquet")
     for name, path in (files or {}).items():
         root.move(path, f"{staging}/{name}")
     root.write_json(f"{staging}/manifest.json", {
         "snapshot_id": snapshot_id, "created_at": datetime.now(timezone.utc).isoformat(), **manifest})
     # listings.parquet last: on an object store its presence marks a complete snapshot (see above)
-    root.move(staging, DataRoot.snapshot_dir(snapshot_id), last="listings.parquet")
+    root.move(staging, catalog.snapshot_dir(snapshot_id), last="listings.parquet")
     return snapshot_id, False
 
 
@@ -70,7 +80,7 @@ def publish_table(root: DataRoot, listings: pa.Table, manifest: dict | None = No
     """
     from labelops.contracts import LISTING_SCHEMA
 
-    staged = f"snapshots/.incoming-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}.parquet"
+    staged = catalog.snapshot_incoming(datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f'))
     with root.parquet_writer(staged, LISTING_SCHEMA) as sink:
         sink.write(listings)
     snapshot_id, _ = install_snapshot(root, staged, {"rows": listings.num_rows, **(manifest or {})},
@@ -79,14 +89,23 @@ def publish_table(root: DataRoot, listings: pa.Table, manifest: dict | None = No
     return snapshot_id
 
 
+def snapshot_or_latest(root: DataRoot, snapshot_id: str | None, purpose: str) -> str:
+    """``snapshot_id``, else the latest snapshot; ``ValueError`` when there is none (``purpose``:
+    what it was wanted for, e.g. "train on")."""
+    snapshot_id = snapshot_id or latest_snapshot_id(root)
+    if snapshot_id is None:
+        raise ValueError(f"no snapshot to {purpose}: run `labelops ingest` first")
+    return snapshot_id
+
+
 def latest_snapshot_id(root: DataRoot) -> str | None:
     """The snapshot the last successful ingest published, or None before the first one."""
-    return root.read_json(LATEST)["snapshot_id"] if root.exists(LATEST) else None
+    return root.read_json(catalog.LATEST_SNAPSHOT)["snapshot_id"] if root.exists(catalog.LATEST_SNAPSHOT) else None
 
 
 def set_latest(root: DataRoot, snapshot_id: str, crawl_id: str) -> None:
     root.write_json(
-        LATEST,
+        catalog.LATEST_SNAPSHOT,
         {"snapshot_id": snapshot_id, "crawl_id": crawl_id, "published_at": datetime.now(timezone.utc).isoformat()},
     )
 
@@ -96,7 +115,7 @@ def read_snapshot(root: DataRoot, snapshot_id: str | None = None, columns: list[
     snapshot_id = snapshot_id or latest_snapshot_id(root)
     if snapshot_id is None:
         raise FileNotFoundError(f"no snapshot in {root.url}: run `labelops ingest` first")
-    path = DataRoot.snapshot_listings(snapshot_id)
+    path = catalog.snapshot_listings(snapshot_id)
     if not root.exists(path):
         raise FileNotFoundError(f"snapshot {snapshot_id} not found in {root.url}")
     return root.read_parquet(path, columns=columns)

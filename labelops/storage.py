@@ -1,13 +1,5 @@
-"""The data root: one fsspec URL, one layout (DESIGN.md, Storage).
+"""The data root: one fsspec URL (the paths under it are named in :mod:`labelops.catalog`).
 
-```
-raw/<crawl_id>/items.jsonl            what the spider saw, one product page a line
-raw/<crawl_id>/crawl.json             the crawl's counts
-images/<sha1>.jpg                     downloaded product images
-snapshots/<snapshot_id>/listings.parquet + validation.json + manifest.json
-quarantine/<crawl_id>.parquet         rows that broke expectations, with their names
-data_docs/                            Great Expectations Data Docs
-```
 Paths handed around are relative to the root ("images/ab12.jpg"), so a data root can move.
 
 Every file is written whole or not at all (:meth:`DataRoot.open` in a write mode): on a local
@@ -74,29 +66,6 @@ class DataRoot:
     def uri(self, relative: str) -> str:
         """Full URL of a path relative to the root, for people and other tools."""
         return self.fs.unstrip_protocol(self.path(relative)) if "://" in self.url else self.path(relative)
-
-    # -- the layout -----------------------------------------------------------------------
-    @staticmethod
-    def raw_items(crawl_id: str) -> str:
-        return f"raw/{crawl_id}/items.jsonl"
-
-    @staticmethod
-    def crawl_stats(crawl_id: str) -> str:
-        return f"raw/{crawl_id}/crawl.json"
-
-    @staticmethod
-    def snapshot_dir(snapshot_id: str) -> str:
-        return f"snapshots/{snapshot_id}"
-
-    @staticmethod
-    def snapshot_listings(snapshot_id: str) -> str:
-        return f"snapshots/{snapshot_id}/listings.parquet"
-
-    @staticmethod
-    def quarantine(crawl_id: str) -> str:
-        return f"quarantine/{crawl_id}.parquet"
-
-    DATA_DOCS = "data_docs"
 
     # -- helpers --------------------------------------------------------------------------
     def exists(self, relative: str) -> bool:

@@ -22,15 +22,16 @@ import os
 import pickle
 import subprocess
 import sys
-from pathlib import Path
-
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from labelops import catalog
 from labelops.registry import configure_mlflow, ensure_experiment, find_version, git_commit
-from labelops.settings import Settings, private_dir
+from labelops.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -56,19 +57,12 @@ class TrainConfig(BaseModel):
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
 
-def work_dir_for(kind: str, key: str, settings: Settings) -> Path:
-    """``<data>/training/<kind>/<key>`` (for a remote data root, under this user's private folder,
-    :func:`~labelops.settings.private_dir`: a work folder's checkpoints are loaded again on resume)."""
-    base = settings.local_data_path if settings.data_is_local else private_dir(settings)
-    return base / "training" / kind / key
-
-
 def open_work_dir(kind: str, config: TrainConfig, settings: Settings) -> tuple[Path, bool]:
     """The training's work folder, and whether an earlier ``prepare`` finished it (then reuse it as is).
 
     A new or unfinished folder is (re)started with the config written as ``config.json``.
     """
-    work = work_dir_for(kind, config.key(), settings)
+    work = catalog.training_dir(kind, config.key(), settings)
     if (work / "prepared.json").exists():
         return work, True
     work.mkdir(parents=True, exist_ok=True)
@@ -99,6 +93,36 @@ def launch(module: str, work: Path, timeout: float | None = None) -> None:
     subprocess.run(command, check=True, env=env, timeout=timeout)
     if not (work / "trained.json").exists():
         raise RuntimeError(f"training in {work} ended without a trained model")
+
+
+def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, checkpoint_every_steps: int,
+                      ddp: str = "ddp", **options: Any):  # noqa: ANN201 - lightning.Trainer, imported lazily
+    """The Lightning Trainer of a model's fit: ``config.devices`` on ``config.accelerator`` (DDP,
+    strategy ``ddp``, with more than one device), ``config.precision`` ("auto": bf16-mixed on a GPU,
+    else 32-true), logging into the training's MLflow run, a checkpoint every
+    ``checkpoint_every_steps`` in ``work/checkpoints`` (the last one kept: :func:`resume_point`), a
+    progress bar on a terminal only. ``options``: the model's own Trainer arguments."""
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import MLFlowLogger
+
+    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
+    precision = config.precision if config.precision != "auto" else ("bf16-mixed" if gpu else "32-true")
+    return L.Trainer(
+        accelerator=config.accelerator, devices=config.devices, strategy=ddp if config.devices > 1 else "auto",
+        max_steps=max_steps, precision=precision, default_root_dir=work, num_sanity_val_steps=0,
+        logger=MLFlowLogger(tracking_uri=get_settings().tracking_uri, run_id=run_id, log_model=False),
+        callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=checkpoint_every_steps,
+                                   save_last=True, save_top_k=1)],
+        enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False, **options,
+    )
+
+
+def fit_from_command_line(fit: Callable[[Path], None]) -> None:
+    """``python -m <a model's train module> WORK_DIR`` (what :func:`launch` runs): its ``fit`` on WORK_DIR."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fit(Path(sys.argv[1]))
 
 
 def resume_point(work: Path) -> tuple[str | None, int]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from labelops import catalog
 from labelops.storage import DataRoot
 
 log = logging.getLogger(__name__)
@@ -181,15 +182,15 @@ def _summarise(result: dict) -> dict:
 
 def publish_data_docs(local_dir: Path, root: DataRoot) -> str:
     """Copy Data Docs built in ``local_dir`` under the data root; return the index URL."""
-    target = root.path(DataRoot.DATA_DOCS)
+    target = root.path(catalog.DATA_DOCS)
     root.fs.put(str(local_dir) + "/", target, recursive=True)
-    return root.uri(f"{DataRoot.DATA_DOCS}/index.html")
+    return root.uri(f"{catalog.DATA_DOCS}/index.html")
 
 
 def data_docs_dir(root: DataRoot) -> tuple[Path, bool]:
     """Where to build Data Docs: in place for a local root, else a temp dir to upload (second value True)."""
     if "://" not in root.url or root.url.startswith("file://"):
-        path = Path(root.path(DataRoot.DATA_DOCS))
+        path = Path(root.path(catalog.DATA_DOCS))
         path.mkdir(parents=True, exist_ok=True)
         return path, False
     return Path(tempfile.mkdtemp(prefix="labelops-docs-")), True

@@ -27,6 +27,7 @@ from PIL import Image
 from scrapy.pipelines.files import FSFilesStore
 from scrapy.pipelines.images import ImageException, ImagesPipeline
 
+from labelops import catalog
 from labelops.contracts import RawItem
 from labelops.storage import DataRoot
 
@@ -87,7 +88,7 @@ class ProductImagesPipeline(ImagesPipeline):
     def item_completed(self, results, item, info):  # noqa: ANN001
         adapter = ItemAdapter(item)
         stats = info.spider.crawler.stats
-        adapter["images"] = [f"images/{result['path']}" for ok, result in results if ok]
+        adapter["images"] = [catalog.image(result["path"]) for ok, result in results if ok]
         failed = [(url, _cause(getattr(result, "value", result)))
                   for url, (ok, result) in zip(adapter.get("image_urls") or [], results) if not ok]
         if failed:
@@ -133,7 +134,7 @@ class RawItemWriter:
         return cls(crawler.settings.get("LABELOPS_DATA", "./data"), crawler.settings.get("LABELOPS_CRAWL_ID"))
 
     def open_spider(self, spider: Any = None) -> None:
-        self._cm = self.root.open(self.root.raw_items(self.crawl_id), "w", encoding="utf-8")
+        self._cm = self.root.open(catalog.raw_items(self.crawl_id), "w", encoding="utf-8")
         self._handle = self._cm.__enter__()
 
     def process_item(self, item: Any, spider: Any = None) -> Any:

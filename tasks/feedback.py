@@ -72,7 +72,7 @@ def run_training_deployment(name: str, parameters: dict) -> str:
 @task(name="simulate a reviewer", cache_policy=None)
 def simulate_reviewer(run_id: str, snapshot_id: str, reject_share: float = 0.4, edits: int = 30) -> str:
     """The demo's reviewer: verdicts on every label of ``run_id`` dropped in the feedback inbox."""
-    from labelops.labels import labels_path
+    from labelops.catalog import labels_path
     from labelops.review import simulated_verdicts
     from labelops.snapshot import read_snapshot
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
-from labelops import crawl as crawling
+from labelops import catalog
 from labelops import ingest as stages
+from labelops.crawl import CrawlReport
 from labelops.settings import CrawlSettings
 from labelops.storage import DataRoot
+from spiders import runner as crawling
 
 
 @task(name="crawl shop", retries=2, retry_delay_seconds=10, cache_policy=None)
 def crawl_shop(start_urls: list[str], sitemap_urls: list[str], root: DataRoot, crawl: CrawlSettings,
-               crawl_id: str) -> crawling.CrawlReport:
+               crawl_id: str) -> CrawlReport:
     """Crawl the shop (network: retried). A retry rewrites the crawl's raw items from scratch."""
     return crawling.crawl(start_urls, root, crawl, sitemap_urls=sitemap_urls, crawl_id=crawl_id)
 
@@ -37,5 +39,5 @@ def publish_snapshot(root: DataRoot, validation: stages.ValidationReport, max_in
 @task(name="report ingest", cache_policy=None)
 def report_ingest(root: DataRoot, summary: stages.IngestSummary) -> None:
     """Save the summary beside the raw items and show it as a Prefect markdown artifact."""
-    root.write_json(stages.summary_path(summary.crawl.crawl_id), summary.model_dump(mode="json"))
+    root.write_json(catalog.ingest_summary_path(summary.crawl.crawl_id), summary.model_dump(mode="json"))
     create_markdown_artifact(key="ingest-summary", markdown=summary.to_markdown(), description="Counts of the ingest run")

@@ -208,7 +208,7 @@ def test_the_mlflow_command_exists_with_the_options_the_stack_passes(compose, tm
 
 
 # -- what the images run ----------------------------------------------------------------------------
-ENTRY_MODULES = ["labelops.cli", "prefect.workers.process", "prefect.cli"] + sorted(
+ENTRY_MODULES = ["app.cli", "prefect.workers.process", "prefect.cli"] + sorted(
     f"flows.{path.stem}" for path in (PROJECT / "flows").glob("*.py") if path.stem != "__init__")
 
 
@@ -217,12 +217,12 @@ def test_entry_points_of_the_images_import(module: str):
     importlib.import_module(module)
 
 
-def test_the_console_script_the_image_runs_is_labelops_cli():
+def test_the_console_script_the_image_runs_is_app_cli():
     scripts = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["labelops"] == "labelops.cli:app"
+    assert scripts["labelops"] == "app.cli:app"
     from typer.testing import CliRunner
 
-    from labelops.cli import app
+    from app.cli import app
 
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0 and "ingest" in result.output

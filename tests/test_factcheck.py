@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from labelops.factcheck import FINDING_KINDS, FactChecker, finding_rates
-from labelops.textgen.data import split_of
+from labelops.snapshot import split_of
 from labelops.textgen.serialize import clean_description
 from tests.helpers.real_data import DATASETS, dataset_rows, demo_rows
 

@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from labelops.feedback import (INBOX, PROCESSED, collect_feedback, quarantine_path, read_feedback, write_inbox)
+from labelops.catalog import FEEDBACK_INBOX, FEEDBACK_PROCESSED, feedback_quarantine_path
+from labelops.feedback import collect_feedback, read_feedback, write_inbox
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels
 from tests.helpers.listings import demo_listings
@@ -61,7 +62,7 @@ def test_invalid_lines_are_rejected_with_a_reason_each_and_kept_in_the_quarantin
     path = jsonl(tmp_path / "mixed.jsonl", [good, *bad])
     batch = collect_feedback(root, [path])
     assert (batch.lines, batch.stored, batch.rejected) == (10, 1, 9)  # nothing lost
-    quarantined = root.read_parquet(quarantine_path(batch.batch_id)).to_pylist()
+    quarantined = root.read_parquet(feedback_quarantine_path(batch.batch_id)).to_pylist()
     reasons = {row["line_number"]: row["failed_expectations"] for row in quarantined}
     assert reasons == {2: ["not_json"], 3: ["label_known", "listing_matches_label"], 4: ["listing_matches_label"],
                        5: ["verdict_known"], 6: ["edit_has_text"], 7: ["rating_in_bounds"],
@@ -91,8 +92,8 @@ def test_inbox_files_are_collected_once_and_kept(labelled):
     root, labels = labelled
     write_inbox(root, [{"label_id": labels[0].label_id, "verdict": "accept", "reviewer": "di"}], "review-1")
     batch = collect_feedback(root)
-    assert batch.stored == 1 and batch.files == [f"{INBOX}/review-1.jsonl"]
-    assert root.listdir(INBOX) == [] and root.listdir(f"{PROCESSED}/{batch.batch_id}") == ["review-1.jsonl"]
+    assert batch.stored == 1 and batch.files == [f"{FEEDBACK_INBOX}/review-1.jsonl"]
+    assert root.listdir(FEEDBACK_INBOX) == [] and root.listdir(f"{FEEDBACK_PROCESSED}/{batch.batch_id}") == ["review-1.jsonl"]
     assert collect_feedback(root).lines == 0
     with pytest.raises(ValueError):
         write_inbox(root, [{}], "../escape")
@@ -101,8 +102,9 @@ def test_inbox_files_are_collected_once_and_kept(labelled):
 def test_edits_and_accepted_labels_become_training_targets_but_the_test_split_stays_as_published():
     from datetime import datetime, timezone
 
-    from labelops.feedback import apply_to_training
-    from labelops.textgen.data import build_examples, split_of
+    from labelops.feedback_training import apply_to_training
+    from labelops.snapshot import split_of
+    from labelops.textgen.data import build_examples
 
     rows = [listing.model_dump() for listing in demo_listings(60)]
     train = [r for r in rows if split_of(r["listing_id"]) == "train"]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from labelops.deployments import PROJECT_ROOT
+from app.deployments import PROJECT_ROOT
 from labelops.feedback import write_inbox
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels
@@ -26,7 +26,7 @@ models = ["text"]
 
 
 def run_cli(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "labelops.cli", *args], env=env, cwd=PROJECT_ROOT,
+    done = subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
+from labelops.catalog import labels_path
 from labelops.feedback import write_inbox
-from labelops.labels import labels_path
 from labelops.promotion import champion_version
 from labelops.registry import TEXT_MODEL
 from labelops.review import simulated_verdicts
-from labelops.snapshot import read_snapshot
+from labelops.snapshot import read_snapshot, split_of
 from labelops.storage import DataRoot
-from labelops.textgen.data import split_of
 from labelops.textgen.train import TextTrainConfig, train_text
 from tests.helpers.listings import publish_demo_snapshot
 from tests.helpers.training import SMALL, gate_policy

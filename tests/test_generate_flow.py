@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from labelops.labels import labels_path
+from labelops.catalog import labels_path, report_path
 from labelops.promotion import champion_version
 from labelops.registry import IMAGE_MODEL, TEXT_MODEL
-from labelops.report import report_path
 from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
 from labelops.textgen.train import TextTrainConfig, train_text
@@ -76,10 +75,10 @@ def test_a_gan_below_class_mean_images_is_refused_and_the_class_means_stand_in(d
 
     from labelops.evaluation import EVALUATORS, EvaluationSet
     from labelops.gate import run_gate
-    from labelops.imagegen.train import GanTrainConfig, train_gan
     from labelops.imagegen.evaluation import choose_tagger
-    from labelops.labelling import ClassMeanLabeller, TaggedLabeller, load_image_labeller
-    from labelops.labels import Label, label_images
+    from labelops.imagegen.train import GanTrainConfig, train_gan
+    from labelops.labelling import ClassMeanLabeller, TaggedLabeller, label_images, load_image_labeller
+    from labelops.labels import Label
     from labelops.settings import get_settings
 
     monkeypatch.setenv("LABELOPS_IMAGE_EVALUATOR_STEPS", "150")  # an evaluator that tells the categories apart

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from labelops.ingest import IngestSummary, summary_path
+from labelops.catalog import ingest_summary_path
+from labelops.ingest import IngestSummary
 from labelops.shop import serve_folder
 from labelops.snapshot import read_snapshot
 from labelops.storage import DataRoot
@@ -30,7 +31,7 @@ def test_books_mirror_ingests_to_the_reference(prefect_backend, data_root, share
         snapshot_id = ingest(start_urls=[f"{base_url}/catalogue/frankenstein_20/index.html"], crawl_id="books")
 
     root = DataRoot(str(data_root))
-    summary = IngestSummary.model_validate(root.read_json(summary_path("books")))
+    summary = IngestSummary.model_validate(root.read_json(ingest_summary_path("books")))
     assert summary.validation.quarantined == 0, summary.validation.quarantined_by_reason
     listings = read_snapshot(root, snapshot_id).to_pylist()
     assert len(listings) == 996

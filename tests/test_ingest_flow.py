@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from labelops.ingest import IngestError, IngestSummary, summary_path
+from labelops.catalog import ingest_summary_path
+from labelops.ingest import IngestError, IngestSummary
 from labelops.shop import generate_demo_shop, serve_folder
 from labelops.snapshot import latest_snapshot_id, read_snapshot
 from labelops.storage import DataRoot
@@ -47,7 +48,7 @@ def test_demo_shop_ingest_quarantines_the_bad_products_and_is_content_addressed(
 
     snapshot_id = run_ingest(base_url, "first")
 
-    summary = IngestSummary.model_validate(root.read_json(summary_path("first")))
+    summary = IngestSummary.model_validate(root.read_json(ingest_summary_path("first")))
     assert summary.snapshot_id == snapshot_id == latest_snapshot_id(root)
     # nothing lost: every product page is in the snapshot or in the quarantine
     assert summary.crawl.product_pages == 500
@@ -84,7 +85,7 @@ def test_demo_shop_ingest_quarantines_the_bad_products_and_is_content_addressed(
     # the same pages again: the same snapshot id, nothing duplicated
     again = run_ingest(base_url, "second")
     assert again == snapshot_id
-    second = IngestSummary.model_validate(root.read_json(summary_path("second")))
+    second = IngestSummary.model_validate(root.read_json(ingest_summary_path("second")))
     assert second.publish.already_existed
     assert [p.name for p in (data_root / "snapshots").iterdir() if p.is_dir()] == [snapshot_id]
 
@@ -96,14 +97,14 @@ def test_too_many_invalid_rows_fail_the_flow_and_publish_nothing(prefect_backend
     root = DataRoot(str(data_root))
     assert latest_snapshot_id(root) is None
     assert not (data_root / "snapshots").exists() or not any((data_root / "snapshots").iterdir())
-    summary = IngestSummary.model_validate(root.read_json(summary_path("strict")))
+    summary = IngestSummary.model_validate(root.read_json(ingest_summary_path("strict")))
     assert summary.error and summary.snapshot_id is None
 
 
 def test_max_pages_bounds_the_crawl(prefect_backend, data_root, demo_shop):
     _, base_url = demo_shop
     run_ingest(base_url, "small", max_pages=60, max_invalid_share=1.0)
-    summary = IngestSummary.model_validate(DataRoot(str(data_root)).read_json(summary_path("small")))
+    summary = IngestSummary.model_validate(DataRoot(str(data_root)).read_json(ingest_summary_path("small")))
     assert summary.crawl.pages_seen <= 60
     assert 0 < summary.crawl.product_pages < 60
     assert summary.reconciles()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from labelops.labels import Label, labels_path, labels_quarantine_path, store_labels, text_category
+from labelops.catalog import labels_path, labels_quarantine_path
+from labelops.labelling import text_category
+from labelops.labels import Label, store_labels
 from labelops.storage import DataRoot
 
 
@@ -74,8 +76,8 @@ def test_labels_get_guessed_tags_for_missing_facts_and_a_category_read_from_thei
     from dataclasses import replace
 
     from labelops.evaluation import BaselineWriter
-    from labelops.labels import make_labels
-    from labelops.textgen.data import split_of
+    from labelops.labelling import make_labels
+    from labelops.snapshot import split_of
     from labelops.textgen.tagging import TagClassifier
     from tests.helpers.real_data import demo_rows
 

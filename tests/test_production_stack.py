@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from labelops.deployments import PROJECT_ROOT
+from app.deployments import PROJECT_ROOT
 from labelops.registry import TEXT_MODEL
 from labelops.snapshot import latest_snapshot_id
 from labelops.storage import DataRoot
@@ -93,7 +93,7 @@ def test_a_scheduled_style_retrain_ends_in_a_gated_promotion_on_real_servers(tmp
                      "LABELOPS_FEEDBACK_CRON", "LABELOPS_GENERATE_DEPLOYMENT"):
             env.pop(name, None)
 
-        deployed = subprocess.run([sys.executable, "-m", "labelops.cli", "deploy", "--pool", "process"], env=env,
+        deployed = subprocess.run([sys.executable, "-m", "app.cli", "deploy", "--pool", "process"], env=env,
                                   cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         worker = start([sys.executable, "-m", "prefect", "worker", "start", "--pool", "labelops-process",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from labelops.report import render_report, script_safe_json, write_report
+from labelops.report import render_report, write_report
+from labelops.web import script_safe_json
 from labelops.storage import DataRoot
 
 EVIL_TITLE = "<script>alert(1)</script>"

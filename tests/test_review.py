@@ -10,7 +10,8 @@ import urllib.request
 import pytest
 from PIL import Image
 
-from labelops.feedback import INBOX, collect_feedback, read_feedback
+from labelops.catalog import FEEDBACK_INBOX
+from labelops.feedback import collect_feedback, read_feedback
 from labelops.review import NoLabelsError, serve_review
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels
@@ -85,7 +86,7 @@ def test_reject_and_edit_in_the_browser_become_feedback_rows(page, root):
         assert page.evaluate("window.__pwned") is None and page.dialogs == []
         assert page.locator("img[src='x']").count() == 0
 
-    assert len(root.listdir(INBOX)) == 2
+    assert len(root.listdir(FEEDBACK_INBOX)) == 2
     batch = collect_feedback(root)
     assert (batch.stored, batch.rejected) == (2, 0)
     rows = read_feedback(root).sort_values("verdict").to_dict("records")
@@ -102,7 +103,7 @@ def test_the_server_refuses_what_the_page_would_not_send(root):
         csp = html.headers["Content-Security-Policy"]
         assert "script-src 'nonce-" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
         token = html.read().decode().split('TOKEN = "', 1)[1].split('"', 1)[0]
-        from labelops.feedback import read_labels
+        from labelops.labels import read_labels
 
         label = read_labels(root).iloc[3]
         body = {"label_id": label["label_id"], "verdict": "accept", "reviewer": "Bo"}
@@ -119,7 +120,7 @@ def test_the_server_refuses_what_the_page_would_not_send(root):
             with pytest.raises(urllib.error.HTTPError) as error:
                 urllib.request.urlopen(url + path)
             assert error.value.code == 404
-    assert len(root.listdir(INBOX)) == 1
+    assert len(root.listdir(FEEDBACK_INBOX)) == 1
 
 
 def test_no_labels_no_page(data_root):

@@ -62,8 +62,8 @@ def test_a_snapshot_is_published_to_s3_and_read_back(s3_root):
 
 def test_the_ingest_of_a_demo_shop_lands_in_s3(s3_root, tmp_path: Path):
     """The real crawl (Scrapy, images included), normalisation, Great Expectations and publish, into S3."""
-    from labelops.crawl import crawl
     from labelops.shop import generate_demo_shop, serve_folder
+    from spiders.runner import crawl
 
     client, bucket = s3_root
     settings = get_settings()
@@ -100,7 +100,8 @@ def test_the_ingest_of_a_demo_shop_lands_in_s3(s3_root, tmp_path: Path):
 def test_the_ingest_flow_publishes_to_s3(prefect_backend, s3_root, tmp_path: Path):
     """The Prefect flow the worker runs (tasks, results, the summary artifact) with an s3:// data root."""
     from flows.ingest import ingest
-    from labelops.ingest import IngestSummary, summary_path
+    from labelops.catalog import ingest_summary_path
+    from labelops.ingest import IngestSummary
     from labelops.shop import generate_demo_shop, serve_folder
 
     client, bucket = s3_root
@@ -108,7 +109,7 @@ def test_the_ingest_flow_publishes_to_s3(prefect_backend, s3_root, tmp_path: Pat
     with serve_folder(tmp_path / "shop") as base_url:
         snapshot_id = ingest(start_urls=[base_url + "/"], sitemap_urls=[base_url + "/sitemap.xml"], crawl_id="flow")
     root = DataRoot(get_settings().data)
-    summary = IngestSummary.model_validate(root.read_json(summary_path("flow")))
+    summary = IngestSummary.model_validate(root.read_json(ingest_summary_path("flow")))
     assert summary.data_root == f"s3://{bucket}/labelops"
     assert summary.snapshot_id == snapshot_id == latest_snapshot_id(root)
     assert summary.reconciles() and summary.crawl.product_pages == 30

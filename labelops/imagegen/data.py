@@ -9,7 +9,7 @@
 - **Skipped, never fatal**: a product without a category, without an image (none listed, or the
   file is not in the data root: ``missing``), with an image Pillow cannot read (``unreadable``),
   or of a rare category is left out and counted in :attr:`ImageSet.skipped`.
-- **Splits**: labelops.textgen.data.split_of (sha256 of ``listing_id``, 80/10/10), as for text.
+- **Splits**: labelops.snapshot.split_of (sha256 of ``listing_id``, 80/10/10), as for text.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, TensorDataset
 
 from labelops.storage import DataRoot
-from labelops.textgen.data import split_of
+from labelops.snapshot import split_of
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ category, has no diversity) and uniform noise (knows nothing).
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from labelops import catalog
 from labelops.registry import IMAGE_MODEL
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
@@ -40,11 +40,6 @@ def load_gan(version: str):  # noqa: ANN201 - labelops.imagegen.pyfunc.TrainedGa
     import mlflow
 
     return mlflow.pyfunc.load_model(f"models:/{IMAGE_MODEL}/{version}").unwrap_python_model().gan
-
-
-def _evaluator_folder(settings: Settings, snapshot_id: str, size: int) -> Path:
-    base = settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
-    return base / "evaluation" / snapshot_id / f"image-evaluator-{size}"
 
 
 @dataclass
@@ -90,7 +85,7 @@ def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Sett
         heldout = train  # tiny snapshots: nothing held out, measure on the training images
     if not train.any():
         train = heldout
-    folder = _evaluator_folder(settings, snapshot_id, size) / "-".join(known)[:80].replace("/", "_")
+    folder = catalog.evaluator_dir(settings, snapshot_id, size) / "-".join(known)[:80].replace("/", "_")
     if (folder / "evaluator.json").exists():
         evaluator = Evaluator.load(folder)
     else:

@@ -61,17 +61,6 @@ class EvaluatorNet(nn.Module):
         return self.head(self.features(x))
 
 
-class _Features(nn.Module):
-    """The evaluator's feature extractor, as the module torchmetrics' KID calls."""
-
-    def __init__(self, net: EvaluatorNet):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.features(x)
-
-
 @dataclass
 class Evaluator:
     net: EvaluatorNet

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 import warnings
 from pathlib import Path
 
 from pydantic import Field
 
-from labelops import training
+from labelops import catalog, training
 from labelops.imagegen.diffaugment import DEFAULT_POLICY
 from labelops.registry import IMAGE_MODEL, configure_mlflow
 from labelops.settings import Settings, get_settings
@@ -75,7 +74,7 @@ class GanTrainConfig(training.TrainConfig):
 
 
 def work_dir_for(config: GanTrainConfig, settings: Settings) -> Path:
-    return training.work_dir_for("gan", config.key(), settings)
+    return catalog.training_dir("gan", config.key(), settings)
 
 
 # ------------------------------------------------------------------------------------ prepare
@@ -123,8 +122,6 @@ def fit(work: Path) -> None:
     """Train from the work folder (runs in its own process; every DDP rank runs this)."""
     import lightning as L
     import torch
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import MLFlowLogger
     from mlflow import MlflowClient
 
     from labelops.imagegen.data import ImageDataModule, ImageSet
@@ -135,7 +132,6 @@ def fit(work: Path) -> None:
     L.seed_everything(config.seed, workers=True, verbose=False)
     classes = ImageSet.load(work / "images.pt").classes
     module = build_module(config, len(classes))
-    settings = get_settings()
     samples = work / "samples"
 
     def log_grid(iteration: int, image) -> None:  # noqa: ANN001 - a PIL image
@@ -145,19 +141,13 @@ def fit(work: Path) -> None:
         MlflowClient().log_artifact(run_id, str(path), "samples")
 
     module.sample_hook = log_grid
-    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
-    precision = config.precision if config.precision != "auto" else ("bf16-mixed" if gpu else "32-true")
     steps = OPTIMIZER_STEPS_PER_ITERATION
-    trainer = L.Trainer(
-        accelerator=config.accelerator, devices=config.devices,
+    trainer = training.lightning_trainer(
+        config, work, run_id=run_id, max_steps=config.max_steps * steps,
+        checkpoint_every_steps=config.checkpoint_every_steps * steps,
         # the discriminator's update leaves the generator's parameters without gradients
-        strategy="ddp_find_unused_parameters_true" if config.devices > 1 else "auto",
-        max_steps=config.max_steps * steps, precision=precision, log_every_n_steps=1,  # the module logs itself
-        default_root_dir=work, num_sanity_val_steps=0,
-        logger=MLFlowLogger(tracking_uri=settings.tracking_uri, run_id=run_id, log_model=False),
-        callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=config.checkpoint_every_steps * steps,
-                                   save_last=True, save_top_k=1)],
-        enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False,
+        ddp="ddp_find_unused_parameters_true",
+        log_every_n_steps=1,  # the module logs itself
     )
     last, resumed_from = training.resume_point(work)
     # checkpoints hold the state after the iteration's updates, which is what resuming needs
@@ -256,5 +246,4 @@ def train_gan(config: GanTrainConfig, settings: Settings | None = None) -> Train
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    fit(Path(sys.argv[1]))
+    training.fit_from_command_line(fit)

@@ -28,6 +28,7 @@ from PIL import Image
 
 from labelops.contracts import Availability
 from labelops.shop.images import save_jpeg
+from labelops.web import script_safe_json
 
 Markup = Literal["jsonld", "jsonld-graph", "microdata"]
 """How a product page carries its structured data: two JSON-LD blocks, one ``@graph``, or microdata."""
@@ -195,8 +196,7 @@ def _json_ld(data: dict, malformed: bool = False) -> str:
 
     ``malformed`` drops the final closing brace, the kind of break a broken template makes.
     """
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = script_safe_json(data, sort_keys=True)
     if malformed:
         text = text[:-1]
     return f'<script type="application/ld+json">\n{text}\n</script>'

@@ -25,13 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from labelops.textgen.metrics import (
-    _attribute_items as attribute_items,
-    _category_items as category_items,
-    _get as get_field,
-    _text_value as text_value,
-    is_cjk,
-)
+from labelops.textgen.facts import attribute_items, category_items, get_field, is_cjk, text_value
 
 __all__ = ["BASELINES", "NearestNeighbourBaseline", "RetrieveFillBaseline", "TemplateBaseline", "listing_tag_kinds",
            "listing_tags", "serialize_facts", "state_facts"]

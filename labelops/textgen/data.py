@@ -1,13 +1,10 @@
-"""Training data for the text generator: splits, examples, token ids, and the LightningDataModule.
+"""Training data for the text generator: examples, token ids, and the LightningDataModule.
 
-**Splits** are a pure function of ``listing_id`` (sha256 → 0..99: < 80 train, < 90 val, else test),
-so a product never moves between splits and every evaluation of a snapshot compares models on
-the same test rows. :func:`test_split` lists them; training logs that list with the run.
+Rows are split by :func:`labelops.snapshot.split_of`, the frozen split every model and the gate share.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from labelops.factcheck import FactChecker
+from labelops.snapshot import split_of
 from labelops.textgen.grounding import ground
 from labelops.textgen.retrieval import ExemplarIndex
 from labelops.textgen.serialize import (EOS, clean_description, delexicalize, format_target, reference_tags,
@@ -25,16 +23,6 @@ from labelops.textgen.tokenizer import prompt_ids
 
 IGNORE_INDEX = -100  # label of prompt and padding tokens: no loss there
 PROMPT_SHARE = 0.6  # of a training sequence, at most this much is prompt
-
-
-def split_of(listing_id: str) -> str:
-    bucket = int(hashlib.sha256(listing_id.encode()).hexdigest()[:8], 16) % 100
-    return "train" if bucket < 80 else "val" if bucket < 90 else "test"
-
-
-def test_split(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The frozen test rows of a snapshot: their listing ids, sorted."""
-    return sorted(r["listing_id"] for r in rows if split_of(r["listing_id"]) == "test")
 
 
 def build_example(row: Mapping[str, Any], exemplar: str | None = None,

@@ -34,7 +34,7 @@ from typing import Any
 
 from labelops.factcheck import FactChecker
 from labelops.textgen.baselines import state_facts
-from labelops.textgen.metrics import is_cjk, unstated_facts
+from labelops.textgen.facts import is_cjk, unstated_facts
 
 # what completion may grow a description to: under the labels suite's 2,000 characters
 MAX_COMPLETED_CHARS = 1800

@@ -46,8 +46,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from labelops.textgen.metrics import _split_values as split_values
-from labelops.textgen.metrics import is_cjk
+from labelops.textgen.facts import is_cjk, split_values
 
 SEP = "<|sep|>"
 TAGS = "<|tags|>"

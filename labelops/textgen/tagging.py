@@ -33,12 +33,7 @@ from typing import Any
 import numpy as np
 
 from labelops.textgen.baselines import listing_tag_kinds
-from labelops.textgen.metrics import (
-    _attribute_items as attribute_items,
-    _category_items as category_items,
-    _get as get_field,
-    _text_value as text_value,
-)
+from labelops.textgen.facts import attribute_items, category_items, get_field, text_value
 from labelops.textgen.serialize import CATEGORY_KIND, MAX_TAGS
 
 log = logging.getLogger(__name__)

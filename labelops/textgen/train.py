@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from labelops import training
+from labelops import catalog, training
 from labelops.registry import TEXT_MODEL, configure_mlflow
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
@@ -49,7 +49,7 @@ class TextTrainConfig(training.TrainConfig):
     pretrain_steps: int = Field(0, description="steps of language modelling on the snapshot's product text (titles, "
                                                "attributes, training descriptions) before the fact-to-text task")
     feedback_until: datetime | None = Field(
-        None, description="use reviewers' feedback received up to this time (labelops.feedback.apply_to_training)")
+        None, description="use reviewers' feedback received up to this time (labelops.feedback_training.apply_to_training)")
     vocab_size: int = 4096
     n_embd: int = 128
     n_layer: int = 4
@@ -73,7 +73,7 @@ class TextTrainConfig(training.TrainConfig):
 
 
 def work_dir_for(config: TextTrainConfig, settings: Settings) -> Path:
-    return training.work_dir_for("text", config.key(), settings)
+    return catalog.training_dir("text", config.key(), settings)
 
 
 # ------------------------------------------------------------------------------------ prepare
@@ -82,10 +82,12 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     import torch
     from mlflow import MlflowClient
 
-    from labelops.feedback import FeedbackTargets, apply_to_training, read_feedback, read_labels
-    from labelops.snapshot import read_snapshot
-    from labelops.textgen.data import build_examples, encode_document, encode_example, pretraining_examples, split_of
     from labelops.factcheck import FactChecker
+    from labelops.feedback import read_feedback
+    from labelops.feedback_training import FeedbackTargets, apply_to_training
+    from labelops.labels import read_labels
+    from labelops.snapshot import read_snapshot, split_of
+    from labelops.textgen.data import build_examples, encode_document, encode_example, pretraining_examples
     from labelops.textgen.retrieval import ExemplarIndex
     from labelops.textgen.serialize import slot_names
     from labelops.textgen.tokenizer import add_slot_tokens, load_tokenizer, train_tokenizer
@@ -144,9 +146,6 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
 def fit(work: Path) -> None:
     """Train from the work folder (runs in its own process; every DDP rank runs this)."""
     import lightning as L
-    import torch
-    from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import MLFlowLogger
 
     from labelops.textgen.data import PROMPT_SHARE, TextDataModule
     from labelops.textgen.generate import save_prompt_budget
@@ -168,19 +167,10 @@ def fit(work: Path) -> None:
     module = TextGeneratorModule(network, config.lr, config.weight_decay, config.warmup_steps, config.max_steps,
                                  config.compile)
     data = TextDataModule(work / "encoded.pt", config.batch_size, tokenizer.pad_token_id)
-    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
-    precision = config.precision if config.precision != "auto" else ("bf16-mixed" if gpu else "32-true")
-    settings = get_settings()
-    trainer = L.Trainer(
-        accelerator=config.accelerator, devices=config.devices,
-        strategy="ddp" if config.devices > 1 else "auto",
-        max_steps=config.max_steps, precision=precision, gradient_clip_val=1.0,
-        val_check_interval=config.val_every_steps, check_val_every_n_epoch=None,
-        log_every_n_steps=config.log_every_steps, default_root_dir=work, num_sanity_val_steps=0,
-        logger=MLFlowLogger(tracking_uri=settings.tracking_uri, run_id=prepared["run_id"], log_model=False),
-        callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=config.checkpoint_every_steps,
-                                   save_last=True, save_top_k=1)],
-        enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False,
+    trainer = training.lightning_trainer(
+        config, work, run_id=prepared["run_id"], max_steps=config.max_steps,
+        checkpoint_every_steps=config.checkpoint_every_steps, gradient_clip_val=1.0,
+        val_check_interval=config.val_every_steps, check_val_every_n_epoch=None, log_every_n_steps=config.log_every_steps,
     )
     last, resumed_from = training.resume_point(work)
     trainer.fit(module, data, ckpt_path=last, weights_only=True)
@@ -240,6 +230,7 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     """Evaluate the trained model on held-out rows, log it as a pyfunc model, register it once."""
     import mlflow
     import pandas as pd
+
     from labelops.evaluation import EvaluationSet, evaluate_text_generator
     from labelops.textgen.generate import TextGenerator
     from labelops.textgen.pyfunc import SIGNATURE
@@ -286,5 +277,4 @@ def train_text(config: TextTrainConfig, settings: Settings | None = None) -> Tra
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    fit(Path(sys.argv[1]))
+    training.fit_from_command_line(fit)

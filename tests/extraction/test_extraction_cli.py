@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from labelops.cli import app
+from app.cli import app
 from labelops.extraction.pages import PageError, find_pages, page_id, prediction, read_page
 from labelops.extraction import extract_product
 

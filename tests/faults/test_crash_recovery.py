@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from labelops import catalog
 from labelops.settings import get_settings
 from labelops.storage import DataRoot, is_temporary
 from tests.faults.crash import CRASH_POINTS, CRAWL_ID, run_stage
@@ -75,7 +76,7 @@ def write_raw_items(root: DataRoot) -> None:
     items = [listing.model_dump(mode="json", exclude={"listing_id"}) for listing in demo_listings(40, images_root=root)]
     items.append({**items[0], "url": "http://demo.test/p/no-title", "title": None, "price": None, "sku": "NONE-1",
                   "raw_hash": "bad"})
-    with root.open(root.raw_items(CRAWL_ID), "w", encoding="utf-8") as handle:
+    with root.open(catalog.raw_items(CRAWL_ID), "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(item) + "\n" for item in items)
 
 
@@ -87,7 +88,7 @@ def ingest_state(root: DataRoot) -> dict:
             "snapshots": [name for name in root.listdir("snapshots") if not name.startswith(".")],
             "rows": sorted(read_snapshot(root, snapshot_id).column("listing_id").to_pylist()) if snapshot_id else None,
             "manifest_rows": root.read_json(f"snapshots/{snapshot_id}/manifest.json")["rows"] if snapshot_id else None,
-            "quarantined": sorted(root.read_parquet(DataRoot.quarantine(CRAWL_ID), columns=["url"])
+            "quarantined": sorted(root.read_parquet(catalog.quarantine(CRAWL_ID), columns=["url"])
                                   .column(0).to_pylist())}
 
 
@@ -102,7 +103,7 @@ def test_ingest_killed_at_any_write_then_rerun(point, tmp_path, monkeypatch):
 def labels_state(root: DataRoot) -> dict:
     from mlflow import MlflowClient
 
-    from labelops.feedback import label_runs, read_labels
+    from labelops.labels import label_runs, read_labels
     from labelops.registry import configure_mlflow
 
     (run_id,) = label_runs(root)
@@ -117,7 +118,7 @@ def labels_state(root: DataRoot) -> dict:
 
 @pytest.mark.parametrize("point", [p for p in CRASH_POINTS if p.startswith("labels")])
 def test_labelling_killed_at_any_write_then_rerun(point, tmp_path, monkeypatch):
-    from labelops.feedback import label_runs
+    from labelops.labels import label_runs
 
     def nothing_shown(root: DataRoot) -> None:
         assert label_runs(root) == []  # the interrupted run is not shown to anyone
@@ -142,15 +143,16 @@ def write_feedback_inbox(root: DataRoot) -> None:
 
 
 def feedback_state(root: DataRoot) -> dict:
-    from labelops.feedback import INBOX, PROCESSED, read_feedback
+    from labelops.catalog import FEEDBACK_INBOX, FEEDBACK_PROCESSED
+    from labelops.feedback import read_feedback
 
     rows = read_feedback(root).sort_values("feedback_id")
     quarantined = sorted((row["source"], row["line_number"], row["error"])
                          for name in root.listdir("quarantine") if name.startswith("feedback-")
                          for row in root.read_parquet(f"quarantine/{name}").to_pylist())
-    processed = sorted(name for batch in root.listdir(PROCESSED) for name in root.listdir(f"{PROCESSED}/{batch}"))
+    processed = sorted(name for batch in root.listdir(FEEDBACK_PROCESSED) for name in root.listdir(f"{FEEDBACK_PROCESSED}/{batch}"))
     return {"rows": rows[["feedback_id", "label_id", "verdict", "reviewer", "reason"]].to_dict("records"),
-            "quarantined": quarantined, "inbox": root.listdir(INBOX), "processed": processed}
+            "quarantined": quarantined, "inbox": root.listdir(FEEDBACK_INBOX), "processed": processed}
 
 
 @pytest.mark.parametrize("point", [p for p in CRASH_POINTS if p.startswith("feedback")])
@@ -162,8 +164,8 @@ def test_feedback_collection_killed_at_any_write_then_rerun(point, tmp_path, mon
 
 
 def test_a_labels_run_being_written_is_never_the_newest_run(data_root):
-    from labelops.feedback import label_runs
-    from labelops.labels import LABEL_SCHEMA, labels_path
+    from labelops.catalog import labels_path
+    from labelops.labels import LABEL_SCHEMA, label_runs
     from labelops.review import ReviewApp
 
     root = DataRoot(str(data_root))

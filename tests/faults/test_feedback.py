@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from labelops import feedback as reviews
-from labelops.feedback import INBOX, collect_feedback, inbox_files, quarantine_path, read_feedback, write_inbox
+from labelops.catalog import FEEDBACK_INBOX, feedback_quarantine_path
+from labelops.feedback import collect_feedback, inbox_files, read_feedback, write_inbox
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels
 
@@ -37,7 +38,7 @@ def test_hostile_lines_are_quarantined_with_a_reason_and_the_rest_is_stored(labe
         json.dumps(verdict(labels[4], rating=1e308 * 10)).encode(),  # Infinity
         json.dumps(verdict(labels[5])).encode(),
     ]
-    (root_path := root.path(INBOX)) and root.makedirs(INBOX)
+    (root_path := root.path(FEEDBACK_INBOX)) and root.makedirs(FEEDBACK_INBOX)
     with open(f"{root_path}/a-hostile.jsonl", "wb") as handle:
         handle.write(b"\n".join(hostile) + b"\n")
     write_inbox(root, [verdict(labels[6]), verdict(labels[7])], "b-good")
@@ -46,7 +47,7 @@ def test_hostile_lines_are_quarantined_with_a_reason_and_the_rest_is_stored(labe
 
     assert (batch.lines, batch.stored, batch.rejected) == (9, 4, 5)  # nothing lost
     assert set(read_feedback(root)["label_id"]) == {labels[i].label_id for i in (0, 5, 6, 7)}
-    quarantined = {row["line_number"]: row for row in root.read_parquet(quarantine_path(batch.batch_id)).to_pylist()}
+    quarantined = {row["line_number"]: row for row in root.read_parquet(feedback_quarantine_path(batch.batch_id)).to_pylist()}
     assert sorted(quarantined) == [2, 3, 4, 5, 6]
     assert "not UTF-8" in quarantined[2]["error"] and "\\xff" in quarantined[2]["line"]
     assert "nested too deeply" in quarantined[3]["error"]
@@ -63,7 +64,7 @@ def test_a_line_too_long_to_read_is_quarantined_without_reading_it_whole(labelle
                     + json.dumps(verdict(labels[1])) + "\n")
     batch = collect_feedback(root, [str(path)])
     assert (batch.stored, batch.rejected) == (1, 1)
-    (row,) = root.read_parquet(quarantine_path(batch.batch_id)).to_pylist()
+    (row,) = root.read_parquet(feedback_quarantine_path(batch.batch_id)).to_pylist()
     assert "longer than" in row["error"] and len(row["line"]) < 1000
 
 

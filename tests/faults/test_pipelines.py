@@ -9,11 +9,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from labelops.crawl import crawl
+from labelops import catalog
 from labelops.ingest import IngestSummary
 from labelops.settings import CrawlSettings
 from labelops.shop import serve_folder
 from labelops.storage import DataRoot
+from spiders.runner import crawl
 
 BOMB_SIDE = 11_000  # 121 Mpx, declared by a PNG of a few kilobytes
 
@@ -60,7 +61,7 @@ def test_an_image_bomb_is_refused_and_counted(tmp_path):
     assert report.images_too_large == 1 and report.images_failed == 1
     stored = [Image.open(Path(root.path("images")) / name) for name in root.listdir("images")]
     assert sorted(image.size for image in stored) == [(64, 64), (64, 64)]  # no 11,000² JPEG
-    items = [json.loads(line) for line in Path(root.path(root.raw_items("bomb"))).read_text().splitlines()]
+    items = [json.loads(line) for line in Path(root.path(catalog.raw_items("bomb"))).read_text().splitlines()]
     bomb = next(item for item in items if item["title"] == "Lamp 3")
     assert bomb["images"] == [] and any("too large" in warning for warning in bomb["warnings"])
     summary = IngestSummary(data_root=root.url, crawl=report).to_markdown()

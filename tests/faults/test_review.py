@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from labelops.feedback import INBOX, MAX_REASON_CHARS, read_labels
+from labelops.catalog import FEEDBACK_INBOX
+from labelops.feedback import MAX_REASON_CHARS
+from labelops.labels import read_labels
 from labelops.review import serve_review
 from labelops.storage import DataRoot
 from tests.helpers.feedback import write_labels
@@ -78,7 +80,7 @@ def test_a_foreign_host_gets_neither_the_page_nor_its_token(root):
         assert status == 403
         assert request(url, headers={"Host": f"localhost:{port}"})[0] == 200
         assert post(url, verdict(root), token, {"Origin": f"http://127.0.0.1:{port}"})[0] == 201
-    assert len(root.listdir(INBOX)) == 1  # only the same-origin verdict
+    assert len(root.listdir(FEEDBACK_INBOX)) == 1  # only the same-origin verdict
 
 
 def test_a_configured_host_is_accepted(root, monkeypatch):
@@ -121,7 +123,7 @@ def test_text_fields_are_limited(root):
         assert status == 400 and "reviewer" in reply["errors"][0]
         status, reply = post(url, verdict(root, reason="x" * 100_000), token)
         assert status == 413
-    assert root.listdir(INBOX) == []
+    assert root.listdir(FEEDBACK_INBOX) == []
 
 
 def test_a_slow_body_times_out_and_does_not_block_the_server(root):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from labelops import training
+from labelops import catalog, training
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
 from tests.helpers.listings import demo_listings, publish_demo_snapshot
@@ -84,7 +84,7 @@ def test_work_folders_for_a_remote_data_root_are_private(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     settings = Settings(data="s3://bucket/labelops", mlflow_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
-    work = training.work_dir_for("text", "abc123", settings)
+    work = catalog.training_dir("text", "abc123", settings)
     assert work.is_relative_to(tmp_path / "home" / ".cache")  # not a predictable path under the shared /tmp
     base = work.parents[2]
     assert base.is_dir() and stat.S_IMODE(base.stat().st_mode) == 0o700 and base.stat().st_uid == os.getuid()
@@ -93,12 +93,12 @@ def test_work_folders_for_a_remote_data_root_are_private(tmp_path, monkeypatch):
     shared.mkdir(mode=0o777)
     os.chmod(shared, 0o777)
     own = Settings(data="s3://bucket/labelops", mlflow_uri="sqlite:///x.db", work_dir=shared)
-    training.work_dir_for("text", "abc123", own)
+    catalog.training_dir("text", "abc123", own)
     assert stat.S_IMODE(shared.stat().st_mode) == 0o700  # our own folder: made private
     if os.getuid() == 0:  # someone else's folder: refused
         os.chown(shared, 65534, 65534)
         with pytest.raises(PermissionError, match="not yours"):
-            training.work_dir_for("text", "abc123", own)
+            catalog.training_dir("text", "abc123", own)
 
 
 @pytest.fixture

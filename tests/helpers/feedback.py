@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 
-from labelops.labels import LABEL_SCHEMA, Label, label_id_of, labels_path, publish_label_run
+from labelops.catalog import labels_path
+from labelops.labels import LABEL_SCHEMA, Label, label_id_of, publish_label_run
 from labelops.storage import DataRoot
 
 

@@ -14,29 +14,14 @@ from labelops.textgen.metrics import (
     attribute_coverage_per_row,
     bleu,
     chrf,
-    detect_lang,
     distinct_2,
     evaluate_text,
-    is_cjk,
     rouge_l,
     tag_f1,
-    unstated_facts,
 )
 
 ZH_REF = "这款牛仔外套采用白色的衣身，十分百搭。衣身多处有做旧破洞设计，打破单调乏味。"
 ZH_PRED = "这款牛仔外套采用黑色的衣身，简约百搭。后背有刺绣装饰，丰富层次感。"
-
-# ------------------------------------------------------------------------------ language
-
-
-def test_language_detection() -> None:
-    assert is_cjk("这款牛仔外套采用白色")
-    assert is_cjk("这款BRAND针织连衣裙")  # a Latin word in Chinese copy
-    assert not is_cjk("A red cotton T-shirt")
-    assert not is_cjk("12345 !!")
-    assert detect_lang([ZH_REF, "one English line"]) == "zh"
-    assert detect_lang(["A red cotton T-shirt", None, ""]) == "en"
-
 
 # ---------------------------------------------------------------------------------- BLEU
 
@@ -185,14 +170,6 @@ def test_coverage_reads_prices_and_decimals_the_same_in_any_script() -> None:
     assert attribute_coverage(["Price: £24.90, 9.6 inch deep."], [books]) == 0.0
 
 
-def test_unstated_facts_lists_what_coverage_misses() -> None:
-    row = {"brand": "Seabright", "attributes": {"color": "red", "Pockets": "3", "Lined": "No", "Hooded": "Yes"}}
-    assert unstated_facts("A red jacket by Seabright.", row) == [("Pockets", "3"), ("Hooded", "Yes")]
-    assert unstated_facts("A hooded jacket with 3 pockets.", row) == [("color", "red"), ("brand", "Seabright")]
-    with_brand_attribute = {"brand": "Seabright", "attributes": {"Brand": "Seabright"}}
-    assert unstated_facts("A jacket.", with_brand_attribute) == [("Brand", "Seabright")]  # listed once
-
-
 # ---------------------------------------------------------------------------- tags, all
 
 
@@ -225,7 +202,8 @@ def test_evaluate_text_gives_every_metric(lang: str) -> None:
 
 
 def test_tag_precision_counts_only_tags_the_facts_state():
-    from labelops.textgen.metrics import supported_tags, tag_precision
+    from labelops.textgen.facts import supported_tags
+    from labelops.textgen.metrics import tag_precision
 
     row = {"title": "Lumen Alto Beige Headphones", "brand": "Lumen", "category_path": ["Electronics", "Audio"],
            "attributes": {"color": "beige", "connectivity": "Bluetooth 5.0, USB-C"}}

@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from labelops.textgen.data import IGNORE_INDEX, build_examples, encode_example, split_of
+from labelops.snapshot import split_of
+from labelops.textgen.data import IGNORE_INDEX, build_examples, encode_example
 from labelops.textgen.serialize import (
     EOS,
     SEP,

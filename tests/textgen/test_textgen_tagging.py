@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labelops.textgen.baselines import listing_tags
-from labelops.textgen.data import split_of
+from labelops.snapshot import split_of
 from labelops.textgen.serialize import MAX_TAGS, fact_tags
 from labelops.textgen.tagging import TagClassifier, merge_tags, top_category
 from tests.helpers.real_data import demo_rows

@@ -152,7 +152,8 @@ def test_base_model_from_a_local_folder_is_fine_tuned(data_root, snapshot, tmp_p
 
 def test_pretraining_on_the_shops_text_comes_first_and_never_sees_held_out_descriptions(data_root, snapshot):
     from labelops.snapshot import read_snapshot
-    from labelops.textgen.data import pretraining_examples, split_of
+    from labelops.snapshot import split_of
+    from labelops.textgen.data import pretraining_examples
 
     rows = read_snapshot(DataRoot(str(data_root)), snapshot).to_pylist()
     documents = pretraining_examples(rows)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import os
 
+from labelops import catalog
 from labelops.settings import Settings
 
 
 def use_embedded_prefect(settings: Settings) -> None:
     """Local Prefect: its database under ``<data>/prefect``, a start-up timeout that fits a cold start."""
     if "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ and settings.data_is_local:
-        home = settings.local_data_path / "prefect"
+        home = settings.local_data_path / catalog.PREFECT_HOME
         home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(home)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")

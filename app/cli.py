@@ -80,20 +80,21 @@ def print_trained(models: dict[str, dict]) -> None:
 
 def _prepare_runtime() -> None:
     """Embedded Prefect under the data root and quiet third-party logs; before Prefect is imported."""
-    from labelops.runtime import quiet_third_party_logs, use_embedded_prefect
+    from app.runtime import quiet_third_party_logs, use_embedded_prefect
 
     use_embedded_prefect(get_settings())
     quiet_third_party_logs()
 
 
 def _ingest_summary(crawl_id: str):  # noqa: ANN202 - IngestSummary | None, imported lazily
-    from labelops.ingest import IngestSummary, summary_path
+    from labelops.catalog import ingest_summary_path
+    from labelops.ingest import IngestSummary
     from labelops.storage import DataRoot
 
     root = DataRoot(get_settings().data)
-    if not root.exists(summary_path(crawl_id)):
+    if not root.exists(ingest_summary_path(crawl_id)):
         return None
-    return IngestSummary.model_validate(root.read_json(summary_path(crawl_id)))
+    return IngestSummary.model_validate(root.read_json(ingest_summary_path(crawl_id)))
 
 
 def _finish(state, crawl_id: str) -> object:  # noqa: ANN001
@@ -101,8 +102,13 @@ def _finish(state, crawl_id: str) -> object:  # noqa: ANN001
     summary = _ingest_summary(crawl_id)
     if summary is not None:
         print_ingest_summary(summary)
+    return _result(state, "failed")
+
+
+def _result(state, failed: str) -> object:  # noqa: ANN001 - a Prefect State
+    """The flow's result; on failure, print ``failed`` with the flow's message and exit 1."""
     if state.is_failed():
-        console.print(f"[bold red]failed:[/] {escape(str(state.message))}")
+        console.print(f"[bold red]{failed}:[/] {escape(str(state.message))}")
         raise typer.Exit(1)
     return state.result()
 
@@ -151,10 +157,7 @@ def train(
     state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, max_steps=max_steps,
                        base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
                        text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
-    if state.is_failed():
-        console.print(f"[bold red]training failed:[/] {escape(str(state.message))}")
-        raise typer.Exit(1)
-    print_trained(state.result())
+    print_trained(_result(state, "training failed"))
 
 
 def print_gates(gates: list[dict]) -> None:
@@ -215,10 +218,7 @@ def generate(
     from flows.generate import generate as generate_flow
 
     state = generate_flow(snapshot_id=snapshot, return_state=True)
-    if state.is_failed():
-        console.print(f"[bold red]generation failed:[/] {escape(str(state.message))}")
-        raise typer.Exit(1)
-    print_label_run(state.result())
+    print_label_run(_result(state, "generation failed"))
 
 
 @app.command()
@@ -278,10 +278,7 @@ def feedback(
     from flows.feedback import feedback as feedback_flow
 
     state = feedback_flow(path=file, trigger=trigger, max_steps=max_steps, return_state=True)
-    if state.is_failed():
-        console.print(f"[bold red]feedback failed:[/] {escape(str(state.message))}")
-        raise typer.Exit(1)
-    print_feedback(state.result())
+    print_feedback(_result(state, "feedback failed"))
 
 
 @app.command()
@@ -293,13 +290,14 @@ def review(
     """Serve the review page: accept, reject or edit the latest labels; verdicts go to the feedback inbox."""
     import time
 
+    from labelops import catalog
     from labelops.review import NoLabelsError, serve_review
     from labelops.storage import DataRoot
 
     root = DataRoot(get_settings().data)
     try:
         with serve_review(root, run, host=host, port=port) as url:
-            console.print(f"[bold green]review page:[/] {url}  (verdicts go to {root.uri('feedback/inbox')}; "
+            console.print(f"[bold green]review page:[/] {url}  (verdicts go to {root.uri(catalog.FEEDBACK_INBOX)}; "
                           "collect them with `labelops feedback`; Ctrl-C to stop)")
             while True:
                 time.sleep(3600)
@@ -348,7 +346,7 @@ def serve(
     Prefect server to watch and trigger the runs in its UI.
     """
     _prepare_runtime()
-    from labelops.deployments import DeploymentsError, available_specs, load_specs, serve_all
+    from app.deployments import DeploymentsError, available_specs, load_specs, serve_all
 
     try:
         present, missing = available_specs(load_specs())
@@ -382,7 +380,7 @@ def deploy(
 
     import yaml
 
-    from labelops.deployments import PROJECT_ROOT, DeploymentsError, available_specs, load_specs, render_prefect_yaml
+    from app.deployments import PROJECT_ROOT, DeploymentsError, available_specs, load_specs, render_prefect_yaml
 
     if "PREFECT_API_URL" not in os.environ:
         console.print("[yellow]PREFECT_API_URL is not set: the deployments go into the embedded Prefect under the "

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-import labelops.cli
-from labelops.cli import app
+import app.cli as cli
+from app.cli import app
 
 
 class _Done:
@@ -28,7 +28,7 @@ def test_train_command_passes_the_chosen_models(monkeypatch, data_root, argument
 
     calls = []
     monkeypatch.setattr(flows.train, "train", lambda **kwargs: calls.append(kwargs) or _Done())
-    monkeypatch.setattr(labelops.cli, "_prepare_runtime", lambda: None)
+    monkeypatch.setattr(cli, "_prepare_runtime", lambda: None)
     result = CliRunner().invoke(app, ["train", *arguments, "--gan-steps", "7", "--image-size", "32"])
     assert result.exit_code == 0, result.output
     (call,) = calls

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from labelops.crawl import crawl
 from labelops.ingest import normalize_crawl, validate_crawl
 from labelops.settings import CrawlSettings
 from labelops.storage import DataRoot
+from spiders.runner import crawl
 from tests.helpers.fault_server import BROKEN, GOOD_PRODUCTS, fault_server
 
 

@@ -20,7 +20,8 @@ Each :class:`Finding` has a kind and the span of the text it is about:
 - ``garbled``: words no text or fact of the snapshot has ("ALOELISLATLAMALL", "Nillting of the
   crafa"): more than ``GARBLED_SHARE`` of a text's words (Chinese: characters), at least
   ``GARBLED_MIN`` of them, or one unknown word of ``GARBLED_WORD`` letters or more. The vocabulary
-  is every word of the training rows' descriptions and facts, and this product's own facts. On
+  is every word of the training rows' descriptions and facts, and this product's own facts (with
+  fewer than ``GARBLED_MIN_TEXTS`` training descriptions, nothing is judged garbled). On
   people's held-out text at most 0.22 of words were unknown (books' blurbs; Flipkart 0.19,
   AdvertiseGen 0.09, demo 0), and none reached 0.3.
 
@@ -67,6 +68,7 @@ FINDING_KINDS = ("name", "brand", "type", "attribute", "wrong_attribute", "numbe
 GARBLED_SHARE = 0.3  # of a text's words unknown to the snapshot
 GARBLED_MIN = 3  # unknown words, at least
 GARBLED_WORD = 25  # letters: an unknown word this long is garbled alone
+GARBLED_MIN_TEXTS = 20  # training descriptions, at least, for the vocabulary to judge by
 FILE_NAME = "factcheck.json"
 
 _CURRENCY_SYMBOLS = "€$£¥₹"
@@ -404,9 +406,11 @@ class FactChecker:
         free = {k: frozenset(v for v in vs if _free_value_ok(v)) for k, vs in anchored.items()}
         keys = frozenset(k for k in key_rows if k not in identifier_like and len("".join(k)) >= 3
                          and not all(t in _STOPWORDS for t in k))
-        vocabulary = {t.norm for row in rows for t in _tokens(_text_value(_get(row, "description")))
-                      if t.kind in ("word", "cjk")}
-        vocabulary |= {w for fact in facts for w in fact.words}
+        described = [d for row in rows if (d := _text_value(_get(row, "description")))]
+        vocabulary: set[str] = set()
+        if len(described) >= GARBLED_MIN_TEXTS:  # fewer texts know too few words to call one garbled
+            vocabulary = {t.norm for d in described for t in _tokens(d) if t.kind in ("word", "cjk")}
+            vocabulary |= {w for fact in facts for w in fact.words} | set(_STOPWORDS)
         candidate = cls(frozenset(names), frozenset(b for b in brands if _brand_ok(b)),
                         {k: v for k, v in free.items() if v}, anchored, keys,
                         frozenset(t for t in types if not all(w in _STOPWORDS for w in t)), frozenset(vocabulary))

@@ -30,7 +30,7 @@ from labelops.textgen.baselines import listing_tags
 from labelops.textgen.grounding import complete, ground
 from labelops.textgen.facts import supported_tags
 from labelops.textgen.retrieval import ExemplarIndex
-from labelops.textgen.serialize import MAX_TAGS, fill_slots, lexicalize, parse_output, serialize_input, slot_values
+from labelops.textgen.serialize import MAX_TAGS, fill_slots, lexicalize, parse_output, reads_like_tag, serialize_input, slot_values
 from labelops.textgen.tokenizer import prompt_ids, slot_token_ids
 
 Strategy = Literal["greedy", "beam", "sample"]
@@ -70,8 +70,9 @@ class GeneratedText:
 def label_tags(tags: Sequence[str], row: Mapping[str, Any]) -> list[str]:
     """A label's tags: the product's own facts as tags (category path, attribute values), then the
     writer's tags the facts support (:func:`~labelops.textgen.facts.supported_tags`: no filler,
-    no other product's name), without repeats, at most ``MAX_TAGS``."""
-    own = list(dict.fromkeys(" ".join(t.casefold().split()) for t in tags if t and t.strip()))
+    no other product's name) and that read like a tag (:func:`~labelops.textgen.serialize.reads_like_tag`:
+    no bare count "2"), without repeats, at most ``MAX_TAGS``."""
+    own = list(dict.fromkeys(" ".join(t.casefold().split()) for t in tags if t and reads_like_tag(t)))
     kept = [t for t, ok in zip(own, supported_tags(own, row)) if ok]
     return list(dict.fromkeys([*listing_tags(row), *kept]))[:MAX_TAGS]
 

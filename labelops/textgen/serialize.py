@@ -263,6 +263,13 @@ def _salient_words(description: str, exclude: set[str], k: int = 3) -> list[str]
     return sorted(counts, key=lambda w: (-counts[w], first[w]))[:k]
 
 
+def reads_like_tag(text: str) -> bool:
+    """Whether a value can stand alone as a tag: a letter, at most 3 words and 30 characters, and
+    not a bare "yes" or "no" (a pocket count "2" is a fact only beside its key)."""
+    return bool(_LETTER.search(text)) and len(text) <= 30 and len(text.split()) <= 3 \
+        and text.strip().casefold() not in _NOT_TAGS
+
+
 def fact_tag_kinds(listing: Mapping[str, Any], limit: int | None = MAX_ATTRIBUTES) -> list[tuple[str, str]]:
     """:func:`fact_tags` with the kind of fact each came from: ``"category"`` for a level of the
     category path, else the attribute's key (casefolded); a tag given twice keeps its first kind."""
@@ -271,8 +278,7 @@ def fact_tag_kinds(listing: Mapping[str, Any], limit: int | None = MAX_ATTRIBUTE
         if _SKIP_TAG_KEYS.search(key):
             continue
         for part in split_values(value) or (value,):  # "复古、文艺" is two tags
-            if (_LETTER.search(part) and len(part) <= 30 and len(part.split()) <= 3
-                    and part.strip().casefold() not in _NOT_TAGS):
+            if reads_like_tag(part):
                 tags.append((part.casefold(), key.casefold()))
     first: dict[str, str] = {}
     for tag, kind in tags:

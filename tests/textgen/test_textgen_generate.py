@@ -106,3 +106,6 @@ def test_label_tags_are_the_facts_then_the_writers_supported_tags():
            "attributes": {"color": "beige"}}
     assert label_tags(["meet", "Headphones", "ember", "hello", "beige"], row) == [
         "electronics", "audio", "beige", "headphones"]
+    # a count the facts state is no tag on its own (a backpack's label read "…, '2', '25 l'")
+    backpack = {"title": "Kite Backpack", "category_path": ["Bags"], "attributes": {"pockets": "2", "capacity": "25 L"}}
+    assert label_tags(["2", "25 l", "blue"], backpack) == ["bags", "25 l"]

@@ -18,7 +18,7 @@ labelling would make, were half of each held-out listing's attributes missing, a
 ``target_precision`` correct (a tag is correct when that product's facts give it). Guesses for
 the facts a listing lacks are harder than the average tag: chosen over all tags, the same
 threshold let through guesses 0.86–0.88 correct (``benchmarks/tag_quality.py``). The
-cross-validated precision, recall and category accuracy are kept beside the model (:attr:`report`).
+cross-validated precision, recall and category accuracy are kept in :attr:`report` (labelling logs them to its MLflow run).
 Tags with a digit ("10 cm", "1 year warranty") are not learned: a number guessed from words is
 no fact. Labelling fits it on the snapshot's training rows, as it builds the fact checker.
 """

@@ -22,6 +22,7 @@ from price_parser import Price
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 from w3lib.url import canonicalize_url
 
+from labelops import currencies
 from labelops.contracts import LISTING_SCHEMA, Listing, RawItem
 
 __all__ = [
@@ -78,7 +79,7 @@ def clean_list(values: Iterable[Any]) -> list[str]:
 
 # ------------------------------------------------------------------------------------- prices
 
-# Symbols price-parser's data gives several currencies (the usual reading, or None when there is
+# Symbols the currency data gives several currencies (the usual reading, or None when there is
 # none), lacks, or maps to a rarer currency; and a few legacy codes.
 _EXTRA_SYMBOLS: dict[str, str | None] = {
     "$": "USD",
@@ -117,6 +118,8 @@ _EXTRA_SYMBOLS: dict[str, str | None] = {
     "₵": "GHS",
     "zl": "PLN",
     "лей": "MDL",
+    "sr": "SAR",  # also the Seychelles rupee's, far rarer on shops
+    "bs.": "BOB",  # also the old bolívar's
     "rur": "RUB",  # the pre-1998 rouble code, still common in feeds
     "byr": "BYN",
     "kr": None,  # SEK, NOK, DKK, ISK
@@ -127,23 +130,13 @@ _EXTRA_SYMBOLS: dict[str, str | None] = {
     "ƒ": None,
     "zk": None,
 }
-_RETIRED_CODES = {"ATS", "BEF", "CYP", "DEM", "NLG", "EEK", "FIM", "FRF", "GRD", "IEP", "ITL",
-                  "LVL", "LTL", "LUF", "MTL", "PTE", "SKK", "SIT", "ESP", "VAL", "NTD", "RMB"}
-
-
 @lru_cache(maxsize=1)
 def _symbol_table() -> tuple[frozenset[str], dict[str, str | None]]:
-    """ISO codes and a symbol → code table built from price-parser's currency data."""
-    from price_parser._currencies import CURRENCIES  # the data behind price-parser's symbols
-
-    codes = frozenset(c for c in CURRENCIES if c not in _RETIRED_CODES and len(c) == 3)
-    seen: dict[str, set[str]] = {}
-    for code in codes:
-        info = CURRENCIES[code]
-        for symbol in (info["s"], info["sn"], *info.get("sn2", [])):
-            if symbol and symbol != "-":
-                seen.setdefault(symbol.casefold(), set()).add(code)
-    table: dict[str, str | None] = {s: next(iter(c)) for s, c in seen.items() if len(c) == 1}
+    """ISO codes, and symbol → code where a symbol names one currency (:mod:`labelops.currencies`),
+    with the usual readings above for the shared ones."""
+    # a legacy code the readings above send elsewhere ("BYR" → "BYN") is read, not kept
+    codes = currencies.iso_codes() - {key.upper() for key, code in _EXTRA_SYMBOLS.items() if code and code != key.upper()}
+    table: dict[str, str | None] = {s: next(iter(c)) for s, c in currencies.codes_by_symbol().items() if len(c) == 1}
     table.update(_EXTRA_SYMBOLS)
     return codes, table
 

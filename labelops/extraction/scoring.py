@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
+from labelops.currencies import codes_by_symbol
 from labelops.normalize import currency_code
 
 FIELDS = ("price", "sku", "availability", "brand", "currency")
@@ -67,41 +67,15 @@ def _decimal(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-_SHARED_SYMBOLS = {
-    # symbols many currencies share that price-parser's data gives to one of them only
-    "rs": {"INR", "PKR", "LKR", "NPR", "MUR", "SCR"},
-    "rs.": {"INR", "PKR", "LKR", "NPR", "MUR", "SCR"},
-    "kr": {"SEK", "NOK", "DKK", "ISK"},
-    "kr.": {"SEK", "NOK", "DKK", "ISK"},
-}
-
-
-@lru_cache(maxsize=1)
-def _codes_by_symbol() -> dict[str, frozenset[str]]:
-    """Every currency symbol (case-folded) → the ISO codes written with it."""
-    from price_parser._currencies import CURRENCIES
-
-    table: dict[str, set[str]] = {}
-    for code, info in CURRENCIES.items():
-        if len(code) != 3:
-            continue
-        for symbol in (info.get("s"), info.get("sn"), *info.get("sn2", [])):
-            if symbol and symbol != "-":
-                table.setdefault(symbol.casefold(), set()).add(code)
-    for symbol, codes in _SHARED_SYMBOLS.items():
-        table.setdefault(symbol, set()).update(codes)
-    return {symbol: frozenset(codes) for symbol, codes in table.items()}
-
-
 def accepted_currencies(value: Any) -> frozenset[str]:
     """ISO codes a ground-truth currency accepts: the code itself, or every currency written
     with that symbol (plus the symbol's usual reading)."""
     if not isinstance(value, str) or not value.strip():
         return frozenset()
     text = value.strip()
-    codes = set(_codes_by_symbol().get(text.casefold(), ()))
+    codes = set(codes_by_symbol().get(text.casefold(), ()))
     for variant in (text.casefold().rstrip(".~ "), text.casefold().replace(" ", "")):
-        codes |= _codes_by_symbol().get(variant, set())
+        codes |= codes_by_symbol().get(variant, set())
     usual = currency_code(text) or currency_code(text.rstrip(".~ "))
     if usual:
         codes.add(usual)

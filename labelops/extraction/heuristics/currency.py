@@ -9,29 +9,9 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from labelops.currencies import territory_currency
 from labelops.extraction.page import Page
 from labelops.normalize import currency_code
-
-COUNTRY_CURRENCY = {
-    # euro area
-    **dict.fromkeys(
-        ("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT",
-         "SI", "SK", "HR", "AD", "MC", "SM", "VA", "ME", "XK"),
-        "EUR",
-    ),
-    "GB": "GBP", "UK": "GBP", "US": "USD", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "CH": "CHF", "LI": "CHF",
-    "SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK", "PL": "PLN", "CZ": "CZK", "HU": "HUF", "RO": "RON",
-    "BG": "BGN", "RS": "RSD", "BA": "BAM", "MK": "MKD", "AL": "ALL", "MD": "MDL", "UA": "UAH", "BY": "BYN",
-    "RU": "RUB", "KZ": "KZT", "GE": "GEL", "AM": "AMD", "AZ": "AZN", "TR": "TRY", "IL": "ILS", "AE": "AED",
-    "SA": "SAR", "QA": "QAR", "KW": "KWD", "BH": "BHD", "OM": "OMR", "JO": "JOD", "EG": "EGP", "MA": "MAD",
-    "TN": "TND", "DZ": "DZD", "ZA": "ZAR", "NG": "NGN", "KE": "KES", "GH": "GHS", "IN": "INR", "PK": "PKR",
-    "BD": "BDT", "LK": "LKR", "NP": "NPR", "CN": "CNY", "HK": "HKD", "TW": "TWD", "MO": "MOP", "JP": "JPY",
-    "KR": "KRW", "SG": "SGD", "MY": "MYR", "ID": "IDR", "TH": "THB", "VN": "VND", "PH": "PHP", "MX": "MXN",
-    "BR": "BRL", "AR": "ARS", "CL": "CLP", "CO": "COP", "PE": "PEN", "UY": "UYU", "PY": "PYG", "BO": "BOB",
-    "EC": "USD", "VE": "VES", "CR": "CRC", "GT": "GTQ", "DO": "DOP", "PA": "PAB", "IR": "IRR", "IQ": "IQD",
-    "LB": "LBP",
-}
-"""Country (ISO 3166 alpha-2) → the currency its shops price in."""
 
 LANGUAGE_CURRENCY = {
     # languages spoken (almost) only in one currency area
@@ -80,7 +60,7 @@ def _host_country(host: str) -> str | None:
     tld = host.rsplit(".", 1)[-1].lower() if "." in host else ""
     if len(tld) != 2 or tld in _GENERIC_TLDS:
         return None
-    return "GB" if tld == "uk" else tld.upper()
+    return "GB" if tld == "uk" else tld.upper()  # .uk is the one country domain that is not ISO 3166
 
 
 def page_countries(page: Page) -> list[str]:
@@ -109,8 +89,8 @@ def page_languages(page: Page) -> list[str]:
 def locale_currency(page: Page) -> str | None:
     """The currency the page's locale suggests (country first, then a one-currency language)."""
     for country in page_countries(page):
-        if country in COUNTRY_CURRENCY:
-            return COUNTRY_CURRENCY[country]
+        if currency := territory_currency(country):
+            return currency
     for language in page_languages(page):
         if LANGUAGE_CURRENCY.get(language):
             return LANGUAGE_CURRENCY[language]
@@ -125,6 +105,6 @@ def symbol_currency(symbol: str | None, page: Page) -> str | None:
     shared = _SHARED.get(key)
     if shared:
         for country in page_countries(page):
-            if COUNTRY_CURRENCY.get(country) in shared:
-                return COUNTRY_CURRENCY[country]
+            if territory_currency(country) in shared:
+                return territory_currency(country)
     return currency_code(symbol)

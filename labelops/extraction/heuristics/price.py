@@ -21,6 +21,7 @@ from decimal import Decimal
 import lxml.etree
 from price_parser import Price
 
+from labelops.currencies import iso_codes
 from labelops.extraction.fields import Candidate
 from labelops.extraction.heuristics.currency import symbol_currency
 from labelops.extraction.page import Page, Text
@@ -47,18 +48,12 @@ MAX_REPEATS = 2
 _PRICE_TOKENS = frozenset(PRICE_TOKENS)
 _OLD_TOKENS = frozenset(t.lower() for t in OLD_PRICE_TOKENS)
 _DIGIT = re.compile(r"\d")
-def _iso_codes() -> list[str]:
-    from price_parser._currencies import CURRENCIES  # the data behind price-parser's symbols
-
-    return sorted(code for code in CURRENCIES if len(code) == 3 and code.isalpha() and code.isupper())
-
-
 _WORD_MARKS = ("kr", "Kr", "KR", "kr.", "zł", "zl", "Zł", "kč", "Kč", "kn", "Kn", "KN", "ft", "Ft", "lei", "Lei", "lv",
                "лв", "руб", "Руб", "грн", "р.", "rs", "Rs", "RS", "Rs.", "dh", "Dh", "DH", "tl", "TL", "fr.", "Fr.")
 # (case-sensitive with the usual spellings: "HPH-000419" is a code, not Honduran money; IGNORECASE is slow)
 _CURRENCY_MARK = re.compile(
     r"[$€£¥₹₽₩₪₺₴₱฿₫₦₵₸₼₾¢]|[元円원]|(?<![^\W\d_])(?:"
-    + "|".join(re.escape(m) for m in sorted((*_iso_codes(), *_WORD_MARKS), key=len, reverse=True))
+    + "|".join(re.escape(m) for m in sorted((*sorted(iso_codes()), *_WORD_MARKS), key=len, reverse=True))
     + r")(?![^\W\d_])"
 )
 _BARE_CURRENCY = re.compile(r"^\s*(?:" + _CURRENCY_MARK.pattern + r")\s*[~.]?\s*$")

@@ -31,30 +31,21 @@ console = Console()
 
 
 def print_ingest_summary(summary) -> None:  # noqa: ANN001 - labelops.ingest.IngestSummary, imported lazily
-    """Counts, the quarantine by reason, and where every file went."""
-    crawl, validation = summary.crawl, summary.validation
-    table = Table(title=f"ingest {crawl.crawl_id}", show_header=False)
-    table.add_row("pages seen", str(crawl.pages_seen))
-    table.add_row("product pages", str(crawl.product_pages))
-    table.add_row("pages failed", f"{crawl.pages_failed} {crawl.failures_by_reason or ''}")
-    table.add_row("skipped by robots.txt", str(crawl.pages_skipped_by_robots))
-    table.add_row("images downloaded / failed", f"{crawl.images_downloaded} / {crawl.images_failed}")
-    if validation:
-        table.add_row("valid listings", str(validation.valid))
-        table.add_row("quarantined", str(validation.quarantined))
-        for reason, count in validation.quarantined_by_reason.items():
-            table.add_row(f"  {reason}", str(count))
-    table.add_row("crawl time", f"{crawl.seconds:.1f} s ({crawl.pages_per_second:.1f} pages/s)")
+    """Counts, the quarantine by reason, and where every file went (the rows the markdown has)."""
+    table = Table(title=f"ingest {summary.crawl.crawl_id}", show_header=False)
+    for name, value in summary.counts():
+        table.add_row(name, value)
+    for reason, count in sorted(summary.crawl.failures_by_reason.items()):
+        table.add_row(f"  failed: {escape(reason)}", str(count))
+    if summary.validation:
+        for reason, count in summary.validation.quarantined_by_reason.items():
+            table.add_row(f"  quarantined: {escape(reason)}", str(count))
     console.print(table)
-    root = summary.data_root
-    console.print(f"raw items:   {root}/{crawl.items_path}")
-    if validation:
-        console.print(f"quarantine:  {root}/{validation.quarantine_path}")
-        if validation.data_docs:
-            console.print(f"Data Docs:   {validation.data_docs}")
+    for what, where in summary.locations():
+        console.print(f"{what + ':':<12} {escape(where)}")
     if summary.publish:
         state = "unchanged (same content as an earlier ingest)" if summary.publish.already_existed else "published"
-        console.print(f"[bold green]snapshot {summary.publish.snapshot_id}[/] {state}: {summary.publish.path}")
+        console.print(f"[bold green]snapshot {summary.publish.snapshot_id}[/] {state}")
     if summary.error:
         console.print(f"[bold red]{escape(summary.error)}[/]")
 

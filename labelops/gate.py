@@ -72,7 +72,7 @@ class GatePolicy(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> GatePolicy:
-        return cls.model_validate(read_policy(DEFAULT_POLICY, "LABELOPS_GATE_POLICY", "gate policy", path))
+        return cls.model_validate(read_policy(DEFAULT_POLICY, "gate_policy", "gate policy", path))
 
     def for_model(self, model_name: str) -> ModelPolicy:
         if model_name not in self.models:

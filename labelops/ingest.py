@@ -221,6 +221,37 @@ class IngestSummary(BaseModel):
             self.validation.valid + self.validation.quarantined
         )
 
+    def counts(self) -> list[tuple[str, str]]:
+        """What the ingest counted, in the order a person reads it (the CLI and the markdown)."""
+        crawl, validation = self.crawl, self.validation
+        rows = [
+            ("pages seen", crawl.pages_seen),
+            ("product pages (items)", crawl.product_pages),
+            ("other pages", crawl.other_pages),
+            ("pages failed", crawl.pages_failed),
+            ("pages skipped (robots.txt)", crawl.pages_skipped_by_robots),
+            ("images downloaded / failed", f"{crawl.images_downloaded} / {crawl.images_failed}"),
+        ]
+        if crawl.images_too_large or crawl.images_over_budget:
+            rows.append(("images refused: too many pixels / over the crawl's budget",
+                         f"{crawl.images_too_large} / {crawl.images_over_budget}"))
+        if validation:
+            rows += [("valid", validation.valid), ("quarantined", validation.quarantined)]
+        rows.append(("crawl time", f"{crawl.seconds:.1f} s ({crawl.pages_per_second:.1f} pages/s)"))
+        return [(name, str(value)) for name, value in rows]
+
+    def locations(self) -> list[tuple[str, str]]:
+        """Where each output went: ``(what, path or URL)``."""
+        crawl, validation = self.crawl, self.validation
+        rows = [("data root", self.data_root), ("raw items", crawl.items_path)]
+        if validation:
+            rows.append(("quarantine", validation.quarantine_path))
+            if validation.data_docs:
+                rows.append(("Data Docs", validation.data_docs))
+        if self.publish:
+            rows.append(("snapshot", self.publish.path))
+        return [(what, str(where)) for what, where in rows]
+
     def to_markdown(self) -> str:
         crawl, validation = self.crawl, self.validation
         lines = [
@@ -229,22 +260,9 @@ class IngestSummary(BaseModel):
             f"**Result:** {'snapshot `' + self.snapshot_id + '`' if self.snapshot_id else 'nothing published'}"
             + (" (unchanged: same content as before)" if self.publish and self.publish.already_existed else ""),
             "",
+            *table(["count", "value"], self.counts(), right={1}),
+            "",
         ]
-        counts = [
-            ["pages seen", crawl.pages_seen],
-            ["product pages (items)", crawl.product_pages],
-            ["other pages", crawl.other_pages],
-            ["pages failed", crawl.pages_failed],
-            ["pages skipped (robots.txt)", crawl.pages_skipped_by_robots],
-            ["images downloaded / failed", f"{crawl.images_downloaded} / {crawl.images_failed}"],
-        ]
-        if crawl.images_too_large or crawl.images_over_budget:
-            counts.append(["images refused: too many pixels / over the crawl's budget",
-                           f"{crawl.images_too_large} / {crawl.images_over_budget}"])
-        if validation:
-            counts += [["valid", validation.valid], ["quarantined", validation.quarantined]]
-        counts.append(["crawl time", f"{crawl.seconds:.1f} s ({crawl.pages_per_second:.1f} pages/s)"])
-        lines += [*table(["count", "value"], counts, right={1}), ""]
         if crawl.failures_by_reason:
             lines += ["## Failed pages by reason", "",
                       *table(["reason", "pages"], sorted(crawl.failures_by_reason.items()), right={1}), ""]
@@ -253,11 +271,6 @@ class IngestSummary(BaseModel):
                       *table(["expectation", "rows"], validation.quarantined_by_reason.items(), right={1}), ""]
         if self.error:
             lines += ["## Error", "", self.error, ""]
-        lines += ["## Where things are", "", f"- data root: `{self.data_root}`", f"- raw items: `{crawl.items_path}`"]
-        if validation:
-            lines += [f"- quarantine: `{validation.quarantine_path}`"]
-            if validation.data_docs:
-                lines += [f"- Data Docs: {validation.data_docs}"]
-        if self.publish:
-            lines += [f"- snapshot: `{self.publish.path}`"]
+        lines += ["## Where things are", "",
+                  *(f"- {what}: {where if what == 'Data Docs' else f'`{where}`'}" for what, where in self.locations())]
         return "\n".join(lines) + "\n"

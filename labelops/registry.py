@@ -61,8 +61,8 @@ def ensure_experiment(name: str, settings: Settings) -> str:
 def git_commit() -> str:
     """The project's git commit: ``LABELOPS_GIT_COMMIT`` when set (container images have no .git;
     docker/Dockerfile bakes it in from the build arg), else ``git rev-parse HEAD``, else "unknown"."""
-    if os.environ.get("LABELOPS_GIT_COMMIT"):
-        return os.environ["LABELOPS_GIT_COMMIT"]
+    if baked := Settings().git_commit:
+        return baked
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or "unknown"

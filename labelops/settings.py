@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     feedback_cron: str | None = Field(None, description="cron of the feedback check; default: deployments/prefect.yaml")
     work_dir: Path | None = Field(None, description="this machine's folder for training work folders and locks when "
                                   "the data root is remote; default ~/.cache/labelops (only you may use it)")
+    gate_policy: Path | None = Field(None, description="the gate's policy file; default labelops/gate.toml")
+    retrain_policy: Path | None = Field(None, description="the retraining policy file; default labelops/retrain.toml")
+    expectations: Path | None = Field(None, description="folder of the Great Expectations suites; default the "
+                                      "project's expectations/")
+    git_commit: str | None = Field(None, description="the commit runs are tagged with where there is no .git "
+                                   "(container images bake it in); default: git rev-parse HEAD")
     review_hosts: str = Field("", description="host names (or name:port) the review page answers to besides "
                               "127.0.0.1 and localhost, comma-separated (e.g. the name of a proxy in front of it)")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,16 +22,18 @@ from typing import Any
 import pandas as pd
 
 from labelops import catalog
+from labelops.settings import get_settings
 from labelops.storage import DataRoot
 
 log = logging.getLogger(__name__)
 
-EXPECTATIONS_DIR = Path(os.environ.get("LABELOPS_EXPECTATIONS", Path(__file__).resolve().parent.parent / "expectations"))
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+"""The project's own suites; ``LABELOPS_EXPECTATIONS`` names another folder."""
 
 
 def load_suite(name: str) -> dict:
-    """The suite ``expectations/<name>.json`` as a dict."""
-    path = EXPECTATIONS_DIR / f"{name}.json"
+    """The suite ``<expectations>/<name>.json`` as a dict."""
+    path = (get_settings().expectations or EXPECTATIONS_DIR) / f"{name}.json"
     if not path.exists():
         raise FileNotFoundError(f"no expectation suite {name!r} at {path}")
     return json.loads(path.read_text(encoding="utf-8"))

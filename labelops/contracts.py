@@ -13,11 +13,14 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
+from labelops.arrow_schema import arrow_schema
+
 Availability = Literal["InStock", "OutOfStock"]
 
 
-class ExtractedProduct(BaseModel):
-    """What the extraction function finds on one product page. Missing fields stay ``None``.
+class ProductFields(BaseModel):
+    """What a shop says of a product: the fields a page, a catalog line and a listing share.
+    Missing fields stay ``None`` (or empty).
 
     ``price`` is a plain decimal string ("1299.00"), ``currency`` an ISO 4217 code and
     ``availability`` ``InStock``/``OutOfStock``, the conventions of the extraction benchmark.
@@ -39,6 +42,11 @@ class ExtractedProduct(BaseModel):
     review_count: int | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
     image_urls: list[str] = Field(default_factory=list)
+
+
+class ExtractedProduct(ProductFields):
+    """What the extraction function finds on one product page."""
+
     canonical_url: str | None = None
     sources: list[str] = Field(default_factory=list, description="layers that contributed: json-ld, microdata, profile:...")
     warnings: list[str] = Field(default_factory=list, description="problems met while extracting, e.g. malformed JSON-LD")
@@ -54,57 +62,22 @@ class RawItem(ExtractedProduct):
     images: list[str] = Field(default_factory=list, description="downloaded images, relative to the data root")
 
 
-class Listing(BaseModel):
-    """One row of the listings table."""
-
-    model_config = ConfigDict(extra="forbid")
-
+class _ListingKey(BaseModel):
     listing_id: str
     url: str
     source: str
     crawled_at: datetime
-    title: str | None = None
-    description: str | None = None
-    price: str | None = None
-    currency: str | None = None
-    sku: str | None = None
-    gtin: str | None = None
-    mpn: str | None = None
-    brand: str | None = None
-    availability: Availability | None = None
-    category_path: list[str] = Field(default_factory=list)
-    rating: float | None = None
-    review_count: int | None = None
-    attributes: dict[str, str] = Field(default_factory=dict)
-    image_urls: list[str] = Field(default_factory=list)
+
+
+class Listing(ProductFields, _ListingKey):
+    """One row of the listings table: where and when it was seen, then the product's fields."""
+
     images: list[str] = Field(default_factory=list)
     raw_hash: str
 
 
-LISTING_SCHEMA = pa.schema(
-    [
-        pa.field("listing_id", pa.string(), nullable=False),
-        pa.field("url", pa.string(), nullable=False),
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("crawled_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("title", pa.string()),
-        pa.field("description", pa.string()),
-        pa.field("price", pa.string()),
-        pa.field("currency", pa.string()),
-        pa.field("sku", pa.string()),
-        pa.field("gtin", pa.string()),
-        pa.field("mpn", pa.string()),
-        pa.field("brand", pa.string()),
-        pa.field("availability", pa.string()),
-        pa.field("category_path", pa.list_(pa.string())),
-        pa.field("rating", pa.float64()),
-        pa.field("review_count", pa.int64()),
-        pa.field("attributes", pa.map_(pa.string(), pa.string())),
-        pa.field("image_urls", pa.list_(pa.string())),
-        pa.field("images", pa.list_(pa.string())),
-        pa.field("raw_hash", pa.string(), nullable=False),
-    ]
-)
+LISTING_SCHEMA = arrow_schema(Listing, not_null=("listing_id", "url", "source", "crawled_at", "raw_hash"))
+"""The listings table's Arrow schema (from :class:`Listing`)."""
 
 QUARANTINE_SCHEMA = LISTING_SCHEMA.append(pa.field("failed_expectations", pa.list_(pa.string()), nullable=False))
 

@@ -49,6 +49,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from labelops import catalog
+from labelops.arrow_schema import arrow_schema
 from labelops.crawl import new_crawl_id
 from labelops.labels import contains_markup, read_labels
 from labelops.locks import exclusive
@@ -97,22 +98,9 @@ class Feedback(BaseModel):
         return value.astimezone(timezone.utc) if value is not None else None
 
 
-FEEDBACK_SCHEMA = pa.schema([
-    pa.field("feedback_id", pa.string(), nullable=False),
-    pa.field("label_id", pa.string(), nullable=False),
-    pa.field("listing_id", pa.string(), nullable=False),
-    pa.field("text_model_version", pa.string()),
-    pa.field("image_model_version", pa.string()),
-    pa.field("verdict", pa.string(), nullable=False),
-    pa.field("edited_description", pa.string()),
-    pa.field("edited_tags", pa.list_(pa.string())),
-    pa.field("rating", pa.int64()),
-    pa.field("reason", pa.string()),
-    pa.field("reviewer", pa.string(), nullable=False),
-    pa.field("timestamp", pa.timestamp("us", tz="UTC"), nullable=False),
-    pa.field("batch_id", pa.string(), nullable=False),
-    pa.field("received_at", pa.timestamp("us", tz="UTC"), nullable=False),
-])
+FEEDBACK_SCHEMA = arrow_schema(Feedback, not_null=("feedback_id", "label_id", "listing_id", "verdict", "reviewer",
+                                                  "timestamp", "batch_id", "received_at"))
+"""The feedback table's Arrow schema (from :class:`Feedback`; a stored verdict has its batch and time)."""
 REJECTED_SCHEMA = pa.schema([
     pa.field("source", pa.string(), nullable=False),
     pa.field("line_number", pa.int64(), nullable=False),

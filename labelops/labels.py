@@ -28,6 +28,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from labelops import catalog
+from labelops.arrow_schema import arrow_schema
 from labelops.storage import DataRoot
 from labelops.validation import SuiteValidator
 
@@ -68,29 +69,8 @@ class Label(BaseModel):
     findings: list[str] = Field(default_factory=list, description="the fact checker's findings: kind: text (why)")
 
 
-LABEL_SCHEMA = pa.schema([
-    pa.field("label_id", pa.string(), nullable=False),
-    pa.field("listing_id", pa.string(), nullable=False),
-    pa.field("run_id", pa.string(), nullable=False),
-    pa.field("snapshot_id", pa.string(), nullable=False),
-    pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
-    pa.field("title", pa.string()),
-    pa.field("description", pa.string()),
-    pa.field("tags", pa.list_(pa.string())),
-    pa.field("guessed_tags", pa.list_(pa.string())),
-    pa.field("category", pa.string()),
-    pa.field("text_category", pa.string()),
-    pa.field("image_category", pa.string()),
-    pa.field("image_category_confidence", pa.float64()),
-    pa.field("categories_agree", pa.bool_()),
-    pa.field("image", pa.string()),
-    pa.field("image_generated", pa.bool_()),
-    pa.field("text_model_version", pa.string()),
-    pa.field("text_source", pa.string()),
-    pa.field("image_model_version", pa.string()),
-    pa.field("has_findings", pa.bool_()),
-    pa.field("findings", pa.list_(pa.string())),
-])
+LABEL_SCHEMA = arrow_schema(Label, not_null=("label_id", "listing_id", "run_id", "snapshot_id", "created_at"))
+"""The labels table's Arrow schema (from :class:`Label`)."""
 LABEL_QUARANTINE_SCHEMA = LABEL_SCHEMA.append(pa.field("failed_expectations", pa.list_(pa.string()), nullable=False))
 
 

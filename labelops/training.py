@@ -49,9 +49,18 @@ class TrainedModel(BaseModel):
 
 
 class TrainConfig(BaseModel):
-    """Base of every model's training config: everything that defines one training; its hash is the key."""
+    """Base of every model's training config: everything that defines one training; its hash is the key.
+
+    The fields here are the trainer's, the same for every model (a model may change a default)."""
 
     snapshot_id: str
+    max_steps: int = Field(400, ge=1)
+    checkpoint_every_steps: int = Field(50, ge=1, description="a crash loses at most this many steps")
+    log_every_steps: int = Field(10, ge=1)
+    devices: int = Field(1, ge=1, description="devices per node; more than one trains with DDP")
+    accelerator: str = Field("auto", description="cpu, gpu, … or auto")
+    precision: str = Field("auto", description="auto: bf16-mixed where the GPU has it, else 32-true")
+    seed: int = 0
 
     def key(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]

@@ -65,12 +65,7 @@ class GanTrainConfig(training.TrainConfig):
     max_steps: int = 1500
     sample_every_steps: int = 200
     checkpoint_every_steps: int = 100
-    log_every_steps: int = 10
     grid_columns: int = 8
-    devices: int = 1
-    accelerator: str = "auto"
-    precision: str = "auto"
-    seed: int = 0
 
 
 def work_dir_for(config: GanTrainConfig, settings: Settings) -> Path:

@@ -19,9 +19,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
-from labelops.contracts import Availability
+from labelops.contracts import ProductFields
 from labelops.shop.site import (
     ShopProduct,
     SiteSummary,
@@ -45,24 +45,13 @@ class CatalogFormatError(ValueError):
     """The catalog file has an unknown extension or cannot be read as its format."""
 
 
-class CatalogEntry(BaseModel):
-    """One line of a JSON-lines catalog: the Listing's product fields, all optional."""
+class CatalogEntry(ProductFields):
+    """One line of a JSON-lines catalog: the Listing's product fields, all optional, plus the page's
+    URL and local image files. Unknown keys are ignored, numbers read as text ("price": 899)."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
     url: str | None = None
-    title: str | None = None
-    description: str | None = None
-    price: str | None = None
-    currency: str | None = None
-    sku: str | None = None
-    gtin: str | None = None
-    brand: str | None = None
-    availability: Availability | None = None
-    category_path: list[str] = Field(default_factory=list)
-    rating: float | None = None
-    review_count: int | None = None
-    attributes: dict[str, str] = Field(default_factory=dict)
     images: list[str] = Field(default_factory=list)
 
 

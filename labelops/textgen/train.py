@@ -60,15 +60,8 @@ class TextTrainConfig(training.TrainConfig):
     lr: float = 3e-3
     weight_decay: float = 0.01
     warmup_steps: int = 30
-    max_steps: int = 400
     val_every_steps: int = 100
-    checkpoint_every_steps: int = 50
-    log_every_steps: int = 10
-    devices: int = 1
-    accelerator: str = "auto"
-    precision: str = "auto"
     compile: bool = False
-    seed: int = 0
     samples: int = 8
 
 

@@ -5,8 +5,10 @@ serve: a home page, paginated listing pages for every node of the category tree,
 product (schema.org JSON-LD or microdata plus visible HTML), product images, ``sitemap.xml``,
 ``robots.txt`` and, never linked from any page, the ground truth in ``_catalog/``.
 
-Everything written is deterministic (sorted keys, no timestamps, fixed JPEG settings) and every
-piece of catalog text is escaped, since real catalogs carry third-party text.
+The pages' markup is in the Jinja templates ``labelops/templates/shop/``; this module decides
+what each page shows. Everything written is deterministic (sorted keys, no timestamps, fixed
+JPEG settings) and every piece of catalog text is escaped (the templates autoescape and mark
+no catalog text safe), since real catalogs carry third-party text.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import quote
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup as MarkupText  # "Markup" here names the structured-data style
 from PIL import Image
 
 from labelops.contracts import Availability
@@ -55,12 +60,6 @@ SCHEMA = "https://schema.org"
 _COLOUR_KEYS = ("color", "colour")
 _MATERIAL_KEYS = ("material",)
 _CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "INR": "₹", "JPY": "¥"}
-_STYLE = (
-    "body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem}"
-    "ul.grid{list-style:none;display:flex;flex-wrap:wrap;gap:1rem;padding:0}"
-    "ul.grid li{width:10rem}ul.grid img{width:96px;height:96px;object-fit:contain}article img{max-width:24rem}"
-    ".price{font-weight:bold}table.specs th{text-align:left;padding-right:1rem}"
-)
 
 
 @dataclass(frozen=True)
@@ -183,37 +182,78 @@ def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-# --- small HTML helpers -------------------------------------------------------------------
+# --- templates ----------------------------------------------------------------------------
+#
+# The pages' markup lives in labelops/templates/shop/ (base, home, listing, product and the
+# shared _macros). Python decides what a page shows (the category tree, prices as text, the
+# JSON-LD objects, microdata or not, related products); the templates only write it out.
 
 
-def _e(text: object) -> str:
-    """Escape text for HTML element content and quoted attribute values."""
-    return html.escape(str(text), quote=True)
+def _escape(value: object) -> object:
+    """Every ``{{ }}`` value, HTML-escaped as the stdlib does (``&quot;``, ``&#x27;``).
+
+    Autoescaping is on; this ``finalize`` runs first and spells the entities like
+    ``html.escape(quote=True)`` instead of markupsafe's ``&#34;``/``&#39;``, so the pages stay
+    byte-identical with those the shop wrote before it used templates. Values already marked
+    safe (macro output, the JSON-LD text) pass unchanged. Filters that escape by themselves
+    (``|e``, ``|join``) would use markupsafe's spelling; the shop's templates use none.
+    """
+    if hasattr(value, "__html__"):
+        return value
+    return MarkupText(html.escape(str(value), quote=True))
 
 
-def _json_ld(data: dict, malformed: bool = False) -> str:
-    """A JSON-LD script block; ``<``, ``>`` and ``&`` are escaped so no text can end the script.
+@lru_cache(maxsize=1)
+def _templates() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("labelops", "templates"),
+        autoescape=select_autoescape(["html"]),
+        finalize=_escape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.globals.update(schema=SCHEMA, partner_url=PARTNER_URL)
+    return environment
+
+
+def _render(template: str, **context: object) -> str:
+    return _templates().get_template(f"shop/{template}").render(**context)
+
+
+class _Link(NamedTuple):
+    """A link to a page of the site."""
+
+    name: str
+    url: str
+
+
+class _Card(NamedTuple):
+    """A product in a listing grid (``shop/_macros.html``'s ``product_card``)."""
+
+    url: str
+    title: str
+    image: str | None
+    price: str | None  # the visible price text; None: "Price on request"
+
+
+def _card(product: ShopProduct) -> _Card:
+    price = format_price(product.price, product.currency, product.n) if product.price else None
+    return _Card(product.url, product.title, product.image, price)
+
+
+def _json_ld(data: dict, malformed: bool = False) -> MarkupText:
+    """A JSON-LD block's text; ``<``, ``>`` and ``&`` are escaped so no text can end the script.
 
     ``malformed`` drops the final closing brace, the kind of break a broken template makes.
+    Marked safe because the template writes it inside ``<script>``, where HTML entities would
+    corrupt the JSON; script_safe_json has already made it safe there.
     """
     text = script_safe_json(data, sort_keys=True)
     if malformed:
         text = text[:-1]
-    return f'<script type="application/ld+json">\n{text}\n</script>'
-
-
-def _page(title: str, body: str, nav: str, head: str = "") -> str:
-    """The page skeleton every page shares."""
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{_STYLE}</style>\n{head}</head>\n<body>\n"
-        f"{nav}\n<main>\n{body}\n</main>\n"
-        '<footer><p><a href="/">Home</a> · '
-        f'<a href="{PARTNER_URL}" rel="nofollow">Our delivery partner</a></p></footer>\n'
-        "</body>\n</html>\n"
-    )
+    return MarkupText(text)
 
 
 def _split_attributes(attributes: dict[str, str]) -> tuple[str | None, str | None, dict[str, str]]:
@@ -258,6 +298,10 @@ class _Node:
     def pages(self) -> int:
         return max(1, -(-len(self.products) // PAGE_SIZE))
 
+    @property
+    def link(self) -> _Link:
+        return _Link(self.name, self.page_url(1))
+
 
 def _category_tree(products: Sequence[ShopProduct]) -> dict[tuple[str, ...], _Node]:
     """Every prefix of every category path, with the products under it, in catalog order."""
@@ -279,32 +323,15 @@ def _category_tree(products: Sequence[ShopProduct]) -> dict[tuple[str, ...], _No
     return nodes
 
 
-def _breadcrumb_items(path: tuple[str, ...], nodes: dict[tuple[str, ...], _Node]) -> list[tuple[str, str]]:
+def _breadcrumb_items(path: tuple[str, ...], nodes: dict[tuple[str, ...], _Node]) -> list[_Link]:
     """(name, url) for each level of a category path."""
-    return [(path[depth - 1], nodes[path[:depth]].page_url(1)) for depth in range(1, len(path) + 1)]
-
-
-def _nav(top_level: Iterable[_Node]) -> str:
-    """The header with the shop's top-level categories."""
-    links = "".join(f'<li><a href="{_e(node.page_url(1))}">{_e(node.name)}</a></li>' for node in top_level)
-    return f'<header><a href="/">Home</a><nav><ul>{links}</ul></nav></header>'
-
-
-def _product_card(product: ShopProduct) -> str:
-    """A product in a listing grid."""
-    name = product.title or "Untitled product"
-    image = f'<img src="{_e(product.image)}" alt="{_e(name)}" loading="lazy">' if product.image else ""
-    price = format_price(product.price, product.currency, product.n) if product.price else "Price on request"
-    return (
-        f'<li><a href="{_e(product.url)}">{image}<span class="name">{_e(name)}</span></a>'
-        f' <span class="price">{_e(price)}</span></li>'
-    )
+    return [nodes[path[:depth]].link for depth in range(1, len(path) + 1)]
 
 
 # --- product pages ------------------------------------------------------------------------
 
 
-def _product_json_ld(product: ShopProduct, crumbs: list[tuple[str, str]]) -> tuple[dict, dict]:
+def _product_json_ld(product: ShopProduct, crumbs: list[_Link]) -> tuple[dict, dict]:
     """The schema.org Product and BreadcrumbList objects (without ``@context``)."""
     colour, material, rest = _split_attributes(product.attributes)
     offer: dict = {"@type": "Offer", "url": product.url}
@@ -347,173 +374,81 @@ def _product_json_ld(product: ShopProduct, crumbs: list[tuple[str, str]]) -> tup
     return data, breadcrumb
 
 
-def _structured_data(product: ShopProduct, crumbs: list[tuple[str, str]]) -> str:
-    """The JSON-LD script blocks of a product page (none for microdata pages)."""
+def _structured_data(product: ShopProduct, crumbs: list[_Link]) -> list[MarkupText]:
+    """The texts of a product page's JSON-LD blocks (none for microdata pages)."""
     if product.markup == "microdata":
-        return ""
+        return []
     data, breadcrumb = _product_json_ld(product, crumbs)
     malformed = product.defect == "malformed_jsonld"
     if product.markup == "jsonld-graph":
-        return _json_ld({"@context": SCHEMA, "@graph": [data, breadcrumb]}, malformed)
-    return _json_ld({"@context": SCHEMA, **data}, malformed) + "\n" + _json_ld({"@context": SCHEMA, **breadcrumb})
-
-
-def _breadcrumb_nav(title: str, crumbs: list[tuple[str, str]], micro: bool) -> str:
-    """The visible breadcrumb; a microdata BreadcrumbList when ``micro``."""
-    items = ['<li><a href="/">Home</a></li>']
-    for position, (name, url) in enumerate(crumbs, 1):
-        if micro:
-            items.append(
-                f'<li itemprop="itemListElement" itemscope itemtype="{SCHEMA}/ListItem">'
-                f'<a itemprop="item" href="{_e(url)}"><span itemprop="name">{_e(name)}</span></a>'
-                f'<meta itemprop="position" content="{position}"></li>'
-            )
-        else:
-            items.append(f'<li><a href="{_e(url)}">{_e(name)}</a></li>')
-    items.append(f"<li>{_e(title)}</li>")
-    scope = f' itemscope itemtype="{SCHEMA}/BreadcrumbList"' if micro else ""
-    return f'<nav aria-label="breadcrumb"><ol{scope}>{"".join(items)}</ol></nav>'
+        return [_json_ld({"@context": SCHEMA, "@graph": [data, breadcrumb]}, malformed)]
+    return [_json_ld({"@context": SCHEMA, **data}, malformed), _json_ld({"@context": SCHEMA, **breadcrumb})]
 
 
 def _product_page(
-    product: ShopProduct, related: Sequence[ShopProduct], crumbs: list[tuple[str, str]], nav: str, shop_name: str
+    product: ShopProduct, related: Sequence[ShopProduct], crumbs: list[_Link], nav: list[_Link], shop_name: str
 ) -> str:
     """The HTML of one product page. ``crumbs`` are (name, url) of its category levels."""
-    micro = product.markup == "microdata"
-
-    def prop(name: str) -> str:
-        return f' itemprop="{name}"' if micro else ""
-
-    def scope(kind: str) -> str:
-        return f' itemscope itemtype="{SCHEMA}/{kind}"' if micro else ""
-
     colour, material, rest = _split_attributes(product.attributes)
-    parts = [_breadcrumb_nav(product.title, crumbs, micro), f"<article{scope('Product')}>"]
-    parts.append(f"<h1{prop('name')}>{_e(product.title)}</h1>")
-    if product.image:
-        parts.append(f'<img{prop("image")} src="{_e(product.image)}" alt="{_e(product.title)}">')
-    if micro and product.sku:
-        parts.append(f'<meta itemprop="sku" content="{_e(product.sku)}">')
-    if micro and product.gtin:
-        parts.append(f'<meta itemprop="{_gtin_key(product.gtin)}" content="{_e(product.gtin)}">')
-    if product.brand:
-        parts.append(
-            f'<p class="brand"{prop("brand")}{scope("Brand")}>Brand: <span{prop("name")}>{_e(product.brand)}</span></p>'
-        )
-
-    offer = [f'<div class="offer"{prop("offers")}{scope("Offer")}>']
-    if product.price is not None:
-        if micro:
-            offer.append(f'<meta itemprop="price" content="{_e(product.price)}">')
-            if product.currency:
-                offer.append(f'<meta itemprop="priceCurrency" content="{_e(product.currency)}">')
-        offer.append(f'<p class="price">{_e(format_price(product.price, product.currency, product.n))}</p>')
-    else:
-        offer.append('<p class="price">Price on request</p>')
-    if product.availability:
-        label = "In stock" if product.availability == "InStock" else "Out of stock"
-        link = f'<link itemprop="availability" href="{SCHEMA}/{product.availability}">' if micro else ""
-        offer.append(f'<p class="availability">{link}{label}</p>')
-    cart = f"/cart/add/{quote(product.sku or product.slug, safe='')}.html"
-    offer.append(f'<p><a class="add-to-cart" href="{_e(cart)}" rel="nofollow">Add to cart</a></p>')
-    parts.append("".join(offer) + "</div>")
-
-    if product.rating is not None:
-        count = ""
-        if product.review_count is not None:
-            count = f" from <span{prop('reviewCount')}>{product.review_count}</span> reviews"
-        parts.append(
-            f'<p class="rating"{prop("aggregateRating")}{scope("AggregateRating")}>Rated '
-            f"<span{prop('ratingValue')}>{product.rating}</span> out of 5{count}</p>"
-        )
-    parts.append(f'<p class="description"{prop("description")}>{_e(product.description)}</p>')
-
-    rows = []
-    if colour is not None:
-        rows.append(f"<tr><th>Colour</th><td{prop('color')}>{_e(colour)}</td></tr>")
-    if material is not None:
-        rows.append(f"<tr><th>Material</th><td{prop('material')}>{_e(material)}</td></tr>")
-    for key, value in rest.items():
-        rows.append(
-            f"<tr{prop('additionalProperty')}{scope('PropertyValue')}>"
-            f"<th{prop('name')}>{_e(key)}</th><td{prop('value')}>{_e(value)}</td></tr>"
-        )
-    for label, value in (("SKU", product.sku), ("GTIN", product.gtin)):
-        if value:
-            rows.append(f"<tr><th>{label}</th><td>{_e(value)}</td></tr>")
-    parts.append(f'<table class="specs">{"".join(rows)}</table>')
-    parts.append("</article>")
-
-    cards = "".join(_product_card(other) for other in related)
-    parts.append(f'<section class="related"><h2>Related products</h2><ul class="grid">{cards}</ul></section>')
-
-    head = (
-        f'<meta name="description" content="{_e(product.description[:160])}">\n'
-        '<meta property="og:type" content="product">\n'
-        f'<meta property="og:title" content="{_e(product.title)}">\n'
-        + (f'<meta property="og:image" content="{_e(product.image)}">\n' if product.image else "")
-        + f'<link rel="canonical" href="{_e(product.url)}">\n'
-        + _structured_data(product, crumbs)
-        + "\n"
+    price = format_price(product.price, product.currency, product.n) if product.price is not None else None
+    return _render(
+        "product.html",
+        shop_name=shop_name,
+        nav=nav,
+        product=product,
+        micro=product.markup == "microdata",
+        crumbs=crumbs,
+        json_ld=_structured_data(product, crumbs),
+        meta_description=product.description[:160],
+        gtin_key=_gtin_key(product.gtin) if product.gtin else None,
+        price_text=price,
+        cart_url=f"/cart/add/{quote(product.sku or product.slug, safe='')}.html",
+        colour=colour,
+        material=material,
+        rest=rest,
+        related=[_card(other) for other in related],
     )
-    title = f"{product.title} | {shop_name}" if product.title else shop_name
-    return _page(title, "\n".join(parts), nav, head)
 
 
 # --- listing pages, home, sitemap, robots -------------------------------------------------
 
 
-def _listing_page(node: _Node, page: int, nodes: dict[tuple[str, ...], _Node], nav: str, shop_name: str) -> str:
+def _listing_page(
+    node: _Node, page: int, nodes: dict[tuple[str, ...], _Node], nav: list[_Link], shop_name: str
+) -> str:
     """Page ``page`` (1-based) of a category listing, with prev/next links."""
-    crumbs = _breadcrumb_items(node.path, nodes)
-    trail = "".join(f'<li><a href="{_e(url)}">{_e(name)}</a></li>' for name, url in crumbs[:-1])
-    parts = [
-        f'<nav aria-label="breadcrumb"><ol><li><a href="/">Home</a></li>{trail}<li>{_e(node.name)}</li></ol></nav>',
-        f"<h1>{_e(node.name)}</h1>",
-        f"<p>{len(node.products)} products</p>",
-    ]
-    if node.children:
-        links = "".join(f'<li><a href="{_e(nodes[c].page_url(1))}">{_e(nodes[c].name)}</a></li>' for c in node.children)
-        parts.append(f'<section class="subcategories"><h2>Subcategories</h2><ul>{links}</ul></section>')
     start = (page - 1) * PAGE_SIZE
-    cards = "".join(_product_card(p) for p in node.products[start : start + PAGE_SIZE])
-    parts.append(f'<ul class="grid products">{cards}</ul>')
-    pager = []
-    if page > 1:
-        pager.append(f'<a rel="prev" href="{_e(node.page_url(page - 1))}">Previous</a>')
-    pager.append(f"<span>Page {page} of {node.pages}</span>")
-    if page < node.pages:
-        pager.append(f'<a rel="next" href="{_e(node.page_url(page + 1))}">Next</a>')
-    parts.append(f'<nav class="pagination">{" ".join(pager)}</nav>')
-    head = "".join(
-        f'<link rel="{rel}" href="{_e(node.page_url(p))}">\n'
-        for rel, p in (("prev", page - 1), ("next", page + 1))
-        if 1 <= p <= node.pages
+    return _render(
+        "listing.html",
+        shop_name=shop_name,
+        nav=nav,
+        name=node.name,
+        crumbs=_breadcrumb_items(node.path, nodes)[:-1],
+        count=len(node.products),
+        subcategories=[nodes[child].link for child in node.children],
+        cards=[_card(p) for p in node.products[start : start + PAGE_SIZE]],
+        page=page,
+        pages=node.pages,
+        prev_url=node.page_url(page - 1) if page > 1 else None,
+        next_url=node.page_url(page + 1) if page < node.pages else None,
     )
-    return _page(f"{node.name}, page {page} | {shop_name}", "\n".join(parts), nav, head)
 
 
 def _home_page(
     top_level: Sequence[_Node],
     nodes: dict[tuple[str, ...], _Node],
     featured: Sequence[ShopProduct],
-    nav: str,
+    nav: list[_Link],
     shop_name: str,
 ) -> str:
     """The home page: every category and a few featured products."""
-    sections = []
-    for node in top_level:
-        children = "".join(
-            f'<li><a href="{_e(nodes[c].page_url(1))}">{_e(nodes[c].name)}</a></li>' for c in node.children
-        )
-        sections.append(f'<li><a href="{_e(node.page_url(1))}">{_e(node.name)}</a><ul>{children}</ul></li>')
-    cards = "".join(_product_card(p) for p in featured)
-    body = (
-        f"<h1>{_e(shop_name)}</h1>\n"
-        f'<section class="categories"><h2>Shop by category</h2><ul>{"".join(sections)}</ul></section>\n'
-        f'<section class="featured"><h2>Featured</h2><ul class="grid">{cards}</ul></section>'
+    return _render(
+        "home.html",
+        shop_name=shop_name,
+        nav=nav,
+        categories=[(node.link, [nodes[child].link for child in node.children]) for node in top_level],
+        featured=[_card(p) for p in featured],
     )
-    return _page(shop_name, body, nav)
 
 
 def sitemap_xml(paths: Iterable[str]) -> str:
@@ -569,7 +504,7 @@ def write_site(
     out_dir = Path(out_dir)
     nodes = _category_tree(products)
     top_level = [node for path, node in nodes.items() if len(path) == 1]
-    nav = _nav(top_level)
+    nav = [node.link for node in top_level]
     position_in_category = {
         p.n: i for path, node in nodes.items() for i, p in enumerate(node.products) if p.category_path == path
     }

@@ -189,3 +189,38 @@ def test_untrusted_text_is_escaped(tmp_path: Path, markup: str) -> None:
     assert found["name"] == NASTY and found["description"] == product.description
     for html_file in tmp_path.rglob("*.html"):
         assert NASTY not in html_file.read_text()
+
+
+def test_script_and_quotes_are_escaped_on_every_page(tmp_path: Path) -> None:
+    """Catalog text with a script and quotes shows up escaped on the product, listing and home pages."""
+    title = f'{NASTY} "Deluxe" \'Mug\''
+    description = f'{NASTY} A "quoted" description.'
+    product = ShopProduct(
+        n=1,
+        slug="mug-1",
+        title=title,
+        description=description,
+        category_path=("Kitchen",),
+        price="9.50",
+        currency="GBP",
+        image="/images/mug-1.jpg",
+    )
+    write_site(tmp_path, [product], lambda p: None, shop_name="Shop")
+    escaped_title = "&lt;script&gt;alert(1)&lt;/script&gt; &quot;Deluxe&quot; &#x27;Mug&#x27;"
+    escaped_description = "&lt;script&gt;alert(1)&lt;/script&gt; A &quot;quoted&quot; description."
+    product_page = _page(tmp_path, product.url)
+    listing_page = _page(tmp_path, "/category/kitchen/page-1.html")
+    home_page = _page(tmp_path, "/index.html")
+    assert f"<h1>{escaped_title}</h1>" in product_page
+    assert f'alt="{escaped_title}"' in product_page
+    assert f"<title>{escaped_title} | Shop</title>" in product_page
+    assert f'<p class="description">{escaped_description}</p>' in product_page
+    assert f'<meta name="description" content="{escaped_description}">' in product_page
+    for page in (listing_page, home_page):
+        assert f'<span class="name">{escaped_title}</span>' in page
+        assert f'alt="{escaped_title}"' in page
+    for page in (product_page, listing_page, home_page):
+        assert NASTY not in page and '"Deluxe"' not in page and '"quoted"' not in page
+    # the JSON-LD keeps the text, with nothing that could end its script element
+    assert json.loads(_json_ld_blocks(product_page)[0])["name"] == title
+    assert product_page.count("</script>") == len(_json_ld_blocks(product_page)) == 2

@@ -3,10 +3,9 @@ report is :mod:`spiders.runner`)."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime, timezone
-
 from pydantic import BaseModel, Field
+
+from labelops.ids import time_ordered_id
 
 
 class CrawlReport(BaseModel):
@@ -37,5 +36,5 @@ class CrawlReport(BaseModel):
 
 
 def new_crawl_id() -> str:
-    """A sortable, unique crawl id: UTC time plus a random suffix."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """A sortable, unique crawl id (:func:`labelops.ids.time_ordered_id`)."""
+    return time_ordered_id()

@@ -50,7 +50,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from labelops import catalog
 from labelops.arrow_schema import arrow_schema
-from labelops.crawl import new_crawl_id
+from labelops.ids import time_ordered_id
 from labelops.labels import contains_markup, read_labels
 from labelops.locks import exclusive
 from labelops.markdown import table
@@ -357,7 +357,7 @@ def read_incoming(root: DataRoot, files: Iterable[str] = (), batch_id: str | Non
     inbox, files = inbox_files(root), list(files)
     lines = [line for relative in inbox for line in read_lines(root, relative=relative)]
     lines += [line for url in files for line in read_lines(root, url=url)]
-    return Incoming(batch_id=batch_id or new_crawl_id(), inbox=inbox, files=files, lines=lines)
+    return Incoming(batch_id=batch_id or time_ordered_id(), inbox=inbox, files=files, lines=lines)
 
 
 def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = None,

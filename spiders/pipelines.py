@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import warnings
-from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from scrapy.pipelines.images import ImageException, ImagesPipeline
 
 from labelops import catalog
 from labelops.contracts import RawItem
+from labelops.crawl import new_crawl_id
 from labelops.storage import DataRoot
 
 
@@ -125,7 +125,7 @@ class RawItemWriter:
 
     def __init__(self, data_root: str, crawl_id: str | None):
         self.root = DataRoot(data_root)
-        self.crawl_id = crawl_id or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-cli"
+        self.crawl_id = crawl_id or new_crawl_id()
         self._cm = None
         self._handle = None
 

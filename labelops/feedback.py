@@ -229,11 +229,6 @@ def _rating(value: Any) -> float | None:
     return rating if math.isfinite(rating) else -1.0
 
 
-def check_frame(records: list[dict[str, Any]], labels: pd.DataFrame, now: datetime) -> pd.DataFrame:
-    """One row per parsed line with the columns the ``feedback`` suite checks (derived, never stored)."""
-    return pd.DataFrame([check_row(record, labels, now) for record in records])
-
-
 def check_row(record: Mapping[str, Any], labels: pd.DataFrame, now: datetime) -> dict[str, Any]:
     """The columns the ``feedback`` suite checks, of one parsed line."""
     label_id, listing_id = _text(record.get("label_id")), _text(record.get("listing_id"))

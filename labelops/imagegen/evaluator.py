@@ -162,19 +162,6 @@ def noise_sampler(image_size: int, seed: int = 0) -> Sampler:
     return lambda requested: torch.rand(len(requested), 3, image_size, image_size, generator=generator) * 2 - 1
 
 
-def generator_sampler(generator: nn.Module, batch_size: int = 256, seed: int = 0) -> Sampler:
-    """Samples of a trained generator in eval mode, with repeatable noise."""
-    noise = torch.Generator().manual_seed(seed)
-
-    @torch.no_grad()
-    def sample(requested: torch.Tensor) -> torch.Tensor:
-        generator.eval()
-        return torch.cat([generator.sample(requested[i:i + batch_size], noise).cpu()
-                          for i in range(0, len(requested), batch_size)])
-
-    return sample
-
-
 # ------------------------------------------------------------------------- Inception FID
 def load_inception(path: Path) -> nn.Module:
     """A local TorchScript Inception feature extractor (uint8 N×3×299×299 → N×2048)."""

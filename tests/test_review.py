@@ -29,7 +29,8 @@ def root(data_root) -> DataRoot:
         handle.write(buffer.getvalue())
     write_labels(root, "run-b", 30, changes={0: {"title": EVIL_TITLE, "description": EVIL_DESCRIPTION,
                                                   "image": "images/red.png"},
-                                              1: {"has_findings": True, "findings": [FINDING]}})
+                                              1: {"has_findings": True, "findings": [FINDING],
+                                                  "category": "Clothing", "text_category": "Home & Kitchen"}})
     return root
 
 
@@ -60,6 +61,7 @@ def test_reject_and_edit_in_the_browser_become_feedback_rows(page, root):
         assert first.locator("img").evaluate("img => img.complete && img.naturalWidth") == 32  # the photo, from the server
         assert first.locator(".finding").count() == 0
         assert page.locator(".card").nth(1).locator(".finding").text_content() == f"⚠ {FINDING}"  # beside the label
+        assert "the text reads as another category" in page.locator(".card").nth(1).text_content()
 
         first.locator(".reject").click()  # no reviewer yet: nothing is sent
         assert "enter your name" in first.locator(".status").text_content()

@@ -28,6 +28,20 @@
     return [left, right];
   }
 
+  // What a reader should know of a label, under its tags: its categories (the listing's, the
+  // text's, the photo's) and where they disagree, the fact checker's findings, who wrote it.
+  function labelNotes(right, l) {
+    var cats = "category: " + (l.category || "—") + " · from text: " + (l.text_category || "—");
+    if (l.image_category) cats += " · from image: " + l.image_category + " (" + Math.round(100 * l.image_category_confidence) + "%)";
+    if (l.categories_agree === false) cats += " · the text and the photo disagree";
+    if (l.text_category && l.category && l.text_category.toLowerCase() !== l.category.toLowerCase())
+      cats += " · the text reads as another category than the product's";
+    right.appendChild(el("div", "meta", cats));
+    (l.findings || []).forEach(function (f) { right.appendChild(el("div", "warn finding", "⚠ " + f)); });
+    right.appendChild(el("div", "meta", "listing " + l.listing_id + " · text by " + writer(l.text_model_version) +
+      (l.image_model_version ? " · images by " + writer(l.image_model_version) : "")));
+  }
+
   // Who wrote a label's text or image: "model v3", or a baseline as recorded ("baseline:template").
   function writer(version) {
     return /^baseline:/.test(String(version)) ? String(version) : "model v" + version;

@@ -7,12 +7,20 @@
   a flow whose module is not there (yet) is skipped with a warning.
 * :func:`render_prefect_yaml` writes the yaml back with the settings applied and the chosen work
   pool, for ``labelops deploy`` (which runs ``prefect deploy`` on it).
+* A deployment that already exists on the Prefect server keeps its parameters (edited in the UI or
+  not) and whether each of its schedules is active (:func:`keep_existing`): ``prefect deploy`` and
+  ``serve`` would otherwise overwrite them with the yaml's. The yaml's parameters are the defaults
+  of a new deployment; a parameter the yaml has and the server's deployment lacks is added.
+* The generate deployment's ``triggers:`` (the chain after a training, flows/chaining.py) reach the
+  server as automations both ways: ``prefect deploy`` reads them from the yaml, ``serve`` gets them
+  as ``DeploymentEventTrigger`` objects (:func:`deployment_triggers`).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -58,6 +66,7 @@ class DeploymentSpec(BaseModel):
     schedules: list[ScheduleSpec] = Field(default_factory=list)
     concurrency_limit: ConcurrencySpec | None = None
     work_pool: dict[str, Any] = Field(default_factory=dict)
+    triggers: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def flow_name(self) -> str:
@@ -136,8 +145,13 @@ def check_schedule(schedule: ScheduleSpec, where: str) -> None:
         raise DeploymentsError(f"{where}: bad schedule {schedule.cron!r} ({schedule.timezone}): {error}") from error
 
 
-def render_prefect_yaml(pool: str = "process", settings: Settings | None = None, path: Path | None = None) -> dict:
-    """The yaml document with the schedule settings applied and every deployment on work pool ``pool``."""
+def render_prefect_yaml(pool: str = "process", settings: Settings | None = None, path: Path | None = None,
+                        keep: bool | None = None) -> dict:
+    """The yaml document with the schedule settings applied and every deployment on work pool ``pool``.
+
+    ``keep``: a deployment that exists on the Prefect server keeps its parameters and schedules'
+    on/off (:func:`keep_existing`); default: when ``PREFECT_API_URL`` is set (a server's UI to edit them in).
+    """
     if pool not in POOLS:
         raise DeploymentsError(f"unknown work pool {pool!r}; choose one of {list(POOLS)}")
     settings = settings or get_settings()
@@ -157,8 +171,90 @@ def render_prefect_yaml(pool: str = "process", settings: Settings | None = None,
         deployments.append(entry)
     document["deployments"] = deployments
     document.pop("definitions", None)  # anchors are resolved already
-    load_specs(settings, path)  # the same checks as serve: cron strings and timezones
+    specs = load_specs(settings, path)  # the same checks as serve: cron strings and timezones
+    if keep is None:
+        keep = bool(os.environ.get("PREFECT_API_URL"))
+    if keep:
+        present = {spec.name: spec for spec in available_specs(specs)[0]}
+        existing = existing_deployments([spec.full_name for spec in present.values()])
+        for entry in deployments:
+            spec = present.get(entry["name"])
+            if spec is not None and spec.full_name in existing:
+                entry["parameters"], active = keep_existing(spec, existing[spec.full_name],
+                                                            flow_parameters(spec))
+                for schedule in entry.get("schedules") or []:
+                    schedule["active"] = active.get(schedule["cron"], schedule.get("active", True))
     return document
+
+
+class ExistingDeployment(BaseModel):
+    """What the server holds of a deployment that a new ``deploy`` or ``serve`` would overwrite."""
+
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    active: dict[str, bool] = Field(default_factory=dict, description="cron → whether that schedule is on")
+
+
+def existing_deployments(full_names: list[str]) -> dict[str, ExistingDeployment]:
+    """The deployments (``<flow>/<deployment>``) that exist on the Prefect server, with their
+    parameters and schedules; {} with a warning when the server cannot be read."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    found: dict[str, ExistingDeployment] = {}
+    try:
+        with get_client(sync_client=True) as client:
+            for name in full_names:
+                try:
+                    deployment = client.read_deployment_by_name(name)
+                except ObjectNotFound:
+                    continue
+                active = {getattr(s.schedule, "cron", None): s.active for s in deployment.schedules or []}
+                found[name] = ExistingDeployment(parameters=dict(deployment.parameters or {}),
+                                                 active={cron: on for cron, on in active.items() if cron})
+    except Exception as error:  # noqa: BLE001 - no server to ask: the yaml's values, as before
+        log.warning("could not read the existing deployments from the Prefect server, so the yaml's parameters "
+                    "and schedules replace theirs: %s", error)
+        return {}
+    return found
+
+
+def keep_existing(spec: DeploymentSpec, existing: ExistingDeployment,
+                  parameters_of_the_flow: set[str]) -> tuple[dict[str, Any], dict[str, bool]]:
+    """(the parameters to deploy: the server's, plus the yaml's that the server lacks, less any the
+    flow no longer has; cron → whether that schedule stays on)."""
+    merged = {**spec.parameters, **existing.parameters}
+    merged = {name: value for name, value in merged.items() if name in parameters_of_the_flow}
+    dropped = sorted(set(existing.parameters) - parameters_of_the_flow)
+    if dropped:
+        log.warning("%s: dropping parameter(s) %s the flow no longer has", spec.full_name, dropped)
+    kept = {k: v for k, v in existing.parameters.items() if k in merged and spec.parameters.get(k, v) != v}
+    if kept:
+        log.info("%s: keeping the server's parameter(s) %s (not the yaml's)", spec.full_name, sorted(kept))
+    return merged, existing.active
+
+
+def flow_parameters(spec: DeploymentSpec) -> set[str]:
+    """The names of the parameters of the spec's flow."""
+    import importlib
+    import inspect
+
+    flow = getattr(importlib.import_module(spec.module), spec.flow_name)
+    return set(inspect.signature(flow.fn).parameters)
+
+
+def deployment_triggers(spec: DeploymentSpec) -> list:
+    """The spec's ``triggers:`` as Prefect deployment triggers, named as ``prefect deploy`` names
+    them (``<deployment>__automation_<n>``), so both ways register the same automation."""
+    from prefect.events.schemas.deployment_triggers import DeploymentTriggerTypes
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(DeploymentTriggerTypes)
+    triggers = []
+    for number, entry in enumerate(spec.triggers, start=1):
+        trigger = adapter.validate_python(entry)
+        trigger.name = trigger.name or f"{spec.name}__automation_{number}"
+        triggers.append(trigger)
+    return triggers
 
 
 def available_specs(specs: list[DeploymentSpec]) -> tuple[list[DeploymentSpec], list[DeploymentSpec]]:
@@ -168,10 +264,12 @@ def available_specs(specs: list[DeploymentSpec]) -> tuple[list[DeploymentSpec], 
 
 
 def runner_deployments(settings: Settings | None = None, path: Path | None = None,
-                       specs: list[DeploymentSpec] | None = None) -> list[RunnerDeployment]:
+                       specs: list[DeploymentSpec] | None = None, keep: bool = False) -> list[RunnerDeployment]:
     """The yaml's deployments (or ``specs``) as RunnerDeployments for ``serve``; flows whose module
-    is missing are skipped with a warning."""
+    is missing are skipped with a warning. ``keep``: those that exist on the Prefect server keep
+    their parameters and schedules' on/off (:func:`keep_existing`)."""
     import importlib
+    import inspect
 
     from prefect.client.schemas.objects import (
         ConcurrencyLimitConfig,
@@ -182,6 +280,7 @@ def runner_deployments(settings: Settings | None = None, path: Path | None = Non
     present, missing = available_specs(load_specs(settings, path) if specs is None else specs)
     for spec in missing:
         log.warning("skipping deployment %s: %s does not exist", spec.full_name, spec.entrypoint)
+    existing = existing_deployments([spec.full_name for spec in present]) if keep else {}
     deployments = []
     for spec in present:
         module_name, function = spec.module, spec.flow_name
@@ -193,10 +292,13 @@ def runner_deployments(settings: Settings | None = None, path: Path | None = Non
             limit = ConcurrencyLimitConfig(
                 limit=spec.concurrency_limit.limit,
                 collision_strategy=ConcurrencyLimitStrategy(spec.concurrency_limit.collision_strategy))
+        parameters, active = spec.parameters, {}
+        if spec.full_name in existing:
+            parameters, active = keep_existing(spec, existing[spec.full_name], set(inspect.signature(flow.fn).parameters))
         deployments.append(flow.to_deployment(
-            name=spec.name, description=spec.description, tags=spec.tags, parameters=spec.parameters,
-            schedules=[Cron(s.cron, timezone=s.timezone, active=s.active) for s in spec.schedules],
-            concurrency_limit=limit,
+            name=spec.name, description=spec.description, tags=spec.tags, parameters=parameters,
+            schedules=[Cron(s.cron, timezone=s.timezone, active=active.get(s.cron, s.active)) for s in spec.schedules],
+            concurrency_limit=limit, triggers=deployment_triggers(spec),
         ))
     return deployments
 
@@ -206,7 +308,7 @@ def serve_all(limit: int | None = None, settings: Settings | None = None,
     """Serve every deployment (or ``specs``) with its schedule from this process (blocks until interrupted)."""
     from prefect import serve
 
-    deployments = runner_deployments(settings, specs=specs)
+    deployments = runner_deployments(settings, specs=specs, keep=True)
     if not deployments:
         raise DeploymentsError("no deployment to serve")
     serve(*deployments, limit=limit)

@@ -24,6 +24,7 @@ from flows.ingest import ingest
 from flows.train import train
 from labelops import catalog
 from labelops.crawl import new_crawl_id
+from labelops.models import ModelName
 from labelops.settings import get_settings
 from labelops.shop import serve_folder
 from tasks.feedback import simulate_reviewer
@@ -37,13 +38,23 @@ DEMO_GAN_STEPS = 600
 
 @flow(name="demo", log_prints=True)
 def demo(products: int = 500, seed: int = 0, port: int = 8765, crawl_id: str | None = None,
-         train_steps: int = 300, gan_steps: int = DEMO_GAN_STEPS, models: list[str] = ["text", "gan"],  # noqa: B006
+         train_steps: int = 300, gan_steps: int = DEMO_GAN_STEPS, models: list[ModelName] = ["text", "gan"],  # noqa: B006
          review: bool = True) -> dict:
     """Build the demo shop, serve it on 127.0.0.1:``port``, ingest it, train on it, gate and label;
     returns ids, URL, models and the label run.
 
     The port is fixed by default so that listing URLs, and with them snapshot ids, are the same
     from one demo run to the next.
+
+    Args:
+        products: how many products the demo shop has
+        seed: the demo shop's random seed (the same seed builds the same shop)
+        port: the port on 127.0.0.1 the demo shop is served on while it is crawled
+        crawl_id: name of the raw crawl folder (empty: a new time-ordered id)
+        train_steps: text generator's optimizer steps (also for the retraining after feedback)
+        gan_steps: GAN training iterations
+        models: which models to train: "text" and/or "gan"
+        review: let a simulated reviewer judge the labels, then collect the feedback and retrain
     """
     shop_dir = build_demo_shop(catalog.demo_shop_dir(get_settings(), products, seed), products, seed)
     crawl_id = crawl_id or new_crawl_id()

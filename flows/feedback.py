@@ -26,7 +26,11 @@ def feedback(path: str | None = None, trigger: bool = True, max_steps: int | Non
     """Collect reviewers' feedback from the inbox (and ``path``: a JSON-lines file, local or any
     fsspec URL), store what is valid, quarantine the rest, and decide whether to retrain.
 
-    ``trigger=False`` decides and reports only. ``max_steps`` is passed to a triggered training.
+    Args:
+        path: a JSON-lines file of verdicts to collect besides the inbox (a local path or any fsspec
+            URL; empty: the inbox only)
+        trigger: start a training when the retraining rule says so (false: decide and report only)
+        max_steps: text generator's optimizer steps of a triggered training (empty: its default)
     """
     logger = get_run_logger()
     with collection_lock(DataRoot(get_settings().data)):  # one collection at a time, across machines

@@ -24,7 +24,7 @@ def generate(snapshot_id: str | None = None) -> LabelRun:
     the baselines on the held-out rows, otherwise the best baseline (and the artifacts say so).
 
     Args:
-        snapshot_id: the snapshot to gate on and label (default: the latest one)
+        snapshot_id: the snapshot to gate on and label (empty: the latest one)
     """
     logger = get_run_logger()
     snapshot_id = snapshot_or_latest(DataRoot(get_settings().data), snapshot_id, "label")

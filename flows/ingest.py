@@ -26,8 +26,16 @@ def ingest(
     """Crawl shops from ``start_urls`` (and ``sitemap_urls``), check every listing, publish a snapshot.
 
     Returns the snapshot id. Fails, publishing nothing, when more than ``max_invalid_share``
-    of the rows break the listings expectations (default from ``LABELOPS_MAX_INVALID_SHARE``).
-    ``crawl_id`` names the raw folder (default: a new time-ordered id).
+    of the rows break the listings expectations.
+
+    Args:
+        start_urls: the shops' pages the crawl starts from (their category pages and product links are followed)
+        max_pages: stop the crawl after this many pages (empty: LABELOPS_CRAWL_MAX_PAGES)
+        sitemap_urls: sitemaps (sitemap.xml) whose product pages are crawled too
+        max_invalid_share: publish nothing when more than this share (0 to 1) of the listings break
+            the expectations (empty: LABELOPS_MAX_INVALID_SHARE)
+        obey_robots: respect the shops' robots.txt
+        crawl_id: name of the raw crawl folder (empty: a new time-ordered id); the same id reruns that crawl
     """
     logger = get_run_logger()
     settings = get_settings()

@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from flows.chaining import chain_generate
+from flows.chaining import label_trained_snapshot
 from labelops.feedback_training import latest_received
-from labelops.models import TRAINABLE, check_models, training_configs, training_summary
+from labelops.models import TRAINABLE, ModelName, TextOptions, check_models, training_configs, training_summary
 from labelops.settings import get_settings
 from labelops.snapshot import snapshot_or_latest
 from labelops.storage import DataRoot
@@ -21,42 +21,58 @@ from tasks.train import fit_model, prepare_training, register_model
 KNOWN_MODELS = tuple(TRAINABLE)
 
 
-# Run as a deployment, a completed training runs the generate deployment (the gate) on its snapshot;
-# `labelops train` and the demo do not (flows.chaining.should_chain_generate).
-@flow(name="train", log_prints=True, on_completion=[chain_generate])
+ImageSize = Literal[16, 32, 64, 128]  # powers of two the GAN builds (labelops.imagegen.model); 16 is for tests
+
+
+# Run as the train deployment, a completed training starts the generate deployment (the gate) on its
+# snapshot through the generate deployment's event trigger (deployments/prefect.yaml); `labelops train`
+# and the demo are no deployment runs, so they do not (the trigger matches the train deployment).
+@flow(name="train", log_prints=True)
 def train(
     snapshot_id: str | None = None,
-    models: list[str] = ["text", "gan"],  # noqa: B006 - Prefect shows the default in the UI form
+    models: list[ModelName] = ["text", "gan"],  # noqa: B006 - Prefect shows the default in the UI form
     devices: int = 1,
     max_steps: int | None = None,
     base_model: str | None = None,
     gan_steps: int | None = None,
-    image_size: int | None = None,
+    image_size: ImageSize | None = None,
     gan_width: int | None = None,
-    text_config: dict[str, Any] | None = None,
+    text_config: TextOptions | None = None,  # a plain dict of the same fields is accepted too
     use_feedback: bool = True,
+    fit_timeout_minutes: float = 180,
 ) -> dict[str, dict]:
     """Train ``models`` on ``snapshot_id`` (default: the latest snapshot) and register each as ``challenger``.
 
-    ``devices`` > 1 trains with DDP. Text: ``max_steps``, and ``base_model`` (hub name or local
-    path) fine-tunes a pretrained causal LM instead of training a small GPT-2 from scratch. GAN:
-    ``gan_steps`` iterations, ``image_size`` (32, 64, 128) and ``gan_width`` (generator and
-    discriminator width); the GAN config's defaults where not given. ``text_config``: any other
-    fields of the text generator's TextTrainConfig (e.g. ``{"n_layer": 2, "n_embd": 64}``).
-    ``use_feedback``: reviewers' edits (and accepted labels of products without a description)
-    join the text generator's training data (labelops.feedback_training.apply_to_training).
+    Args:
+        snapshot_id: the snapshot to train on (empty: the latest one)
+        models: which models to train: "text" (the product description generator) and/or "gan"
+            (the conditional image GAN)
+        devices: devices per model (GPUs, or CPU processes); more than 1 trains with Lightning DDP
+        max_steps: text generator: optimizer steps (empty: 400)
+        base_model: text generator: fine-tune this pretrained causal LM (hub name or local path)
+            instead of training a small GPT-2 from scratch
+        gan_steps: GAN: training iterations (empty: 1500)
+        image_size: GAN: image side in pixels (empty: 64)
+        gan_width: GAN: generator and discriminator width (empty: 16)
+        text_config: text generator: any other training settings (model size, batch size, learning
+            rate, pretraining steps, …); empty fields keep their defaults
+        use_feedback: reviewers' edits (and accepted labels of products without a description) join
+            the text generator's training data
+        fit_timeout_minutes: stop a model's fit (all its processes) after this many minutes and fail
+            the run; a rerun resumes from the fit's last checkpoint (0: no limit)
     """
     logger = get_run_logger()
     check_models(models)
     root = DataRoot(get_settings().data)
     snapshot_id = snapshot_or_latest(root, snapshot_id, "train on")
+    label_trained_snapshot(snapshot_id)
     configs = training_configs(snapshot_id, models, devices, max_steps=max_steps, base_model=base_model,
                                gan_steps=gan_steps, image_size=image_size, gan_width=gan_width, text_config=text_config,
                                feedback_until=lambda: latest_received(root) if use_feedback else None)
     results: dict[str, dict] = {}
     for model, config in configs.items():
         work = prepare_training(model, config)
-        fit_model(model, work)
+        fit_model(model, work, fit_timeout_minutes)
         results[model] = {**register_model(model, work).model_dump(), "snapshot_id": snapshot_id}
     create_markdown_artifact(key="training-summary", markdown=training_summary(snapshot_id, results),
                              description="Models trained")

@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from labelops.imagegen import train as gan_training
 from labelops.markdown import table
 from labelops.registry import IMAGE_MODEL, TEXT_MODEL
 from labelops.textgen import train as text_training
-from labelops.training import TrainConfig, TrainedModel
+from labelops.training import LogSink, TrainConfig, TrainedModel
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,15 @@ class Trainable:
     model_name: str
     config: type[TrainConfig]
     prepare: Callable[[Any], Path]
-    launch: Callable[[Path], None]
+    launch: Callable[..., None]  # (work, timeout seconds or None, logger or None)
     register: Callable[[Path], TrainedModel]
 
-    def fit(self, work: Path) -> None:
-        """Lightning in a fresh process (DDP when devices > 1), unless an earlier fit finished."""
+    def fit(self, work: Path, timeout: float | None = None, logger: LogSink | None = None) -> None:
+        """Lightning in a fresh process (DDP when devices > 1), unless an earlier fit finished; its
+        output goes to ``logger``, and it is stopped after ``timeout`` seconds (None: no limit),
+        raising :class:`labelops.training.FitTimeout` (:func:`labelops.training.launch`)."""
         if not (work / "trained.json").exists():
-            self.launch(work)
+            self.launch(work, timeout, logger)
 
 
 TRAINABLE: dict[str, Trainable] = {
@@ -39,6 +43,38 @@ TRAINABLE: dict[str, Trainable] = {
     "gan": Trainable(IMAGE_MODEL, gan_training.GanTrainConfig, gan_training.prepare, gan_training.launch,
                      gan_training.register),
 }
+
+
+ModelName = Literal["text", "gan"]  # the keys of TRAINABLE, as a type: forms show a choice
+
+# Flow parameters that set these TextTrainConfig fields themselves (not part of TextOptions)
+_SET_BY_THE_FLOW = ("snapshot_id", "devices", "max_steps", "base_model", "feedback_until")
+
+
+def _text_options() -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for name, field in text_training.TextTrainConfig.model_fields.items():
+        if name in _SET_BY_THE_FLOW:
+            continue
+        default = field.default
+        about = field.description or name.replace("_", " ")
+        fields[name] = (Optional[field.annotation], Field(None, description=f"{about} (default {default!r})"))  # noqa: UP045
+    return create_model("TextOptions", __config__=ConfigDict(extra="forbid"),
+                        __doc__="Other fields of the text generator's training config; empty: its default.", **fields)
+
+
+TextOptions = _text_options()
+"""The text generator's other training settings (every field of TextTrainConfig the train flow's own
+parameters do not set), each optional: a form in the Prefect UI instead of a raw JSON box."""
+
+
+def text_overrides(options: BaseModel | dict[str, Any] | None) -> dict[str, Any]:
+    """The fields ``options`` sets (a :data:`TextOptions` or, as callers passed before, a plain dict)."""
+    if options is None:
+        return {}
+    if isinstance(options, BaseModel):
+        return options.model_dump(exclude_none=True)
+    return dict(options)
 
 
 def check_models(models: Iterable[str]) -> None:
@@ -50,7 +86,7 @@ def check_models(models: Iterable[str]) -> None:
 
 def training_configs(snapshot_id: str, models: Iterable[str], devices: int = 1, *, max_steps: int | None = None,
                      base_model: str | None = None, gan_steps: int | None = None, image_size: int | None = None,
-                     gan_width: int | None = None, text_config: dict[str, Any] | None = None,
+                     gan_width: int | None = None, text_config: BaseModel | dict[str, Any] | None = None,
                      feedback_until: Callable[[], datetime | None] = lambda: None) -> dict[str, TrainConfig]:
     """The config of each model asked for, in training order; each model's defaults where a value is
     not given. ``text_config``: any other fields of the text generator's config; ``feedback_until``
@@ -60,7 +96,7 @@ def training_configs(snapshot_id: str, models: Iterable[str], devices: int = 1, 
     configs: dict[str, TrainConfig] = {}
     if "text" in models:
         overrides = {"max_steps": max_steps} if max_steps else {}
-        extra = dict(text_config or {})
+        extra = text_overrides(text_config)
         unknown_fields = sorted(set(extra) - set(text_training.TextTrainConfig.model_fields))
         if unknown_fields:
             raise ValueError(f"text_config: unknown field(s) {unknown_fields}")

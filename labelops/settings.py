@@ -58,8 +58,6 @@ class Settings(BaseSettings):
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     train_deployment: str = Field(
         "train/labelops-train", description="deployment the feedback flow runs to retrain (<flow>/<deployment>)")
-    generate_deployment: str = Field(
-        "generate/labelops-generate", description="deployment a training run as a deployment chains to (<flow>/<deployment>)")
     schedule_timezone: str | None = Field(
         None, description="timezone of every deployment schedule (IANA name); default: the one in deployments/prefect.yaml")
     ingest_cron: str | None = Field(None, description="cron of the nightly ingest; default: deployments/prefect.yaml")

@@ -15,13 +15,19 @@ labelops.imagegen.train):
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
 import os
 import pickle
+import queue
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,23 +100,188 @@ def start_run(model_name: str, config: BaseModel, key: str, snapshot_id: str, ru
     return run.info.run_id
 
 
-def launch(module: str, work: Path, timeout: float | None = None) -> None:
-    """Run ``python -m module WORK_DIR`` in a fresh process (never fork DDP inside a flow's process)."""
+class FitTimeout(RuntimeError):
+    """A fit ran past its time limit; its processes were killed (a rerun resumes from the last checkpoint)."""
+
+
+class FitFailed(subprocess.CalledProcessError):
+    """A fit's process exited with an error; the message ends with its last output lines."""
+
+    def __init__(self, returncode: int, cmd: list[str], work: Path, tail: list[str]) -> None:
+        super().__init__(returncode, cmd, output="\n".join(tail))
+        self.work = work
+
+    def __str__(self) -> str:
+        return (f"training in {self.work} failed (exit code {self.returncode}); {resume_hint(self.work)}. "
+                f"Its last lines:\n{self.output}")
+
+
+def resume_hint(work: Path) -> str:
+    """Where the fit's checkpoint is, and what a rerun does with it."""
+    last = work / "checkpoints" / "last.ckpt"
+    if last.exists():
+        return f"its last checkpoint is {last}: running the same training again resumes from it"
+    return f"it wrote no checkpoint yet ({last}): running the same training again starts over"
+
+
+LogSink = logging.Logger | logging.LoggerAdapter
+_LEVEL = re.compile(r"^\S+ \S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")  # fit_from_command_line's log format
+
+
+def launch(module: str, work: Path, timeout: float | None = None, logger: LogSink | None = None,
+           tail_lines: int = 40) -> None:
+    """Run ``python -m module WORK_DIR`` in a fresh process (never fork DDP inside a flow's process).
+
+    The fit's output (its log lines and :class:`ProgressLog`'s progress lines) goes, line by line,
+    to ``logger`` (a flow's task passes its run logger; default this module's logger) at the level
+    each line was logged with. The fit runs in its own process group (DDP's other ranks too):
+    after ``timeout`` seconds (None or 0: no limit), or when this process is interrupted, the
+    whole group is stopped (SIGTERM, then SIGKILL) and :class:`FitTimeout` is raised (the
+    interruption is re-raised) naming the checkpoint a rerun resumes from. A failed fit raises
+    :class:`FitFailed` with its last ``tail_lines`` lines.
+    """
+    logger = logger or log
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", module, str(work)]
-    log.info("training: %s", " ".join(command))
-    subprocess.run(command, check=True, env=env, timeout=timeout)
+    logger.info("training: %s", " ".join(command))
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               errors="replace", bufsize=1, start_new_session=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True, name="fit-output")
+    reader.start()
+    tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
+    started = time.monotonic()
+    deadline = started + timeout if timeout else None
+    try:
+        while True:
+            wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            try:
+                line = lines.get(timeout=wait)
+            except queue.Empty:
+                line = ""
+            if line is None:  # the output ended: the process is exiting
+                break
+            if line:
+                tail.append(line)
+                match = _LEVEL.match(line)
+                logger.log(getattr(logging, match.group(1)) if match else logging.INFO, "%s", line)
+            if deadline is not None and time.monotonic() >= deadline:
+                _stop_group(process)
+                raise FitTimeout(
+                    f"training in {work} ({module}) ran past its time limit of {timeout / 60:g} minutes "
+                    f"and was stopped with all its processes; {resume_hint(work)}")
+        returncode = process.wait()
+    except BaseException:
+        _stop_group(process)
+        raise
+    reader.join(timeout=5)
+    if returncode != 0:
+        raise FitFailed(returncode, command, work, list(tail))
+    logger.info("training process finished in %.0f s", time.monotonic() - started)
     if not (work / "trained.json").exists():
         raise RuntimeError(f"training in {work} ended without a trained model")
 
 
+def _read_lines(stream: Any, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line.rstrip("\n"))
+    lines.put(None)
+
+
+def _stop_group(process: subprocess.Popen, grace: float = 10) -> None:
+    """Stop the process and every process of its group (DDP ranks, data loader workers): SIGTERM, then SIGKILL."""
+    if process.poll() is not None and not _group_alive(process.pid):
+        return
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if not _group_alive(process.pid):
+            break
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+class ProgressLog:
+    """A Lightning callback (made by :func:`progress_callback`): a log line with the step, the
+    losses, the speed and the time left, at most every ``seconds`` (and at the last step), from rank 0."""
+
+    def __init__(self, max_steps: int, seconds: float = 10.0, unit: int = 1) -> None:
+        self.max_steps, self.seconds, self.unit = max_steps, seconds, unit
+        self._started = self._last = 0.0
+        self._first_step = 0
+
+    def line(self, step: int, metrics: dict[str, float], elapsed: float) -> str:
+        done = step - self._first_step
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = (self.max_steps - step) / rate if rate > 0 else None
+        losses = ", ".join(f"{name} {value:.4f}" for name, value in sorted(metrics.items()) if "loss" in name)
+        parts = [f"step {step // self.unit}/{self.max_steps // self.unit} ({100 * step / max(self.max_steps, 1):.0f}%)",
+                 losses, f"{rate / self.unit:.2f} steps/s" if rate else "",
+                 f"ETA {_duration(left)}" if left is not None else ""]
+        return "progress: " + ", ".join(part for part in parts if part)
+
+    def start(self, step: int, now: float) -> None:
+        self._first_step, self._started, self._last = step, now, now
+
+    def due(self, step: int, now: float) -> bool:
+        """Whether a line is due: ``seconds`` since the last one, or the last step."""
+        return step >= self.max_steps or now - self._last >= self.seconds
+
+    def report(self, step: int, metrics: dict[str, float], now: float) -> str:
+        self._last = now
+        return self.line(step, metrics, now - self._started)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def progress_callback(max_steps: int, seconds: float = 10.0, unit: int = 1):  # noqa: ANN201 - a lightning Callback
+    """A Lightning callback that logs :class:`ProgressLog` lines (rank 0 only) through this module's logger,
+    which the fit's process writes to its output, which :func:`launch` passes on to the caller's logger."""
+    import lightning as L
+
+    class _ProgressCallback(L.Callback):
+        def __init__(self) -> None:
+            self.progress = ProgressLog(max_steps, seconds, unit)
+
+        def on_train_start(self, trainer, pl_module) -> None:  # noqa: ANN001
+            self.progress.start(trainer.global_step, time.monotonic())
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+            now = time.monotonic()
+            if trainer.is_global_zero and self.progress.due(trainer.global_step, now):
+                metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+                log.info("%s", self.progress.report(trainer.global_step, metrics, now))
+
+    return _ProgressCallback()
+
+
 def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, checkpoint_every_steps: int,
-                      ddp: str = "ddp", **options: Any):  # noqa: ANN201 - lightning.Trainer, imported lazily
+                      ddp: str = "ddp", progress_unit: int = 1, **options: Any):  # noqa: ANN201 - lightning.Trainer, imported lazily
     """The Lightning Trainer of a model's fit: ``config.devices`` on ``config.accelerator`` (DDP,
     strategy ``ddp``, with more than one device), ``config.precision`` ("auto": bf16-mixed on a GPU,
     else 32-true), logging into the training's MLflow run, a checkpoint every
     ``checkpoint_every_steps`` in ``work/checkpoints`` (the last one kept: :func:`resume_point`), a
-    progress bar on a terminal only. ``options``: the model's own Trainer arguments."""
+    progress bar on a terminal only, else a progress line every 10 s (:func:`progress_callback`;
+    ``progress_unit`` optimizer steps make one of the model's steps). ``options``: the model's own
+    Trainer arguments."""
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
@@ -123,7 +294,8 @@ def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, c
         max_steps=max_steps, precision=precision, default_root_dir=work, num_sanity_val_steps=0,
         logger=MLFlowLogger(tracking_uri=get_settings().tracking_uri, run_id=run_id, log_model=False),
         callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=checkpoint_every_steps,
-                                   save_last=True, save_top_k=1)],
+                                   save_last=True, save_top_k=1),
+                   *([] if sys.stderr.isatty() else [progress_callback(max_steps, unit=progress_unit)])],
         enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False, **options,
     )
 

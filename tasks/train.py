@@ -4,11 +4,12 @@ in-process, fit in a subprocess, register in-process."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from labelops.models import TRAINABLE
-from labelops.training import TrainConfig, TrainedModel
+from labelops.training import FitTimeout, TrainConfig, TrainedModel
 
 
 @task(name="prepare training", cache_policy=None, task_run_name="prepare {model} training")
@@ -16,10 +17,22 @@ def prepare_training(model: str, config: TrainConfig) -> Path:
     return TRAINABLE[model].prepare(config)
 
 
-@task(name="fit", cache_policy=None, retries=1, retry_delay_seconds=5, task_run_name="fit {model}")
-def fit_model(model: str, work: Path) -> Path:
-    """Lightning in a fresh process (DDP when devices > 1); a retry resumes from the last checkpoint."""
-    TRAINABLE[model].fit(work)
+def _not_after_a_timeout(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a crashed fit (it resumes from its last checkpoint), never one that ran out of time."""
+    try:
+        error = state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - an unreadable result: retry as before
+        return True
+    return not isinstance(error, FitTimeout)
+
+
+@task(name="fit", cache_policy=None, retries=1, retry_delay_seconds=5, retry_condition_fn=_not_after_a_timeout,
+      task_run_name="fit {model}")
+def fit_model(model: str, work: Path, timeout_minutes: float = 0) -> Path:
+    """Lightning in a fresh process (DDP when devices > 1); its log and progress lines go to this task
+    run's log. After ``timeout_minutes`` (0: no limit) every process of the fit is stopped and the task
+    fails, naming the checkpoint a rerun resumes from; a crash is retried once (resuming from it)."""
+    TRAINABLE[model].fit(work, timeout=timeout_minutes * 60 or None, logger=get_run_logger())
     return work
 
 

@@ -2,7 +2,7 @@
 
 `labelops deploy` registers the deployments of deployments/prefect.yaml with the Prefect server, a
 process worker runs them: ingest of the demo shop → training (as a deployment) → the generate
-deployment, chained by the training's hook → the gate promotes the text model on the MLflow server.
+deployment, chained by the generate deployment's trigger → the gate promotes the text model on the MLflow server.
 Everything runs on 127.0.0.1 and is stopped at the end, also on failure.
 """
 
@@ -122,13 +122,13 @@ def test_a_scheduled_style_retrain_ends_in_a_gated_promotion_on_real_servers(tmp
             train = wait_for_run(client, train.id, deadline, worker_log)
             assert train.state.type.value == "COMPLETED", f"{train.state.message}\n{_tail(worker_log)}"
 
-            # nobody starts generate: the training's hook did
+            # nobody starts generate: the generate deployment's trigger (an automation) did
             generate = []
             while not generate and time.monotonic() < deadline:
                 generate = runs_of(client, "generate/labelops-generate")
                 time.sleep(1)
             assert len(generate) == 1, f"the training did not chain the gate:\n{_tail(worker_log)}"
-            assert generate[0].parameters["snapshot_id"] == snapshot and "chained" in generate[0].tags
+            assert generate[0].parameters["snapshot_id"] == snapshot  # the training's snapshot (its run's label)
             generate = wait_for_run(client, generate[0].id, deadline, worker_log)
             assert generate.state.type.value == "COMPLETED", f"{generate.state.message}\n{_tail(worker_log)}"
 

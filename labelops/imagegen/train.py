@@ -143,6 +143,7 @@ def fit(work: Path) -> None:
         # the discriminator's update leaves the generator's parameters without gradients
         ddp="ddp_find_unused_parameters_true",
         log_every_n_steps=1,  # the module logs itself
+        progress_unit=steps,
     )
     last, resumed_from = training.resume_point(work)
     # checkpoints hold the state after the iteration's updates, which is what resuming needs
@@ -171,9 +172,10 @@ def fit(work: Path) -> None:
             "seconds": seconds, "metrics": metrics}))
 
 
-def launch(work: Path, timeout: float | None = None) -> None:
-    """Run :func:`fit` in a fresh Python process (never fork DDP inside a flow's process)."""
-    training.launch("labelops.imagegen.train", work, timeout)
+def launch(work: Path, timeout: float | None = None, logger: training.LogSink | None = None) -> None:
+    """Run :func:`fit` in a fresh Python process (never fork DDP inside a flow's process); its output
+    goes to ``logger``; stopped after ``timeout`` seconds (:func:`labelops.training.launch`)."""
+    training.launch("labelops.imagegen.train", work, timeout, logger)
 
 
 # ----------------------------------------------------------------------------------- register

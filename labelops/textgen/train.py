@@ -213,9 +213,10 @@ def pretrain(work: Path, config: TextTrainConfig, network, pad_id: int):  # noqa
     return module.model
 
 
-def launch(work: Path, timeout: float | None = None) -> None:
-    """Run :func:`fit` in a fresh Python process (never fork DDP inside a flow's process)."""
-    training.launch("labelops.textgen.train", work, timeout)
+def launch(work: Path, timeout: float | None = None, logger: training.LogSink | None = None) -> None:
+    """Run :func:`fit` in a fresh Python process (never fork DDP inside a flow's process); its output
+    goes to ``logger``; stopped after ``timeout`` seconds (:func:`labelops.training.launch`)."""
+    training.launch("labelops.textgen.train", work, timeout, logger)
 
 
 # ----------------------------------------------------------------------------------- register

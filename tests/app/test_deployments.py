@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from types import SimpleNamespace
 from uuid import uuid4
 
 import pytest
 
 from app.deployments import DeploymentsError, available_specs, load_specs, render_prefect_yaml, runner_deployments
-from flows.chaining import chain_generate, should_chain_generate
 from labelops.settings import Settings
 
 EXPECTED = {"ingest/labelops-ingest", "train/labelops-train", "generate/labelops-generate",
@@ -128,56 +126,135 @@ def test_the_work_pool_is_chosen_when_deploying(settings):
         render_prefect_yaml("slurm", settings)
 
 
-# ----------------------------------------------------------------------------- chaining rule
-def _state(completed: bool = True) -> SimpleNamespace:
-    return SimpleNamespace(is_completed=lambda: completed, result=lambda raise_on_failure=False: {
-        "text": {"model_name": "product-text-generator", "snapshot_id": "snap-from-result"}})
+# ----------------------------------------------------------------------------- the forms
+def _flows(settings):
+    from prefect.flows import load_flow_from_entrypoint
+
+    from app.deployments import PROJECT_ROOT
+
+    flows = {spec.full_name: load_flow_from_entrypoint(str(PROJECT_ROOT / spec.entrypoint))
+             for spec in available_specs(load_specs(settings))[0]}
+    flows["demo"] = load_flow_from_entrypoint(str(PROJECT_ROOT / "flows/demo.py:demo"))
+    return flows
 
 
-def test_only_a_completed_deployment_run_of_training_chains_the_gate():
-    deployment_run = SimpleNamespace(id=uuid4(), name="x", deployment_id=uuid4(), parameters={})
-    embedded_run = SimpleNamespace(id=uuid4(), name="y", deployment_id=None, parameters={})  # labelops train, demo
-    assert should_chain_generate(deployment_run, _state())
-    assert not should_chain_generate(embedded_run, _state())
-    assert not should_chain_generate(deployment_run, _state(completed=False))
+def test_every_parameter_of_every_deployed_flow_has_a_description_in_its_form(settings):
+    from prefect.utilities.callables import parameter_schema
+
+    flows = _flows(settings)
+    assert set(flows) == EXPECTED | {"demo"}
+    for name, flow in flows.items():
+        properties = parameter_schema(flow).model_dump()["properties"]
+        assert set(properties) == set(inspect.signature(flow.fn).parameters), name
+        undescribed = [p for p, schema in properties.items() if not schema.get("description", "").strip()]
+        assert not undescribed, f"{name}: no description for {undescribed}"
 
 
-def test_the_hook_runs_the_generate_deployment_on_the_trained_snapshot(monkeypatch):
-    import prefect.deployments
+def test_fixed_choices_are_enums_in_the_form(settings):
+    from prefect.utilities.callables import parameter_schema
 
-    from labelops.settings import get_settings
+    from labelops.models import TRAINABLE
 
-    calls = []
-    monkeypatch.setattr(prefect.deployments, "run_deployment",
-                        lambda name, **kwargs: calls.append((name, kwargs)) or SimpleNamespace(id="run"))
-    monkeypatch.setenv("LABELOPS_GENERATE_DEPLOYMENT", "generate/custom-gate")
-    get_settings.cache_clear()
-    try:
-        chain_generate(None, SimpleNamespace(id=uuid4(), name="y", deployment_id=None, parameters={}), _state())
-        assert calls == []  # embedded: `labelops train` and the demo never double-run generate
-        run = SimpleNamespace(id=uuid4(), name="x", deployment_id=uuid4(), parameters={"snapshot_id": None})
-        chain_generate(None, run, _state())
-        chain_generate(None, SimpleNamespace(**{**vars(run), "parameters": {"snapshot_id": "snap-given"}}), _state())
-    finally:
-        get_settings.cache_clear()
-    assert [(name, kwargs["parameters"]["snapshot_id"], kwargs["timeout"]) for name, kwargs in calls] == [
-        ("generate/custom-gate", "snap-from-result", 0), ("generate/custom-gate", "snap-given", 0)]
+    flows = _flows(settings)
+    train = parameter_schema(flows["train/labelops-train"]).model_dump()
+    assert train["properties"]["models"]["items"]["enum"] == list(TRAINABLE)  # the Literal follows the models
+    sizes = [branch for branch in train["properties"]["image_size"]["anyOf"] if "enum" in branch]
+    assert sizes and {32, 64, 128} <= set(sizes[0]["enum"])
+    assert parameter_schema(flows["demo"]).model_dump()["properties"]["models"]["items"]["enum"] == ["text", "gan"]
+    # the text generator's other settings are a form, not a JSON box
+    text_config = train["properties"]["text_config"]["anyOf"][0]["$ref"].rsplit("/", 1)[1]
+    fields = train["definitions"][text_config]["properties"]
+    assert {"n_layer", "n_embd", "batch_size", "lr", "pretrain_steps"} <= set(fields)
+    assert all(field.get("description") for field in fields.values())
+    assert train["properties"]["fit_timeout_minutes"]["default"] == 180
 
 
-def test_the_train_flow_carries_the_hook():
+def test_text_config_takes_the_form_or_a_plain_dict_as_before(settings):
+    from prefect.exceptions import ParameterTypeError
+
+    from labelops.models import TextOptions, training_configs
+
+    train = _flows(settings)["train/labelops-train"]
+    as_dict = train.validate_parameters({"text_config": {"n_layer": 2, "n_embd": 64}})["text_config"]
+    assert isinstance(as_dict, TextOptions)
+    for given in (as_dict, {"n_layer": 2, "n_embd": 64}):
+        config = training_configs("snap", ["text"], text_config=given)["text"]
+        assert (config.n_layer, config.n_embd, config.n_head) == (2, 64, 4)  # unset fields keep their defaults
+    with pytest.raises(ParameterTypeError):
+        train.validate_parameters({"text_config": {"n_layers": 2}})
+    with pytest.raises(ParameterTypeError):
+        train.validate_parameters({"models": ["text", "video"]})
+
+
+# ----------------------------------------------------------------------------- the ingest schedule
+def test_the_nightly_ingest_is_off_until_a_team_sets_its_start_urls(settings):
+    specs = {spec.flow_name: spec for spec in load_specs(settings)}
+    assert specs["ingest"].parameters["start_urls"] == ["http://127.0.0.1:8765/"]  # the demo shop
+    assert [s.active for s in specs["ingest"].schedules] == [False]
+    assert all(s.active for name in ("train", "feedback") for s in specs[name].schedules)
+    built = {d.name: d for d in runner_deployments(settings)}
+    assert [s.active for s in built["labelops-ingest"].schedules] == [False]
+    rendered = {d["name"]: d for d in render_prefect_yaml("process", settings, keep=False)["deployments"]}
+    assert rendered["labelops-ingest"]["schedules"][0]["active"] is False
+
+
+def test_a_redeploy_keeps_the_servers_parameters_and_adds_new_ones(settings):
+    from app.deployments import ExistingDeployment, keep_existing
+
+    spec = {s.flow_name: s for s in load_specs(settings)}["ingest"]
+    existing = ExistingDeployment(parameters={"start_urls": ["https://shop.example/"], "max_pages": 500,
+                                              "gone": 1}, active={"0 2 * * *": True})
+    parameters, active = keep_existing(spec, existing, {"start_urls", "max_pages", "sitemap_urls", "obey_robots"})
+    assert parameters == {"start_urls": ["https://shop.example/"], "max_pages": 500, "sitemap_urls": [],
+                          "obey_robots": True}
+    assert active == {"0 2 * * *": True}
+
+
+# ----------------------------------------------------------------------------- the chain
+def _generate_trigger(settings):
+    (generate,) = [d for d in runner_deployments(settings) if d.name == "labelops-generate"]
+    assert len(generate.triggers) == 1
+    return generate.triggers[0]
+
+
+def test_serve_gives_the_generate_deployment_the_yamls_trigger(settings):
+    from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
+
+    trigger = _generate_trigger(settings)
+    assert isinstance(trigger, DeploymentEventTrigger)
+    assert trigger.name == "labelops-generate__automation_1"  # as `prefect deploy` names it
+    assert trigger.expect == {"prefect.flow-run.Completed"} and trigger.posture == "Reactive"
+    assert trigger.match.model_dump() == {"prefect.resource.id": "prefect.flow-run.*"}
+    related = trigger.match_related
+    related = related[0] if isinstance(related, list) else related
+    assert related.model_dump() == {"prefect.resource.role": "deployment", "prefect.resource.name": "labelops-train"}
+    others = {d.name: d for d in runner_deployments(settings) if d.name != "labelops-generate"}
+    assert all(not d.triggers for d in others.values())  # nothing else chains
+
+
+def test_the_trigger_passes_the_trained_snapshot(settings):
+    """The parameters render as the server's RunDeployment action renders them (hydrate, with the
+    triggering flow run in the Jinja context)."""
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
+
+    from flows.chaining import SNAPSHOT_LABEL, SNAPSHOT_TEMPLATE
+
+    trigger = _generate_trigger(settings)
+    assert trigger.parameters["snapshot_id"]["value"]["template"] == SNAPSHOT_TEMPLATE
+
+    def rendered(labels: dict, parameters: dict):  # noqa: ANN202
+        run = FlowRun(flow_id=uuid4(), labels=labels, parameters=parameters)
+        return hydrate(trigger.parameters, HydrationContext(render_jinja=True, raise_on_error=True,
+                                                             jinja_context={"flow_run": run}))
+
+    assert rendered({SNAPSHOT_LABEL: "snap-trained"}, {"snapshot_id": None}) == {"snapshot_id": "snap-trained"}
+    assert rendered({}, {"snapshot_id": "snap-given"}) == {"snapshot_id": "snap-given"}
+    assert rendered({}, {"snapshot_id": None}) == {"snapshot_id": None}  # generate: the latest
+    assert rendered({}, {}) == {"snapshot_id": None}
+
+
+def test_the_train_flow_has_no_chaining_hook_left():
     from flows.train import train
 
-    assert chain_generate in train.on_completion_hooks
-
-
-def test_a_missing_generate_deployment_is_reported_not_raised(monkeypatch, caplog):
-    import prefect.deployments
-    from prefect.exceptions import ObjectNotFound
-
-    def missing(name, **kwargs):
-        raise ObjectNotFound(None)
-
-    monkeypatch.setattr(prefect.deployments, "run_deployment", missing)
-    run = SimpleNamespace(id=uuid4(), name="x", deployment_id=uuid4(), parameters={"snapshot_id": "s"})
-    chain_generate(None, run, _state())
-    assert "generate/labelops-generate does not exist" in caplog.text
+    assert not train.on_completion_hooks  # the chain is the generate deployment's trigger

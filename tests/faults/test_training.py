@@ -129,7 +129,7 @@ def test_a_cancelled_or_failed_training_ends_its_mlflow_run(prepared, monkeypatc
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003 - the fit subprocess is cancelled or dies
         raise fault
 
-    monkeypatch.setattr(training.subprocess, "run", broken)
+    monkeypatch.setattr(training.subprocess, "Popen", broken)
     with pytest.raises(type(fault)):
         train_text(config, get_settings())
     assert run_status(run_id) == status

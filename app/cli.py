@@ -646,7 +646,8 @@ def extract(
 ) -> None:
     """Extract product fields from saved pages, with the spider's extraction function.
 
-    Writes one JSON object keyed by page id (the file name without .html/.html.gz): price (plain
+    Writes one JSON object keyed by page id (the path relative to the folder given, or the name of a
+    file given, without .html/.html.gz: shoes/index.html → shoes/index): price (plain
     decimal string), currency (ISO 4217), sku, gtin, mpn, brand, availability (InStock/OutOfStock),
     title, description; fields not found are left out.
     """
@@ -656,11 +657,11 @@ def extract(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from labelops.extraction import SiteProfiles
-    from labelops.extraction.pages import PageError, extract_file, find_pages, page_id
+    from labelops.extraction.pages import PageError, extract_file, find_page_ids
 
     err = Console(stderr=True, soft_wrap=True)
     try:
-        files = find_pages(paths)
+        pages = find_page_ids(paths)
         site_profiles = SiteProfiles.load(*profiles)
     except (PageError, FileNotFoundError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -673,14 +674,14 @@ def extract(
     failed: list[str] = []
     started = time.perf_counter()
     with Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, disable=len(files) < PROGRESS_FROM, transient=True) as progress:
-        task = progress.add_task("pages", total=len(files))
-        for path in files:
+                  console=err, disable=len(pages) < PROGRESS_FROM, transient=True) as progress:
+        task = progress.add_task("pages", total=len(pages))
+        for key, path in pages.items():
             try:
-                results[page_id(path)] = extract_file(path, site_profiles)
+                results[key] = extract_file(path, site_profiles)
             except PageError as exc:
                 failed.append(str(exc))
-                results[page_id(path)] = {}
+                results[key] = {}
             progress.advance(task)
     seconds = time.perf_counter() - started
 
@@ -690,8 +691,8 @@ def extract(
     else:
         out.write_text(text, encoding="utf-8")
     found = sum(1 for fields in results.values() if fields)
-    err.print(f"{len(files)} page(s), product found on {found}, in {seconds:.1f} s "
-              f"({len(files) / max(seconds, 1e-9):.1f} pages/s)" + ("" if str(out) == "-" else f" → {out}"))
+    err.print(f"{len(pages)} page(s), product found on {found}, in {seconds:.1f} s "
+              f"({len(pages) / max(seconds, 1e-9):.1f} pages/s)" + ("" if str(out) == "-" else f" → {out}"))
     for message in failed:
         err.print(f"[bold red]error:[/] {escape(message)}")
     if failed:

@@ -10,12 +10,18 @@
     labelops demo                        # the whole pipeline on the demo shop
     labelops serve                       # serve every deployment with its schedule from this process
     labelops deploy [--pool process]     # register the deployments with the Prefect server, for workers
+    labelops status                      # snapshots, champions and the latest labels runs (no Prefect)
+
+Arguments and cheap preconditions (the data root, the snapshot, the start URLs) are checked before
+anything starts Prefect: a usage error exits 2 and a user error exits 1 with one line, at once.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -28,6 +34,120 @@ from labelops.shop.cli import shop_app
 app = typer.Typer(help="Automatic product labelling: crawl shops, validate, train, gate, label.", no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
 console = Console()
+err_console = Console(stderr=True)
+
+MODEL_CHOICES = ("text", "gan")
+"""Models ``labelops train`` knows (``labelops.models.TRAINABLE``; a test keeps them equal, this
+module does not import the models before it has to)."""
+
+
+class Pool(str, Enum):
+    """Work pool kinds ``labelops deploy`` registers for."""
+
+    process = "process"
+    docker = "docker"
+    kubernetes = "kubernetes"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"labelops {version('labelops')}")
+        except PackageNotFoundError:
+            typer.echo("labelops (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
+    """Automatic product labelling: crawl shops, validate, train, gate, label."""
+
+
+# ------------------------------------------------------------------------------ user errors, checked early
+def fail(message: str) -> NoReturn:
+    """One line on stderr and exit 1: a user error (not a bug), no traceback."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _credentials_error(error: BaseException) -> bool:
+    """Whether ``error`` (or what it was raised from) is botocore's missing/partial credentials error."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if type(error).__name__ in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+S3_CREDENTIALS_HINT = ("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), and AWS_ENDPOINT_URL "
+                       "for MinIO or another S3-compatible server")
+
+
+def data_root(must_exist: bool = False):  # noqa: ANN201 - labelops.storage.DataRoot
+    """The data root (``LABELOPS_DATA``), checked: a local one exists (``must_exist``) or can be
+    created; a remote one answers (missing S3 credentials named plainly). Exits 1 otherwise."""
+    from labelops.storage import DataRoot
+
+    settings = get_settings()
+    where = f"data root {settings.data} (LABELOPS_DATA)"
+    if settings.data_is_local:
+        path = settings.local_data_path
+        if path.exists():
+            if not path.is_dir():
+                fail(f"{where} is not a folder")
+        elif must_exist:
+            fail(f"{where} does not exist: run `labelops ingest` or `labelops demo` first")
+        else:
+            ancestor = next(parent for parent in path.parents if parent.exists())
+            if not ancestor.is_dir():
+                fail(f"{where} cannot be created: {ancestor} is not a folder")
+        return DataRoot(settings.data)
+    root = DataRoot(settings.data)
+    try:
+        root.fs.exists(root.path(""))
+    except Exception as error:  # noqa: BLE001 - any failure to reach the store is the user's to fix
+        if _credentials_error(error):
+            fail(f"no S3 credentials for {where}: {S3_CREDENTIALS_HINT}")
+        fail(f"cannot reach {where}: {type(error).__name__}: {error}")
+    return root
+
+
+def check_snapshot(root, snapshot_id: str | None, purpose: str) -> str:  # noqa: ANN001 - DataRoot
+    """The snapshot ``snapshot_id`` (default: the latest) when it is in the data root; exit 1 when not."""
+    from labelops import catalog
+    from labelops.snapshot import latest_snapshot_id
+
+    try:
+        chosen = snapshot_id or latest_snapshot_id(root)
+        if chosen is None:
+            fail(f"no snapshot to {purpose} in data root {root.url}: run `labelops ingest` first")
+        if not root.exists(catalog.snapshot_listings(chosen)):
+            fail(f"no snapshot {chosen} in data root {root.url}: `labelops status` lists the snapshots there")
+    except (OSError, ValueError) as error:
+        if _credentials_error(error):
+            fail(f"no S3 credentials for data root {root.url}: {S3_CREDENTIALS_HINT}")
+        raise
+    return chosen
+
+
+def check_urls(urls: list[str], option: str) -> None:
+    """Every URL is http(s) with a host; a usage error (exit 2) otherwise, before any crawl or retry."""
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as error:
+            raise typer.BadParameter(f"{url!r} is not a URL ({error})", param_hint=option) from error
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise typer.BadParameter(f"{url!r} is not an http(s) URL with a host (e.g. https://shop.example/)",
+                                     param_hint=option)
 
 
 def print_ingest_summary(summary) -> None:  # noqa: ANN001 - labelops.ingest.IngestSummary, imported lazily
@@ -99,8 +219,10 @@ def _finish(state, crawl_id: str) -> object:  # noqa: ANN001
 def _result(state, failed: str) -> object:  # noqa: ANN001 - a Prefect State
     """The flow's result; on failure, print ``failed`` with the flow's message and exit 1."""
     if state.is_failed():
-        console.print(f"[bold red]{failed}:[/] {escape(str(state.message))}")
-        raise typer.Exit(1)
+        message = str(state.message)
+        if "NoCredentialsError" in message or "Unable to locate credentials" in message:
+            fail(f"{failed}: no S3 credentials for data root {get_settings().data}: {S3_CREDENTIALS_HINT}")
+        fail(f"{failed}: {message} (data root {get_settings().data})")
     return state.result()
 
 
@@ -115,6 +237,9 @@ def ingest(
     """Crawl a shop, validate its listings and publish a snapshot; print the snapshot id and counts."""
     if not start_url and not sitemap:
         raise typer.BadParameter("give --start-url or --sitemap")
+    check_urls(start_url, "--start-url")
+    check_urls(sitemap, "--sitemap")
+    data_root()
     _prepare_runtime()
     from flows.ingest import ingest as ingest_flow
     from labelops.crawl import new_crawl_id
@@ -141,10 +266,17 @@ def train(
     gan_width: Annotated[int | None, typer.Option(min=4, help="GAN: generator/discriminator width (default 16)")] = None,
 ) -> None:
     """Train the models on a snapshot, track them in MLflow and register each as `challenger`."""
+    chosen = [name.strip() for value in models for name in value.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(MODEL_CHOICES))
+    if unknown or not chosen:
+        raise typer.BadParameter(f"{', '.join(unknown) or 'none given'}: choose from {', '.join(MODEL_CHOICES)}",
+                                 param_hint="--models")
+    if image_size is not None and image_size not in (32, 64, 128):
+        raise typer.BadParameter(f"{image_size}: choose 32, 64 or 128", param_hint="--image-size")
+    check_snapshot(data_root(must_exist=True), snapshot, "train on")
     _prepare_runtime()
     from flows.train import train as train_flow
 
-    chosen = [name.strip() for value in models for name in value.split(",") if name.strip()]
     state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, max_steps=max_steps,
                        base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
                        text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
@@ -205,6 +337,7 @@ def generate(
     snapshot: Annotated[str | None, typer.Option(help="snapshot id (default: the latest)")] = None,
 ) -> None:
     """Gate the challengers against the champions, then label every product of the snapshot and write the report."""
+    check_snapshot(data_root(must_exist=True), snapshot, "label")
     _prepare_runtime()
     from flows.generate import generate as generate_flow
 
@@ -222,11 +355,13 @@ def promote(
     from labelops.promotion import PromotionError
     from labelops.promotion import rollback as roll_back
 
+    if not reason.strip():
+        raise typer.BadParameter("say why", param_hint="--reason")
+    data_root(must_exist=True)
     try:
         old, new = roll_back(rollback, reason)
     except PromotionError as error:
-        console.print(f"[bold red]{escape(str(error))}[/]")
-        raise typer.Exit(1) from error
+        fail(str(error))
     console.print(f"[bold]{rollback}[/]: champion moved back from version {old} to version {new} ({escape(reason)})")
 
 
@@ -265,6 +400,9 @@ def feedback(
     max_steps: Annotated[int | None, typer.Option(min=1, help="steps of a triggered text training")] = None,
 ) -> None:
     """Collect reviewers' verdicts (inbox and FILE), validate and store them, and retrain when the rule says so."""
+    if file is not None and "://" not in file and not Path(file).is_file():
+        fail(f"{file}: no such feedback file")
+    data_root()
     _prepare_runtime()
     from flows.feedback import feedback as feedback_flow
 
@@ -283,9 +421,8 @@ def review(
 
     from labelops import catalog
     from labelops.review import NoLabelsError, serve_review
-    from labelops.storage import DataRoot
 
-    root = DataRoot(get_settings().data)
+    root = data_root(must_exist=True)
     try:
         with serve_review(root, run, host=host, port=port) as url:
             console.print(f"[bold green]review page:[/] {url}  (verdicts go to {root.uri(catalog.FEEDBACK_INBOX)}; "
@@ -293,8 +430,7 @@ def review(
             while True:
                 time.sleep(3600)
     except NoLabelsError as error:
-        console.print(f"[bold red]{escape(str(error))}[/]")
-        raise typer.Exit(1) from error
+        fail(f"{error} (data root {root.url})")
     except KeyboardInterrupt:
         console.print("review page stopped")
 
@@ -310,6 +446,7 @@ def demo(
     """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest, train both models, gate, label."""
     import time
 
+    data_root()
     _prepare_runtime()
     from flows.demo import demo as demo_flow
     from labelops.crawl import new_crawl_id
@@ -354,7 +491,7 @@ def serve(
 
 @app.command()
 def deploy(
-    pool: Annotated[str, typer.Option(help="work pool kind: process, docker or kubernetes")] = "process",
+    pool: Annotated[Pool, typer.Option(help="work pool kind")] = Pool.process,
     create_pool: Annotated[bool, typer.Option(help="create the work pool when it does not exist")] = True,
 ) -> None:
     """Register every deployment of deployments/prefect.yaml with the Prefect server (PREFECT_API_URL), for workers.
@@ -372,6 +509,8 @@ def deploy(
     import yaml
 
     from app.deployments import PROJECT_ROOT, DeploymentsError, available_specs, load_specs, render_prefect_yaml
+
+    pool = pool.value
 
     if "PREFECT_API_URL" not in os.environ:
         console.print("[yellow]PREFECT_API_URL is not set: the deployments go into the embedded Prefect under the "
@@ -410,6 +549,91 @@ def deploy(
                   f"start a worker: prefect worker start --pool {pool_name}")
 
 
+STATUS_RUNS = 5
+"""``labelops status`` lists this many of the latest labels runs."""
+
+
+def _models_status(settings) -> list[tuple[str, str, str, str]]:  # noqa: ANN001 - Settings
+    """(model, champion, challenger, latest version) of every registered model; none before the
+    first training (a missing SQLite database is not created)."""
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return []
+    from mlflow import MlflowClient
+
+    from labelops.registry import configure_mlflow
+
+    configure_mlflow(settings)
+    rows = []
+    for model in MlflowClient().search_registered_models():
+        aliases = {alias: str(version) for alias, version in (model.aliases or {}).items()}
+        latest = max((int(v.version) for v in model.latest_versions or []), default=None)
+        rows.append((model.name, aliases.get("champion", "none"), aliases.get("challenger", "none"),
+                     "" if latest is None else str(latest)))
+    return sorted(rows)
+
+
+@app.command()
+def status() -> None:
+    """The data root's snapshots (id, rows, created), the registered models' champions and the
+    latest labels runs; starts no Prefect server."""
+    from labelops import catalog
+    from labelops.labels import label_runs
+    from labelops.snapshot import latest_snapshot_id
+
+    from app.runtime import quiet_third_party_logs
+
+    settings = get_settings()
+    root = data_root(must_exist=True)
+    quiet_third_party_logs()
+    try:
+        latest = latest_snapshot_id(root)
+        snapshots = []
+        if root.exists(catalog.SNAPSHOTS):
+            for name in root.listdir(catalog.SNAPSHOTS):
+                manifest_path = f"{catalog.snapshot_dir(name)}/manifest.json"
+                if root.exists(catalog.snapshot_listings(name)) and root.exists(manifest_path):
+                    snapshots.append(root.read_json(manifest_path))
+        runs = [root.read_json(catalog.label_manifest_path(run)) for run in label_runs(root)[-STATUS_RUNS:]]
+    except OSError as error:
+        if _credentials_error(error):
+            fail(f"no S3 credentials for data root {settings.data}: {S3_CREDENTIALS_HINT}")
+        raise
+    console.print(f"[bold]data root[/] {escape(settings.data)}")
+    table = Table(title="snapshots", title_justify="left")
+    for column in ("snapshot", "rows", "created", ""):
+        table.add_column(column)
+    for manifest in sorted(snapshots, key=lambda m: str(m.get("created_at", ""))):
+        snapshot_id = str(manifest.get("snapshot_id"))
+        table.add_row(snapshot_id, str(manifest.get("rows", "?")), str(manifest.get("created_at", "?"))[:19],
+                      "latest" if snapshot_id == latest else "")
+    console.print(table if snapshots else "snapshots: none (run `labelops ingest` or `labelops demo`)")
+
+    try:
+        models = _models_status(settings)
+    except Exception as error:  # noqa: BLE001 - the registry's state is reported, not a crash
+        models = None
+        console.print(f"[yellow]models: cannot read the MLflow registry at {escape(settings.tracking_uri)}: "
+                      f"{escape(type(error).__name__)}: {escape(str(error))}[/]")
+    if models is not None:
+        table = Table(title=f"models ({escape(settings.tracking_uri)})", title_justify="left")
+        for column in ("model", "champion", "challenger", "latest version"):
+            table.add_column(column)
+        for row in models:
+            table.add_row(*row)
+        console.print(table if models else "models: none registered (run `labelops train`)")
+
+    table = Table(title=f"labels runs (latest {STATUS_RUNS})", title_justify="left")
+    for column in ("run", "snapshot", "finished", "valid labels", "text by"):
+        table.add_column(column)
+    for manifest in runs:
+        counts = manifest.get("counts") or {}
+        table.add_row(str(manifest.get("run_id")), str(manifest.get("snapshot_id", "?")),
+                      str(manifest.get("finished_at", "?"))[:19], str(counts.get("valid", "?")),
+                      str(manifest.get("text_model_version", "")))
+    console.print(table if runs else "labels runs: none (run `labelops generate`)")
+
+
 PROGRESS_FROM = 20
 """``labelops extract`` shows a progress bar from this many pages on."""
 
@@ -422,7 +646,8 @@ def extract(
 ) -> None:
     """Extract product fields from saved pages, with the spider's extraction function.
 
-    Writes one JSON object keyed by page id (the file name without .html/.html.gz): price (plain
+    Writes one JSON object keyed by page id (the path relative to the folder given, or the name of a
+    file given, without .html/.html.gz: shoes/index.html → shoes/index): price (plain
     decimal string), currency (ISO 4217), sku, gtin, mpn, brand, availability (InStock/OutOfStock),
     title, description; fields not found are left out.
     """
@@ -432,11 +657,11 @@ def extract(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from labelops.extraction import SiteProfiles
-    from labelops.extraction.pages import PageError, extract_file, find_pages, page_id
+    from labelops.extraction.pages import PageError, extract_file, find_page_ids
 
     err = Console(stderr=True, soft_wrap=True)
     try:
-        files = find_pages(paths)
+        pages = find_page_ids(paths)
         site_profiles = SiteProfiles.load(*profiles)
     except (PageError, FileNotFoundError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -449,14 +674,14 @@ def extract(
     failed: list[str] = []
     started = time.perf_counter()
     with Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, disable=len(files) < PROGRESS_FROM, transient=True) as progress:
-        task = progress.add_task("pages", total=len(files))
-        for path in files:
+                  console=err, disable=len(pages) < PROGRESS_FROM, transient=True) as progress:
+        task = progress.add_task("pages", total=len(pages))
+        for key, path in pages.items():
             try:
-                results[page_id(path)] = extract_file(path, site_profiles)
+                results[key] = extract_file(path, site_profiles)
             except PageError as exc:
                 failed.append(str(exc))
-                results[page_id(path)] = {}
+                results[key] = {}
             progress.advance(task)
     seconds = time.perf_counter() - started
 
@@ -466,8 +691,8 @@ def extract(
     else:
         out.write_text(text, encoding="utf-8")
     found = sum(1 for fields in results.values() if fields)
-    err.print(f"{len(files)} page(s), product found on {found}, in {seconds:.1f} s "
-              f"({len(files) / max(seconds, 1e-9):.1f} pages/s)" + ("" if str(out) == "-" else f" → {out}"))
+    err.print(f"{len(pages)} page(s), product found on {found}, in {seconds:.1f} s "
+              f"({len(pages) / max(seconds, 1e-9):.1f} pages/s)" + ("" if str(out) == "-" else f" → {out}"))
     for message in failed:
         err.print(f"[bold red]error:[/] {escape(message)}")
     if failed:

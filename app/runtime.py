@@ -25,10 +25,40 @@ def use_embedded_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "labelops,spiders")
 
 
+QUIET_LOGGERS = (
+    "scrapy", "great_expectations", "asyncio", "filelock", "httpx",
+    "mlflow.store.db.utils",  # "Creating initial MLflow database tables...", "Updating database tables"
+    "alembic",  # MLflow's migrations: "Context impl SQLiteImpl.", "Will assume non-transactional DDL."
+)
+"""Loggers whose INFO lines say nothing a person running a command needs."""
+
+LIGHTNING_RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+
+
+class _NoTips(logging.Filter):
+    """Drops Lightning's advertisements ("💡 Tip: For seamless cloud ... try installing litlogger")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip")
+
+
+_NO_TIPS = _NoTips()
+
+
 def quiet_third_party_logs() -> None:
-    """Keep the console for what a person needs; labelops' own logs and reports say what happened."""
-    for name in ("scrapy", "great_expectations", "asyncio", "filelock", "httpx"):
+    """Keep the console for what a person needs; labelops' own logs and reports say what happened.
+
+    Environment variables (read at import, and inherited by the training subprocesses): no
+    progress bars from transformers or the Hugging Face hub ("Loading weights"). Logger levels
+    and filters (this process): MLflow's database set-up lines, Lightning's tips."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' tqdm reads it at import
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in LIGHTNING_RANK_ZERO_LOGGERS:
+        logger = logging.getLogger(name)
+        if _NO_TIPS not in logger.filters:
+            logger.addFilter(_NO_TIPS)
     for name in ("labelops", "spiders"):  # shown through Prefect's handlers (PREFECT_LOGGING_EXTRA_LOGGERS)
         logging.getLogger(name).setLevel(logging.INFO)
 

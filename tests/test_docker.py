@@ -291,13 +291,16 @@ def test_dockerfiles_are_multi_stage_pinned_and_end_as_a_non_root_user(name: str
 
 def test_the_labelops_image_installs_the_pinned_torch_from_the_cpu_index():
     dependencies = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["dependencies"]
-    pin = next(d for d in dependencies if d.replace(" ", "").startswith("torch=="))
+    assert not [d for d in dependencies if d.replace(" ", "").startswith("torch==")]  # a range; the pin is below
+    constraints = [line.split("#")[0].strip() for line in (PROJECT / "constraints.txt").read_text().splitlines()]
+    pin = next(line for line in constraints if line.replace(" ", "").startswith("torch=="))
     assert pin == "torch==2.13.0"
     build = next(stage for stage in stages(DOCKER / "Dockerfile") if stage["name"] == "build")
     assert _arg_default(build, "TORCH_VERSION") == pin.split("==")[1]
     assert _arg_default(build, "TORCH_INDEX_URL") == "https://download.pytorch.org/whl/cpu"
     runs = " ".join(args for keyword, args in build["steps"] if keyword == "RUN")
     assert '"torch==${TORCH_VERSION}" --index-url "${TORCH_INDEX_URL}"' in runs
+    assert "-c constraints.txt" in runs  # the dependencies resolve with the same pins as `make install`
     final = stages(DOCKER / "Dockerfile")[-1]
     assert final["steps"][-1] == ("CMD", '["labelops", "--help"]')
 
@@ -315,7 +318,8 @@ def test_the_cuda_variant_pairs_a_cuda_12_base_with_the_matching_torch_wheels(en
 def test_the_build_context_allowlist_names_what_the_image_needs():
     allowed = {line.strip().lstrip("!").rstrip("/") for line in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()
                if line.strip().startswith("!")}
-    for needed in ("pyproject.toml", "README.md", "scrapy.cfg", "labelops", "flows", "tasks", "spiders", "expectations"):
+    for needed in ("pyproject.toml", "constraints.txt", "LICENSE", "README.md", "scrapy.cfg", "labelops", "flows", "tasks",
+                   "spiders", "expectations"):
         assert needed in allowed and (PROJECT / needed).exists(), needed
     # setuptools' package list and the allowlist agree: every installed package is in the image
     packages = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]

@@ -20,7 +20,7 @@ from labelops.extraction.extract import extract_product
 from labelops.extraction.profile import SiteProfiles
 
 SUFFIXES = (".html.gz", ".htm.gz", ".html", ".htm")
-"""File names ``labelops extract`` reads; the page id is the name without the suffix."""
+"""File names ``labelops extract`` reads; the page id is the path without the suffix."""
 OUTPUT_FIELDS = ("price", "currency", "sku", "gtin", "mpn", "brand", "availability", "title", "description")
 
 
@@ -28,9 +28,12 @@ class PageError(ValueError):
     """A path that cannot be read as product pages (missing, not HTML, not gzip...)."""
 
 
-def page_id(path: str | Path) -> str:
-    """The page id of a file: its name without ``.html``/``.html.gz`` (``ab12.html.gz`` → ``ab12``)."""
-    name = Path(path).name
+def page_id(path: str | Path, folder: str | Path | None = None) -> str:
+    """The page id of a file: its path relative to ``folder`` (the folder it was found in; default:
+    just its name), ``/``-separated, without ``.html``/``.html.gz``: ``ab12.html.gz`` → ``ab12``;
+    ``shoes/index.html`` in the folder given → ``shoes/index``."""
+    path = Path(path)
+    name = path.relative_to(folder).as_posix() if folder is not None else path.name
     for suffix in SUFFIXES:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
@@ -41,13 +44,22 @@ def is_page_file(path: Path) -> bool:
     return path.name.lower().endswith(SUFFIXES)
 
 
-def find_pages(paths: Iterable[str | Path]) -> list[Path]:
-    """The HTML files named by ``paths``: files as given, folders searched recursively (sorted).
+def find_page_ids(paths: Iterable[str | Path]) -> dict[str, Path]:
+    """Page id → file for the HTML files named by ``paths``: files as given (id: the name), folders
+    searched recursively (id: the path relative to that folder, so ``a/index.html`` and
+    ``b/index.html`` stay apart), in order.
 
     Raises :class:`PageError` for a path that does not exist, a file that is not ``.html``/
     ``.html.gz``, or a folder holding none; and when two files would give the same page id.
     """
-    found: list[Path] = []
+    found: dict[str, Path] = {}
+
+    def add(file: Path, folder: Path | None) -> None:
+        key = page_id(file, folder)
+        other = found.setdefault(key, file)
+        if other != file:
+            raise PageError(f"{other} and {file} give the same page id {key!r}")
+
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -56,17 +68,18 @@ def find_pages(paths: Iterable[str | Path]) -> list[Path]:
             files = sorted(p for p in path.rglob("*") if p.is_file() and is_page_file(p))
             if not files:
                 raise PageError(f"{path}: no .html or .html.gz files in this folder")
-            found.extend(files)
+            for file in files:
+                add(file, path)
         elif is_page_file(path):
-            found.append(path)
+            add(path, None)
         else:
             raise PageError(f"{path}: not an .html or .html.gz file")
-    seen: dict[str, Path] = {}
-    for path in found:
-        other = seen.setdefault(page_id(path), path)
-        if other != path:
-            raise PageError(f"{other} and {path} give the same page id {page_id(path)!r}")
-    return list(dict.fromkeys(found))
+    return found
+
+
+def find_pages(paths: Iterable[str | Path]) -> list[Path]:
+    """The HTML files named by ``paths`` (see :func:`find_page_ids`), in order."""
+    return list(dict.fromkeys(find_page_ids(paths).values()))
 
 
 def read_page(path: str | Path, max_bytes: int = MAX_HTML_BYTES) -> bytes:

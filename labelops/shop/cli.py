@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from labelops.shop.catalog import generate_demo_shop
-from labelops.shop.real import CatalogFormatError, load_catalog, render_products
-from labelops.shop.server import make_server, server_url
-from labelops.shop.site import SiteSummary
+if TYPE_CHECKING:  # the shop's modules (pyarrow, Jinja) load when a shop command runs: `labelops --help` stays quick
+    from labelops.shop.site import SiteSummary
 
 shop_app = typer.Typer(
     help="The demo shop: generate a synthetic shop, render a real catalog as a shop, serve a shop folder.",
@@ -73,6 +71,8 @@ def demo(
 
     About 3% of the products are broken on purpose; OUT_DIR/_catalog/ holds the ground truth.
     """
+    from labelops.shop.catalog import generate_demo_shop
+
     try:
         with _progress(products, "Rendering demo shop") as advance:
             summary = generate_demo_shop(out_dir, products, seed, overwrite=overwrite, progress=advance)
@@ -92,6 +92,8 @@ def render(
     overwrite: Overwrite = False,
 ) -> None:
     """Render a real catalog as a static shop with the demo shop's templates."""
+    from labelops.shop.real import CatalogFormatError, load_catalog, render_products
+
     try:
         products = load_catalog(catalog)
         with _progress(len(products), f"Rendering {catalog.name}") as advance:
@@ -111,6 +113,8 @@ def serve(
         "--base-url", help="URL that replaces __BASE_URL__ (default: http://HOST:PORT).")] = None,
 ) -> None:
     """Serve a folder over HTTP until Ctrl-C, filling in __BASE_URL__ in sitemaps and robots.txt."""
+    from labelops.shop.server import make_server, server_url
+
     try:
         server = make_server(directory, host, port, verbose, base_url)
     except OSError as error:  # not a folder, or the port is taken

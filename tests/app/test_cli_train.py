@@ -25,7 +25,10 @@ class _Done:
 ])
 def test_train_command_passes_the_chosen_models(monkeypatch, data_root, arguments, models):
     import flows.train
+    from labelops.storage import DataRoot
+    from tests.helpers.listings import publish_demo_snapshot
 
+    publish_demo_snapshot(DataRoot(str(data_root)), 3)  # the command checks there is one before it starts Prefect
     calls = []
     monkeypatch.setattr(flows.train, "train", lambda **kwargs: calls.append(kwargs) or _Done())
     monkeypatch.setattr(cli, "_prepare_runtime", lambda: None)

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from labelops.extraction.pages import PageError, find_pages, page_id, prediction, read_page
+from labelops.extraction.pages import PageError, find_page_ids, find_pages, page_id, prediction, read_page
 from labelops.extraction import extract_product
 
 from .helpers import ld, page
@@ -43,12 +43,12 @@ def test_extract_a_folder(pages: Path, tmp_path: Path):
     result = runner.invoke(app, ["extract", str(pages), "--out", str(out)])
     assert result.exit_code == 0, result.output
     predictions = json.loads(out.read_text(encoding="utf-8"))
-    assert set(predictions) == {"lamp", "shoe", "about"}
+    assert set(predictions) == {"lamp", "sub/shoe", "about"}  # ids: the path under the folder given
     assert predictions["lamp"] == {
         "price": "39.00", "currency": "EUR", "sku": "L-1", "gtin": "4006381333931", "mpn": "DL-40", "brand": "Lumo",
         "availability": "InStock", "title": "Desk Lamp", "description": "A bright lamp.",
     }
-    assert predictions["shoe"]["price"] == "59.00" and predictions["shoe"]["sku"] == "TS-900"
+    assert predictions["sub/shoe"]["price"] == "59.00" and predictions["sub/shoe"]["sku"] == "TS-900"
     assert predictions["about"] == {}  # not a product page: no fields
 
 
@@ -107,8 +107,24 @@ def test_progress_on_many_files(tmp_path: Path):
 
 def test_page_ids_and_duplicates(tmp_path: Path):
     assert page_id("a/b/ab12.html.gz") == "ab12" and page_id("X.HTM") == "X"
+    assert page_id("pages/a/b/ab12.html.gz", "pages") == "a/b/ab12"
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "same.html").write_text(SHOE)
     (tmp_path / "same.html.gz").write_bytes(gzip.compress(SHOE.encode()))
+    assert set(find_page_ids([tmp_path])) == {"a/same", "same"}  # relative to the folder given: apart
     with pytest.raises(PageError, match="same page id"):
-        find_pages([tmp_path])
+        find_pages([tmp_path / "a", tmp_path])  # "same" from the folder a/ and from the top folder
+
+
+def test_extract_a_folder_of_slug_index_pages(tmp_path: Path):
+    """A mirrored site (``<slug>/index.html``): every page keeps its own id, the path under the folder."""
+    folder = tmp_path / "site"
+    for slug in ("red-shoe", "blue-shoe", "shoes/green"):
+        (folder / slug).mkdir(parents=True)
+        (folder / slug / "index.html").write_text(SHOE, encoding="utf-8")
+    out = tmp_path / "preds.json"
+    result = runner.invoke(app, ["extract", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predictions = json.loads(out.read_text())
+    assert sorted(predictions) == ["blue-shoe/index", "red-shoe/index", "shoes/green/index"]
+    assert all(fields.get("price") for fields in predictions.values())

@@ -10,6 +10,7 @@ import logging
 import os
 
 from labelops import catalog
+from labelops.quiet import drop_lightning_tips
 from labelops.settings import Settings
 
 
@@ -25,25 +26,13 @@ def use_embedded_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "labelops,spiders")
 
 
+
 QUIET_LOGGERS = (
     "scrapy", "great_expectations", "asyncio", "filelock", "httpx",
     "mlflow.store.db.utils",  # "Creating initial MLflow database tables...", "Updating database tables"
     "alembic",  # MLflow's migrations: "Context impl SQLiteImpl.", "Will assume non-transactional DDL."
 )
 """Loggers whose INFO lines say nothing a person running a command needs."""
-
-LIGHTNING_RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
-
-
-class _NoTips(logging.Filter):
-    """Drops Lightning's advertisements ("💡 Tip: For seamless cloud ... try installing litlogger")."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("💡 Tip")
-
-
-_NO_TIPS = _NoTips()
-
 
 def quiet_third_party_logs() -> None:
     """Keep the console for what a person needs; labelops' own logs and reports say what happened.
@@ -55,10 +44,7 @@ def quiet_third_party_logs() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    for name in LIGHTNING_RANK_ZERO_LOGGERS:
-        logger = logging.getLogger(name)
-        if _NO_TIPS not in logger.filters:
-            logger.addFilter(_NO_TIPS)
+    drop_lightning_tips()
     for name in ("labelops", "spiders"):  # shown through Prefect's handlers (PREFECT_LOGGING_EXTRA_LOGGERS)
         logging.getLogger(name).setLevel(logging.INFO)
 

@@ -36,7 +36,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from labelops import catalog
-from labelops.registry import configure_mlflow, ensure_experiment, find_version, git_commit
+from labelops.quiet import drop_lightning_tips
+from labelops.registry import (
+    configure_mlflow,
+    ensure_experiment,
+    find_version,
+    git_commit,
+)
 from labelops.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -303,6 +309,7 @@ def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, c
 def fit_from_command_line(fit: Callable[[Path], None]) -> None:
     """``python -m <a model's train module> WORK_DIR`` (what :func:`launch` runs): its ``fit`` on WORK_DIR."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    drop_lightning_tips()
     fit(Path(sys.argv[1]))
 
 

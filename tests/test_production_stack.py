@@ -90,7 +90,7 @@ def test_a_scheduled_style_retrain_ends_in_a_gated_promotion_on_real_servers(tmp
                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
                "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
         for name in ("LABELOPS_SCHEDULE_TIMEZONE", "LABELOPS_INGEST_CRON", "LABELOPS_TRAIN_CRON",
-                     "LABELOPS_FEEDBACK_CRON", "LABELOPS_GENERATE_DEPLOYMENT"):
+                     "LABELOPS_FEEDBACK_CRON"):
             env.pop(name, None)
 
         deployed = subprocess.run([sys.executable, "-m", "app.cli", "deploy", "--pool", "process"], env=env,

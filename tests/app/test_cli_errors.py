@@ -118,7 +118,8 @@ def test_the_pool_choices_are_the_kinds_deployments_render_for():
 
 
 def test_quiet_logs_drop_mlflow_set_up_and_lightning_tips(monkeypatch):
-    from app.runtime import LIGHTNING_RANK_ZERO_LOGGERS, quiet_third_party_logs
+    from app.runtime import quiet_third_party_logs
+    from labelops.quiet import LIGHTNING_RANK_ZERO_LOGGERS
 
     monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
     quiet_third_party_logs()

@@ -169,8 +169,9 @@ def launch(module: str, work: Path, timeout: float | None = None, logger: LogSin
                 break
             if line:
                 tail.append(line)
-                match = _LEVEL.match(line)
-                logger.log(getattr(logging, match.group(1)) if match else logging.INFO, "%s", line)
+                match = _LEVEL.match(line)  # the child's time and level are the parent's record's own
+                logger.log(getattr(logging, match.group(1)) if match else logging.INFO, "%s",
+                           line[match.end():] if match else line)
             if deadline is not None and time.monotonic() >= deadline:
                 _stop_group(process)
                 raise FitTimeout(

@@ -19,7 +19,8 @@ feedback/processed/<batch_id>/        inbox files once collected
 feedback/table/<batch_id>.parquet     the feedback table, a part per batch
 feedback/triggers/*.json              the retraining triggers
 locks/<name>.lease                    leases of an object-store data root
-data_docs/                            Great Expectations Data Docs
+data_docs/                            Great Expectations Data Docs (every suite, every validation kept)
+validation_results/                   the validation results Data Docs are built from (GX's store)
 mlartifacts/                          MLflow's artifacts (without a tracking server)
 ```
 Paths under the root are relative to it ("images/ab12.jpg"), so a data root can move
@@ -148,6 +149,7 @@ def feedback_table_part(batch_id: str) -> str:
 # ------------------------------------------------------------------------------------- locks, docs
 LOCKS = "locks"
 DATA_DOCS = "data_docs"
+VALIDATION_RESULTS = "validation_results"
 
 
 def lock_lease(safe_name: str) -> str:

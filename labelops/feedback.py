@@ -55,7 +55,7 @@ from labelops.labels import contains_markup, read_labels
 from labelops.locks import exclusive
 from labelops.markdown import table
 from labelops.storage import DataRoot
-from labelops.validation import SuiteValidator
+from labelops.validation import DataDocs, SuiteValidator
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +361,8 @@ def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = No
 
     Idempotent on ``feedback_id``: a line whose id is stored already (or appeared earlier in the
     batch) is a duplicate and changes nothing. ``labels`` and ``validator`` may be given by a
-    caller that checks many small batches (the review page).
+    caller that checks many small batches (the review page); without ``validator`` the batch's
+    validation joins the data root's Data Docs.
     """
     now = now or datetime.now(timezone.utc)
     rejected: list[Rejected] = []
@@ -383,7 +384,13 @@ def check_incoming(root: DataRoot, incoming: Incoming, now: datetime | None = No
         except Exception as error:  # noqa: BLE001 - whatever one line does, the others are stored
             rejected.append(Rejected(line, ["checkable"],
                                      f"could not be checked: {type(error).__name__}: {_cut(error)}"))
-    failures = (validator or SuiteValidator(SUITE)).validate(pd.DataFrame(rows)).failures if rows else {}
+    failures = {}
+    if rows and validator is not None:
+        failures = validator.validate(pd.DataFrame(rows)).failures
+    elif rows:  # a collection: its validation joins the data root's Data Docs
+        docs = DataDocs(root)
+        failures = SuiteValidator(SUITE, docs=docs).validate(pd.DataFrame(rows)).failures
+        log.info("feedback validation in the Data Docs: %s", docs.publish())
     known = stored_ids(root)
     valid: list[Feedback] = []
     duplicates = 0

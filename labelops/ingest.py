@@ -31,7 +31,7 @@ from labelops.markdown import table
 from labelops.normalize import to_listing
 from labelops.snapshot import install_snapshot, set_latest
 from labelops.storage import DataRoot
-from labelops.validation import KeyCounts, SuiteValidator, data_docs_dir, publish_data_docs, validation_frame
+from labelops.validation import DataDocs, KeyCounts, SuiteValidator, validation_frame
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,8 @@ def validate_crawl(root: DataRoot, crawl_id: str, batch_rows: int = 20_000, data
     source = catalog.crawl_listings(crawl_id)
     valid_path, quarantine_path = catalog.crawl_valid(crawl_id), catalog.quarantine(crawl_id)
     validation_path = catalog.crawl_validation(crawl_id)
-    docs_dir, upload_docs = data_docs_dir(root) if data_docs else (None, False)
-    validator = SuiteValidator("listings", data_docs_dir=docs_dir)
+    docs = DataDocs(root) if data_docs else None
+    validator = SuiteValidator("listings", docs=docs)
     keys = _key_counts(root, source)
     rows = valid = 0
     reasons: Counter[str] = Counter()
@@ -160,9 +160,7 @@ def validate_crawl(root: DataRoot, crawl_id: str, batch_rows: int = 20_000, data
             rows += len(records)
             valid += len(passed)
     root.write_json(validation_path, results[0] if len(results) == 1 else {"batches": results})
-    docs_url = None
-    if docs_dir is not None:
-        docs_url = publish_data_docs(docs_dir, root) if upload_docs else (docs_dir / "index.html").as_uri()
+    docs_url = docs.publish() if docs is not None else None
     report = ValidationReport(
         crawl_id=crawl_id, rows=rows, valid=valid, quarantined=rows - valid,
         quarantined_by_reason=dict(reasons.most_common()), valid_path=valid_path,

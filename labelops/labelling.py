@@ -46,7 +46,7 @@ from labelops.labels import Label, LabelCounts, label_id_of, label_run_complete,
 from labelops.locks import named_lock
 from labelops.markdown import table
 from labelops.promotion import champion_version
-from labelops.registry import IMAGE_MODEL, TEXT_MODEL, configure_mlflow, ensure_experiment, git_commit
+from labelops.registry import IMAGE_MODEL, TEXT_MODEL, configure_mlflow, ensure_experiment, git_commit, log_snapshot_input
 from labelops.report import render_report, write_report
 from labelops.settings import Settings, get_settings
 from labelops.snapshot import read_snapshot, split_of
@@ -388,10 +388,16 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
                             **{f"tag_classifier_{k}": v for k, v in tag_classifier.report.items()},
                             "products_per_s": len(rows) / seconds if seconds else 0.0})
         mlflow.set_tags({"labels": root.uri(catalog.labels_path(run_id)), "report": report})
-    quarantine = root.uri(catalog.labels_quarantine_path(run_id)) if counts.quarantined else None
+        quarantine = root.uri(catalog.labels_quarantine_path(run_id)) if counts.quarantined else None
+        result = LabelRun(run_id=run_id, snapshot_id=snapshot_id, text_model_version=text_version,
+                          image_model_version=image_version, text_writer=f"{text_writer}",
+                          image_writer=f"{image_writer}" if image_writer else "", counts=counts,
+                          labels=root.uri(catalog.labels_path(run_id)), report=report, quarantine=quarantine,
+                          seconds=seconds, gates=[g if isinstance(g, dict) else g.model_dump() for g in gates])
+        # the run keeps the report and the summary themselves, not only where they were written
+        mlflow.log_text(html, "report.html")
+        mlflow.log_dict(result.model_dump(mode="json"), "summary.json")
+        mlflow.log_text(result.to_markdown(), "summary.md")
+        log_snapshot_input(run_id, settings, snapshot_id, context="labelling")
     log.info("labels of snapshot %s: %s (report %s)", snapshot_id, root.uri(catalog.labels_path(run_id)), report)
-    return LabelRun(run_id=run_id, snapshot_id=snapshot_id, text_model_version=text_version,
-                    image_model_version=image_version, text_writer=f"{text_writer}",
-                    image_writer=f"{image_writer}" if image_writer else "", counts=counts, labels=root.uri(catalog.labels_path(run_id)),
-                    report=report, quarantine=quarantine, seconds=seconds,
-                    gates=[g if isinstance(g, dict) else g.model_dump() for g in gates])
+    return result

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from labelops import catalog
 from labelops.arrow_schema import arrow_schema
 from labelops.storage import DataRoot
-from labelops.validation import SuiteValidator
+from labelops.validation import DataDocs, SuiteValidator
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,13 @@ class LabelCounts(BaseModel):
     failed_expectations: dict[str, int] = Field(default_factory=dict)
 
 
-def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], expects_image_model: bool) -> LabelCounts:
+def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], expects_image_model: bool,
+                 data_docs: bool = True) -> LabelCounts:
     """Validate each batch with the ``labels`` suite; valid labels to the labels table, the
-    others to the quarantine with the expectations they broke."""
-    validator = SuiteValidator(SUITE)
+    others to the quarantine with the expectations they broke. Each batch's validation joins the
+    data root's Data Docs (unless ``data_docs`` is off)."""
+    docs = DataDocs(root) if data_docs else None
+    validator = SuiteValidator(SUITE, docs=docs)
     counts = LabelCounts()
     root.makedirs(catalog.label_run_dir(run_id))
     with root.parquet_writer(catalog.labels_path(run_id), LABEL_SCHEMA) as good, \
@@ -158,6 +161,8 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             counts.category_disagreements += sum(label.categories_agree is False for label in batch)
     if counts.quarantined == 0:
         root.remove(catalog.labels_quarantine_path(run_id))
+    if docs is not None:
+        log.info("labels validation of run %s in the Data Docs: %s", run_id, docs.publish())
     log.info("labels of run %s: %d valid in %s, %d quarantined", run_id, counts.valid,
              root.uri(catalog.labels_path(run_id)), counts.quarantined)
     return counts

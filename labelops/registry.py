@@ -109,3 +109,43 @@ def is_not_found(error: mlflow.exceptions.MlflowException) -> bool:
         return True
     message = str(error.message).casefold()
     return error.error_code == "INVALID_PARAMETER_VALUE" and "alias" in message and "not found" in message
+
+
+def log_snapshot_input(run_id: str, settings: Settings, snapshot_id: str, context: str = "training",
+                       columns: list[str] | None = None) -> None:
+    """Log the snapshot as the run's MLflow dataset input: its listings (schema and row count),
+    the snapshot id as digest and the parquet file's URI as source."""
+    import warnings
+
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    from labelops.snapshot import read_snapshot
+    from labelops.storage import DataRoot
+
+    root = DataRoot(settings.data)
+    relative = catalog.snapshot_listings(snapshot_id)
+    uri = Path(root.path(relative)).resolve().as_uri() if root.is_local else root.uri(relative)
+    frame = read_snapshot(root, snapshot_id, columns=columns).to_pandas(maps_as_pydicts="strict")
+    with warnings.catch_warnings():  # a local file reads as several kinds of source; MLflow picks one and says so
+        warnings.simplefilter("ignore")
+        source = resolve_dataset_source(uri)
+    dataset = mlflow.data.from_pandas(frame, source=source, name=f"snapshot-{snapshot_id}", digest=snapshot_id)
+    MlflowClient().log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(),
+                                                             tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])])
+
+
+def describe_version(model_name: str, version: str, about: str, snapshot_id: str, run_id: str,
+                     metrics: dict[str, float]) -> str:
+    """Set the registered model's description (``about``: what it is) and the version's (``about``,
+    the snapshot it was trained on, its held-out metrics); returns the version's."""
+    client = MlflowClient()
+    shown = sorted(metrics.items())
+    lines = [about, "", f"Trained on snapshot `{snapshot_id}` (run `{run_id}`).", "",
+             "Held-out metrics (the snapshot's val and test rows, as the gate measures them):", "",
+             "| metric | value |", "|---|---|", *(f"| {k} | {v:.4f} |" for k, v in shown)]
+    description = "\n".join(lines)
+    client.update_registered_model(model_name, description=about)
+    client.update_model_version(model_name, version, description=description)
+    return description

@@ -385,7 +385,11 @@ def register_model(work: Path, model_uri: str, model_name: str, key: str, snapsh
 
 
 def requirements(*names: str) -> list[str]:
-    """Pinned pip requirements of a logged model (MLflow's inference of them is slow)."""
+    """Pinned pip requirements of a logged model (MLflow's inference of them is slow): the
+    installed versions without a local label (``torch==2.13.0``, not ``2.13.0+cpu``, which no
+    index carries; ``==2.13.0`` still admits the installed ``+cpu`` build)."""
     from importlib.metadata import version
 
-    return [f"{name}=={version(name)}" for name in names]
+    from packaging.version import Version
+
+    return [f"{name}=={Version(version(name)).public}" for name in names]

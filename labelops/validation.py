@@ -97,24 +97,84 @@ class BatchResult:
         return len(self.failures)
 
 
-class SuiteValidator:
-    """Validate DataFrames against one suite with an ephemeral GX context; optionally build Data Docs."""
+SUITES = ("listings", "labels", "feedback")
+"""Every suite of the project; Data Docs have a page for each."""
 
-    def __init__(self, suite_name: str, data_docs_dir: Path | None = None):
+
+class DataDocs:
+    """Great Expectations Data Docs of a data root: a page for every suite and every validation ever run.
+
+    GX builds the site from its validation results store, so the results are kept under the data
+    root (``validation_results/``) and each validation adds its page to the site (``data_docs/``)
+    and its line to the index, beside the earlier ones. A local root is written in place; for an
+    object-store root the results and the site are fetched into a temporary folder (GX's index lists
+    the validations whose pages the site holds), built there and uploaded again by :meth:`publish`.
+    """
+
+    def __init__(self, root: DataRoot):
+        self.root = root
+        self.remote = not (root.is_local or root.url.startswith("file://"))
+        if self.remote:
+            scratch = Path(tempfile.mkdtemp(prefix="labelops-docs-"))
+            self.site, self.results = scratch / "site", scratch / "results"
+            for kept, local in ((catalog.VALIDATION_RESULTS, self.results), (catalog.DATA_DOCS, self.site)):
+                if root.exists(kept):
+                    root.fs.get(root.path(kept) + "/", str(local) + "/", recursive=True)
+        else:
+            self.site = Path(root.path(catalog.DATA_DOCS))
+            self.results = Path(root.path(catalog.VALIDATION_RESULTS))
+        self.site.mkdir(parents=True, exist_ok=True)
+        self.results.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def stores(self) -> dict[str, dict]:
+        """GX's validation results store, on disk."""
+        return {"validation_results_store": {"class_name": "ValidationResultsStore", "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.results)}}}
+
+    @property
+    def sites(self) -> dict[str, dict]:
+        """GX's data docs site config."""
+        return {"local_site": {"class_name": "SiteBuilder", "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.site)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}}
+
+    def publish(self) -> str:
+        """Upload what a remote root's validations added (local roots are written in place); the index URL."""
+        if self.remote:
+            self.root.fs.put(str(self.results) + "/", self.root.path(catalog.VALIDATION_RESULTS), recursive=True)
+            self.root.fs.put(str(self.site) + "/", self.root.path(catalog.DATA_DOCS), recursive=True)
+            return self.root.uri(f"{catalog.DATA_DOCS}/index.html")
+        return (self.site / "index.html").as_uri()
+
+
+class SuiteValidator:
+    """Validate DataFrames against one suite with an ephemeral GX context; with ``docs``, each
+    validation is kept and shown in the data root's Data Docs (:class:`DataDocs`)."""
+
+    def __init__(self, suite_name: str, docs: DataDocs | None = None):
         self.suite_name = suite_name
         self.suite_dict = load_suite(suite_name)
         self.names = [expectation_name(e) for e in self.suite_dict["expectations"]]
-        self.data_docs_dir = data_docs_dir
+        self.docs = docs
 
     @cached_property
     def _gx(self) -> tuple[Any, Any]:
         import great_expectations as gx
         from great_expectations.checkpoint import UpdateDataDocsAction
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
+                                                                ProgressBarsConfig)
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
         # An ephemeral context announces the temporary docs site it makes; that is not news.
         logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
-        context = gx.get_context(mode="ephemeral")
+        if self.docs is None:
+            context = gx.get_context(mode="ephemeral")
+        else:  # results kept on disk, the site under the data root
+            config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
+            config.stores.update(self.docs.stores)
+            config.data_docs_sites = self.docs.sites
+            context = gx.get_context(mode="ephemeral", project_config=config)
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         suite = context.suites.add(gx.ExpectationSuite(**self.suite_dict))
         batch_definition = (
@@ -126,16 +186,17 @@ class SuiteValidator:
             gx.ValidationDefinition(name=f"{self.suite_name}-validation", data=batch_definition, suite=suite)
         )
         actions = []
-        if self.data_docs_dir is not None:
-            context.delete_data_docs_site("local_site")
-            context.add_data_docs_site(
-                site_name="local_site",
-                site_config={
-                    "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(self.data_docs_dir)},
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                },
-            )
+        if self.docs is not None:
+            # a page for every suite, not only this one (another expectations folder may lack some)
+            shown = [self.suite_name]
+            for name in SUITES:
+                if name != self.suite_name:
+                    try:
+                        context.suites.add(gx.ExpectationSuite(**load_suite(name)))
+                    except FileNotFoundError:
+                        continue
+                    shown.append(name)
+            context.build_data_docs(resource_identifiers=[ExpectationSuiteIdentifier(name) for name in shown])
             actions.append(UpdateDataDocsAction(name="data_docs"))
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(
@@ -179,19 +240,3 @@ def _summarise(result: dict) -> dict:
         for key in ("unexpected_index_list", "unexpected_list", "unexpected_index_query", "partial_unexpected_index_list"):
             item.get("result", {}).pop(key, None)
     return result
-
-
-def publish_data_docs(local_dir: Path, root: DataRoot) -> str:
-    """Copy Data Docs built in ``local_dir`` under the data root; return the index URL."""
-    target = root.path(catalog.DATA_DOCS)
-    root.fs.put(str(local_dir) + "/", target, recursive=True)
-    return root.uri(f"{catalog.DATA_DOCS}/index.html")
-
-
-def data_docs_dir(root: DataRoot) -> tuple[Path, bool]:
-    """Where to build Data Docs: in place for a local root, else a temp dir to upload (second value True)."""
-    if "://" not in root.url or root.url.startswith("file://"):
-        path = Path(root.path(catalog.DATA_DOCS))
-        path.mkdir(parents=True, exist_ok=True)
-        return path, False
-    return Path(tempfile.mkdtemp(prefix="labelops-docs-")), True

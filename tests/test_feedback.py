@@ -136,3 +136,16 @@ def test_edits_and_accepted_labels_become_training_targets_but_the_test_split_st
     # feedback received after the training's cut-off is not used
     later, _ = apply_to_training(rows, feedback, labels, now.replace(year=2000), lambda i: False)
     assert later == rows
+
+
+def test_a_collection_s_validation_joins_the_data_docs(labelled, tmp_path):
+    root, labels = labelled
+    path = jsonl(tmp_path / "docs.jsonl", [{"label_id": labels[0].label_id, "verdict": "accept", "reviewer": "ana"}])
+    collect_feedback(root, [path])
+    site = root.path("data_docs")
+    from pathlib import Path
+
+    pages = list(Path(site).glob("validations/feedback/**/*.html"))
+    assert len(pages) == 1
+    assert pages[0].relative_to(site).as_posix() in (Path(site) / "index.html").read_text()
+    assert (Path(site) / "expectations" / "feedback.html").exists()

@@ -107,3 +107,15 @@ def test_labels_get_guessed_tags_for_missing_facts_and_a_category_read_from_thei
     assert counts.guessed_tags == len(bare_label.guessed_tags)
     stored = DataRoot(str(tmp_path)).read_parquet(labels_path("r")).to_pylist()
     assert stored[1]["guessed_tags"] == bare_label.guessed_tags
+
+
+def test_each_labels_validation_joins_the_data_docs(tmp_path):
+    root = DataRoot(str(tmp_path))
+    store_labels(root, "run5", [[label("a")]], expects_image_model=False)
+    store_labels(root, "run6", [[label("b")]], expects_image_model=False)
+    site = tmp_path / "data_docs"
+    pages = sorted(site.glob("validations/labels/**/*.html"))
+    assert len(pages) == 2
+    index = (site / "index.html").read_text()
+    assert all(page.relative_to(site).as_posix() in index for page in pages)
+    assert "expectations/labels.html" in index and "expectations/listings.html" in index

@@ -114,3 +114,28 @@ def test_the_ingest_flow_publishes_to_s3(prefect_backend, s3_root, tmp_path: Pat
     assert summary.snapshot_id == snapshot_id == latest_snapshot_id(root)
     assert summary.reconciles() and summary.crawl.product_pages == 30
     assert f"labelops/snapshots/{snapshot_id}/listings.parquet" in object_keys(client, bucket)
+
+
+def test_data_docs_on_s3_keep_every_validation(s3_root):
+    """Each validation fetches the kept results, adds its own and uploads the site: the index on S3 lists both."""
+    import pandas as pd
+
+    from labelops.validation import DataDocs, SuiteValidator, validation_frame
+    from tests.test_validation import GOOD
+
+    client, bucket = s3_root
+    root = DataRoot(get_settings().data)
+    urls = []
+    for listing_id in ("first", "second"):
+        docs = DataDocs(root)
+        SuiteValidator("listings", docs=docs).validate(validation_frame(pd.DataFrame([{**GOOD, "listing_id": listing_id}])))
+        urls.append(docs.publish())
+    assert urls[-1] == f"s3://{bucket}/labelops/data_docs/index.html"
+    keys = object_keys(client, bucket)
+    pages = sorted(k.removeprefix("labelops/data_docs/") for k in keys
+                   if k.startswith("labelops/data_docs/validations/listings/"))
+    assert len(pages) == 2
+    assert len([k for k in keys if k.startswith("labelops/validation_results/listings/")]) == 2
+    index = s3fs.S3FileSystem().cat(f"{bucket}/labelops/data_docs/index.html").decode()
+    assert all(page in index for page in pages)
+    assert "expectations/feedback.html" in index and "expectations/labels.html" in index

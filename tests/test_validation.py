@@ -86,3 +86,32 @@ def test_key_counts_catch_duplicates_across_batches():
 def test_unknown_suite_is_a_clear_error():
     with pytest.raises(FileNotFoundError, match="no expectation suite"):
         load_suite("nope")
+
+
+def test_data_docs_keep_every_validation_and_show_every_suite(tmp_path):
+    """Two validations (each with its own GX context, as two ingests have) both stay in the
+    Data Docs index; the labels and feedback suites have pages too."""
+    import re
+
+    from labelops.storage import DataRoot
+    from labelops.validation import DataDocs
+
+    root = DataRoot(str(tmp_path))
+    runs = []
+    for listing_id in ("first", "second"):
+        docs = DataDocs(root)
+        SuiteValidator("listings", docs=docs).validate(frame({"listing_id": listing_id}))
+        url = docs.publish()
+        runs.append(url)
+    site = tmp_path / "data_docs"
+    assert runs[-1] == (site / "index.html").as_uri()
+    pages = sorted(site.glob("validations/listings/**/*.html"))
+    assert len(pages) == 2
+    index = (site / "index.html").read_text()
+    for page in pages:
+        assert page.relative_to(site).as_posix() in index
+    assert len(set(re.findall(r"\d{8}T\d{6}\.\d+Z", index))) >= 2
+    for suite in ("listings", "labels", "feedback"):
+        assert (site / "expectations" / f"{suite}.html").exists()
+        assert f"expectations/{suite}.html" in index
+    assert len(list((tmp_path / "validation_results" / "listings").rglob("*.json"))) == 2

@@ -25,7 +25,7 @@ import mlflow.pyfunc
 import pandas as pd
 import torch
 from mlflow.models import ModelSignature
-from mlflow.types.schema import ParamSchema, ParamSpec
+from mlflow.types.schema import AnyType, Array, ColSpec, ParamSchema, ParamSpec, Schema
 from PIL import Image
 
 from labelops.imagegen.data import (denormalise, grid_image, normalise, open_image, pil_to_uint8, png_bytes, to_square,
@@ -33,14 +33,28 @@ from labelops.imagegen.data import (denormalise, grid_image, normalise, open_ima
 from labelops.imagegen.model import Discriminator, Generator
 
 SIGNATURE = ModelSignature(
-    inputs=None,  # a `category` column (generate, grid) or an `image` column (tag)
-    outputs=None,
+    inputs=Schema([
+        ColSpec("string", "category", required=False),  # generate, grid: one of the model's categories
+        ColSpec(AnyType(), "image", required=False),  # tag: PNG/JPEG bytes, base64 or a path
+    ]),
+    outputs=Schema([  # generate: category, image; grid: categories, image; tag: category, confidence
+        ColSpec("string", "category", required=False),
+        ColSpec("string", "image", required=False),  # base64 PNG
+        ColSpec(Array("string"), "categories", required=False),
+        ColSpec("double", "confidence", required=False),
+    ]),
     params=ParamSchema([
         ParamSpec("task", "string", "auto"),
         ParamSpec("per_category", "long", 8),
         ParamSpec("seed", "long", 0),
     ]),
 )
+
+
+def input_example(classes: Sequence[str], seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The model's input example: a request for one image of each of (at most two of) its
+    categories, with the seed."""
+    return pd.DataFrame({"category": list(classes[:2])}), {"seed": seed}
 
 
 class TrainedGan:

@@ -30,7 +30,7 @@ from pydantic import Field
 
 from labelops import catalog, training
 from labelops.imagegen.diffaugment import DEFAULT_POLICY
-from labelops.registry import IMAGE_MODEL, configure_mlflow
+from labelops.registry import IMAGE_MODEL, configure_mlflow, describe_version, log_snapshot_input
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
 from labelops.training import TrainedModel
@@ -38,6 +38,17 @@ from labelops.training import TrainedModel
 log = logging.getLogger(__name__)
 
 OPTIMIZER_STEPS_PER_ITERATION = 2  # discriminator, generator
+
+# What the logged model imports (labelops's code travels with it, in code_paths): the generator and
+# discriminator live beside their LightningModule (labelops.imagegen.model, .data), which also read the
+# settings (pydantic-settings) and the data root (fsspec, pyarrow). Pinned at the installed versions.
+REQUIREMENTS = ("mlflow", "torch", "lightning", "pandas", "numpy", "pillow", "pyarrow", "fsspec", "pydantic",
+                "pydantic-settings")
+
+DESCRIPTION = ("Product image GAN: a class-conditional GAN (EMA generator) that draws a product image for a "
+               "category, and whose discriminator's classifier tags a product photo with its category "
+               "(input: a `category` column to generate, an `image` column to tag; params task, seed, per_category).")
+
 MODULE_ARGS = ("image_size", "z_dim", "g_width", "d_width", "lr_g", "lr_d", "ac_weight", "ema_decay", "ema_start",
                "augment", "seed")
 
@@ -96,6 +107,7 @@ def prepare(config: GanTrainConfig, settings: Settings | None = None) -> Path:
     run_id = training.start_run(IMAGE_MODEL, config, config.key(), config.snapshot_id,
                                 f"gan-{config.snapshot_id}-{config.key()[:6]}", settings,
                                 {**counts, "category_level_used": image_set.level})
+    log_snapshot_input(run_id, settings, config.snapshot_id)
     from mlflow import MlflowClient
 
     MlflowClient().log_artifact(run_id, str(work / "classes.json"))
@@ -208,7 +220,7 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     """Evaluate, log the evaluator, grids and the pyfunc model with the run, register it once."""
     import mlflow
 
-    from labelops.imagegen.pyfunc import SIGNATURE
+    from labelops.imagegen.pyfunc import SIGNATURE, input_example
 
     settings = settings or get_settings()
     configure_mlflow(settings)
@@ -225,11 +237,15 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")),
             artifacts={"model": str(work / "final")}, signature=SIGNATURE,
+            input_example=input_example(json.loads((work / "final" / "meta.json").read_text())["classes"]),
             code_paths=[str(Path(__file__).resolve().parents[1])],
-            pip_requirements=training.requirements("mlflow", "torch", "pandas", "pillow"),
+            pip_requirements=training.requirements(*REQUIREMENTS),
         )
-    return training.register_model(work, info.model_uri, IMAGE_MODEL, config.key(), config.snapshot_id, run_id,
-                                   metrics, alias)
+    registered = training.register_model(work, info.model_uri, IMAGE_MODEL, config.key(), config.snapshot_id, run_id,
+                                         metrics, alias)
+    describe_version(IMAGE_MODEL, registered.version, DESCRIPTION, config.snapshot_id, run_id,
+                     {k: v for k, v in metrics.items() if "." not in k})  # the GAN's own, not the baselines'
+    return registered
 
 
 def train_gan(config: GanTrainConfig, settings: Settings | None = None) -> TrainedModel:

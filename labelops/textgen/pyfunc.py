@@ -11,19 +11,35 @@ Decoding options go in ``params`` (``strategy``, ``max_new_tokens``, ``batch_siz
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.types.schema import ParamSchema, ParamSpec
+from mlflow.types.schema import AnyType, Array, ColSpec, ParamSchema, ParamSpec, Schema
 
 from labelops.textgen.generate import GenerationOptions, TextGenerator
 
 DEFAULTS = GenerationOptions()
+# The Listing fields the generator reads (labelops.textgen.serialize.serialize_input), each optional.
+# category_path (a list of strings) and attributes (a dict of strings) are "any": MLflow's array and
+# map types refuse the NaN that pandas puts in a row that lacks them.
+INPUT_FIELDS = ("title", "brand", "category_path", "price", "currency", "attributes")
 SIGNATURE = ModelSignature(
-    inputs=None,  # any subset of the Listing columns
-    outputs=None,
+    inputs=Schema([
+        ColSpec("string", "title", required=False),
+        ColSpec("string", "brand", required=False),
+        ColSpec(AnyType(), "category_path", required=False),
+        ColSpec("string", "price", required=False),  # a plain decimal string, "1299.00"
+        ColSpec("string", "currency", required=False),  # ISO 4217
+        ColSpec(AnyType(), "attributes", required=False),
+    ]),
+    outputs=Schema([
+        ColSpec("string", "description"),
+        ColSpec(Array("string"), "tags"),
+        ColSpec("string", "source"),
+    ]),
     params=ParamSchema([
         ParamSpec("strategy", "string", DEFAULTS.strategy),
         ParamSpec("max_new_tokens", "long", DEFAULTS.max_new_tokens),
@@ -32,6 +48,11 @@ SIGNATURE = ModelSignature(
         ParamSpec("candidates", "long", DEFAULTS.candidates),
     ]),
 )
+
+
+def input_example(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The model's input example: ``rows`` (listings) cut to the fields the generator reads."""
+    return pd.DataFrame([{name: row.get(name) for name in INPUT_FIELDS} for row in rows])
 
 
 def _present(value: Any) -> Any:

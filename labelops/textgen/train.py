@@ -27,7 +27,7 @@ from pathlib import Path
 from pydantic import Field
 
 from labelops import catalog, training
-from labelops.registry import TEXT_MODEL, configure_mlflow
+from labelops.registry import TEXT_MODEL, configure_mlflow, describe_version, log_snapshot_input
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
 from labelops.training import TrainedModel
@@ -36,8 +36,17 @@ TrainedText = TrainedModel  # what a finished training produced (labelops.traini
 
 log = logging.getLogger(__name__)
 
-# The Listing fields the generator reads (labelops.textgen.serialize.serialize_input).
-INPUT_FIELDS = ("title", "brand", "category_path", "price", "currency", "attributes")
+# The Listing fields the generator reads: labelops.textgen.pyfunc.INPUT_FIELDS.
+
+# What the logged model imports (labelops's code travels with it, in code_paths): the generator,
+# its tokenizer, and the exemplar index and tag classifier (scikit-learn and SciPy). Pinned at
+# the installed versions; a fresh environment installs the model from these alone.
+REQUIREMENTS = ("mlflow", "torch", "transformers", "tokenizers", "pandas", "numpy", "scikit-learn", "scipy")
+
+DESCRIPTION = ("Product text generator: a small GPT-2 (or a fine-tuned base model) that writes a product's "
+               "description and tags from its listing fields (title, brand, category_path, price, currency, "
+               "attributes), prompted with the nearest training product's description; the facts it leaves "
+               "out are appended and its tags checked against the listing.")
 
 
 class TextTrainConfig(training.TrainConfig):
@@ -129,6 +138,7 @@ def prepare(config: TextTrainConfig, settings: Settings | None = None) -> Path:
     counts.update({f"feedback_{name}": value for name, value in reviewed.model_dump().items()})
     run_id = training.start_run(TEXT_MODEL, config, config.key(), config.snapshot_id,
                                 f"text-{config.snapshot_id}-{config.key()[:6]}", settings, counts)
+    log_snapshot_input(run_id, settings, config.snapshot_id)
     MlflowClient().log_artifact(run_id, str(work / "test_split.json"))
     (work / "prepared.json").write_text(json.dumps({"run_id": run_id, **counts}, indent=2))
     log.info("prepared text training %s in %s (%s)", config.key(), work, counts)
@@ -227,7 +237,7 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
 
     from labelops.evaluation import EvaluationSet, evaluate_text_generator
     from labelops.textgen.generate import TextGenerator
-    from labelops.textgen.pyfunc import SIGNATURE
+    from labelops.textgen.pyfunc import SIGNATURE, input_example
 
     settings = settings or get_settings()
     configure_mlflow(settings)
@@ -253,11 +263,14 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
         mlflow.log_table(samples, artifact_file="sample_generations.json")
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(Path(__file__).with_name("mlflow_model.py")), artifacts={"model": str(work / "final")},
-            signature=SIGNATURE, code_paths=[str(Path(__file__).resolve().parents[1])],
-            pip_requirements=training.requirements("mlflow", "torch", "transformers", "tokenizers", "pandas"),
+            signature=SIGNATURE, input_example=input_example((evaluation.train_rows or evaluation.rows)[:2]),
+            code_paths=[str(Path(__file__).resolve().parents[1])],
+            pip_requirements=training.requirements(*REQUIREMENTS),
         )
-    return training.register_model(work, info.model_uri, TEXT_MODEL, config.key(), config.snapshot_id, run_id,
-                                   metrics, alias)
+    registered = training.register_model(work, info.model_uri, TEXT_MODEL, config.key(), config.snapshot_id, run_id,
+                                         metrics, alias)
+    describe_version(TEXT_MODEL, registered.version, DESCRIPTION, config.snapshot_id, run_id, scores.metrics)
+    return registered
 
 
 def train_text(config: TextTrainConfig, settings: Settings | None = None) -> TrainedText:

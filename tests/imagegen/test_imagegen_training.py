@@ -26,6 +26,34 @@ def snapshot(data_root: Path) -> str:
     return publish_demo_snapshot(DataRoot(str(data_root)), 60, images=True)
 
 
+def assert_logged_model_is_documented(client, version, snapshot: str, run_id: str) -> None:
+    """Signature, input example (a category request with a seed), installable requirements, the
+    snapshot as the run's dataset input, a description."""
+    import mlflow
+    from mlflow.models import Model
+
+    folder = Path(mlflow.artifacts.download_artifacts(version.source))
+    model = Model.load(folder / "MLmodel")
+    assert model.signature.inputs.input_names() == ["category", "image"]
+    assert {"seed", "task"} <= {p.name for p in model.signature.params.params}
+    example = model.load_input_example(folder)
+    assert list(example.columns) == ["category"] and len(example) >= 1
+    assert model.load_input_example_params(folder) == {"seed": 0}
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert any(r.startswith("lightning==") for r in requirements) and "torch==" + torch_version() in requirements
+    (dataset,) = client.get_run(run_id).inputs.dataset_inputs
+    assert dataset.dataset.digest == snapshot
+    assert snapshot in version.description and "conditional_accuracy" in version.description
+    assert "noise." not in version.description  # the GAN's own metrics, not the baselines'
+    assert "GAN" in client.get_registered_model(IMAGE_MODEL).description
+
+
+def torch_version() -> str:
+    import torch
+
+    return torch.__version__.split("+")[0]
+
+
 def test_train_registers_a_challenger_that_samples_and_tags_in_a_new_process(data_root, snapshot):
     config = GanTrainConfig(snapshot_id=snapshot, max_steps=8, **TINY)
     result = train_gan(config)
@@ -48,6 +76,7 @@ def test_train_registers_a_challenger_that_samples_and_tags_in_a_new_process(dat
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"samples", "evaluation.json"} <= artifacts
     assert "samples/step_000004.png" in {a.path for a in client.list_artifacts(result.run_id, "samples")}
+    assert_logged_model_is_documented(client, version, snapshot, result.run_id)
     # running it again registers nothing new
     assert train_gan(config).already_registered
     assert len(versions_of(IMAGE_MODEL, config.key())) == 1

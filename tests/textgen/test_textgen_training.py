@@ -69,6 +69,7 @@ def test_train_registers_a_challenger_that_loads_by_alias_in_a_fresh_process(dat
     version = MlflowClient().get_model_version_by_alias(TEXT_MODEL, "challenger")
     assert str(version.version) == result.version
     assert version.tags["snapshot_id"] == snapshot and version.tags["git_commit"]
+    assert_logged_model_is_documented(version, snapshot, result.run_id)
     # running it again registers nothing new
     assert train_text(TextTrainConfig(snapshot_id=snapshot, max_steps=12, **TINY)).already_registered
     assert len(versions_of(TEXT_MODEL, result.key)) == 1
@@ -88,6 +89,31 @@ def test_train_registers_a_challenger_that_loads_by_alias_in_a_fresh_process(dat
     output = json.loads(done.stdout.strip().splitlines()[-1])
     assert output["columns"] == ["description", "tags", "source"] and len(output["rows"]) == 2
     assert all(isinstance(r["description"], str) and isinstance(r["tags"], list) for r in output["rows"])
+
+
+def assert_logged_model_is_documented(version, snapshot: str, run_id: str) -> None:
+    """Signature, input example, installable requirements, the snapshot as the run's dataset input, a description."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.models import Model
+
+    from labelops.textgen.pyfunc import INPUT_FIELDS
+
+    folder = Path(mlflow.artifacts.download_artifacts(version.source))
+    model = Model.load(folder / "MLmodel")
+    assert model.signature.inputs.input_names() == list(INPUT_FIELDS)
+    assert model.signature.outputs.input_names() == ["description", "tags", "source"]
+    example = model.load_input_example(folder)
+    assert list(example.columns) == list(INPUT_FIELDS) and len(example) >= 1 and example["title"].notna().all()
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert any(r.startswith("scikit-learn==") for r in requirements) and any(r.startswith("scipy==") for r in requirements)
+    assert all("+" not in r for r in requirements), requirements  # no local build label (torch's +cpu)
+    run = MlflowClient().get_run(run_id)
+    (dataset,) = run.inputs.dataset_inputs
+    assert dataset.dataset.digest == snapshot and snapshot in dataset.dataset.source
+    assert {t.key: t.value for t in dataset.tags}["mlflow.data.context"] == "training"
+    assert snapshot in version.description and "chrf" in version.description
+    assert "text generator" in MlflowClient().get_registered_model(TEXT_MODEL).description
 
 
 def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, snapshot):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from labelops import catalog, training
+from labelops import training
 from labelops.imagegen.diffaugment import DEFAULT_POLICY
 from labelops.registry import IMAGE_MODEL, configure_mlflow, describe_version, log_snapshot_input
 from labelops.settings import Settings, get_settings
@@ -77,10 +77,6 @@ class GanTrainConfig(training.TrainConfig):
     sample_every_steps: int = 200
     checkpoint_every_steps: int = 100
     grid_columns: int = 8
-
-
-def work_dir_for(config: GanTrainConfig, settings: Settings) -> Path:
-    return catalog.training_dir("gan", config.key(), settings)
 
 
 # ------------------------------------------------------------------------------------ prepare

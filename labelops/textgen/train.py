@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from labelops import catalog, training
+from labelops import training
 from labelops.registry import TEXT_MODEL, configure_mlflow, describe_version, log_snapshot_input
 from labelops.settings import Settings, get_settings
 from labelops.storage import DataRoot
@@ -72,10 +72,6 @@ class TextTrainConfig(training.TrainConfig):
     val_every_steps: int = 100
     compile: bool = False
     samples: int = 8
-
-
-def work_dir_for(config: TextTrainConfig, settings: Settings) -> Path:
-    return catalog.training_dir("text", config.key(), settings)
 
 
 # ------------------------------------------------------------------------------------ prepare

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from labelops.imagegen.train import GanTrainConfig, prepare, train_gan, work_dir_for
+from labelops import catalog
+from labelops.imagegen.train import GanTrainConfig, prepare, train_gan
 from labelops.registry import IMAGE_MODEL, configure_mlflow
 from labelops.settings import get_settings
 from labelops.storage import DataRoot
@@ -129,7 +130,7 @@ def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, 
 def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
     config = GanTrainConfig(snapshot_id=snapshot, max_steps=6, devices=2, accelerator="cpu", **TINY)
     result = train_gan(config)
-    trained = json.loads((work_dir_for(config, get_settings()) / "trained.json").read_text())
+    trained = json.loads((catalog.training_dir("gan", config.key(), get_settings()) / "trained.json").read_text())
     assert trained["world_size"] == 2 and trained["global_step"] == 6
     assert len(versions_of(IMAGE_MODEL, config.key())) == 1
     from mlflow import MlflowClient

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from labelops import catalog
 from labelops.registry import TEXT_MODEL, configure_mlflow
 from labelops.settings import get_settings
 from labelops.storage import DataRoot
@@ -19,7 +20,7 @@ from labelops.textgen.generate import GenerationOptions, generate_texts
 from labelops.textgen.grounding import complete
 from labelops.textgen.metrics import attribute_coverage
 from labelops.textgen.model import small_gpt2
-from labelops.textgen.train import TextTrainConfig, prepare, train_text, work_dir_for
+from labelops.textgen.train import TextTrainConfig, prepare, train_text
 from tests.helpers.listings import demo_listings, publish_demo_snapshot
 from tests.helpers.training import kill_after_first_checkpoint, overfit_tiny_generator, versions_of
 
@@ -134,7 +135,7 @@ def test_kill_minus_nine_then_same_command_resumes_into_the_same_run(data_root, 
 def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
     config = TextTrainConfig(snapshot_id=snapshot, max_steps=6, devices=2, accelerator="cpu", **TINY)
     result = train_text(config)
-    trained = json.loads((work_dir_for(config, get_settings()) / "trained.json").read_text())
+    trained = json.loads((catalog.training_dir("text", config.key(), get_settings()) / "trained.json").read_text())
     assert trained["world_size"] == 2 and trained["global_step"] == 6
     assert len(versions_of(TEXT_MODEL, config.key())) == 1
     from mlflow import MlflowClient

@@ -307,6 +307,18 @@ def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, c
     )
 
 
+def prepare_fit_register(config: TrainConfig, settings: Settings, prepare: Callable[[Any, Settings], Path],
+                         launch: Callable[[Path], None], register: Callable[[Path, Settings], TrainedModel]) -> TrainedModel:
+    """One model's whole training: prepare → fit in a subprocess → register. The same call after a
+    crash resumes (a prepared folder is reused, the fit resumes from its last checkpoint, a
+    finished one is not run again) and finishes."""
+    work = prepare(config, settings)
+    with ending_run_on_failure(work):
+        if not (work / "trained.json").exists():
+            launch(work)
+        return register(work, settings)
+
+
 def fit_from_command_line(fit: Callable[[Path], None]) -> None:
     """``python -m <a model's train module> WORK_DIR`` (what :func:`launch` runs): its ``fit`` on WORK_DIR."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -245,13 +245,8 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
 
 
 def train_gan(config: GanTrainConfig, settings: Settings | None = None) -> TrainedModel:
-    """prepare → fit in a subprocess → register; the same call after a crash resumes and finishes."""
-    settings = settings or get_settings()
-    work = prepare(config, settings)
-    with training.ending_run_on_failure(work):
-        if not (work / "trained.json").exists():
-            launch(work)
-        return register(work, settings)
+    """prepare → fit in a subprocess → register (:func:`labelops.training.prepare_fit_register`)."""
+    return training.prepare_fit_register(config, settings or get_settings(), prepare, launch, register)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,17 @@ def settings(monkeypatch) -> Settings:
 
 @pytest.fixture
 def applied(prefect_backend, settings):
-    """The yaml's deployments applied to the server as ``labelops serve`` applies them: name → id."""
-    return {deployment.name: deployment.apply() for deployment in runner_deployments(settings, keep=True)}
+    """The yaml's deployments applied to the server as ``labelops serve`` applies them: name → id.
+    Removed afterwards, automations too: the server is the whole session's, and a train deployment
+    left on it would make the feedback flow's tests hand their retraining to a worker that never comes."""
+    from prefect.client.orchestration import get_client
+
+    ids = {deployment.name: deployment.apply() for deployment in runner_deployments(settings, keep=True)}
+    yield ids
+    with get_client(sync_client=True) as client:
+        for deployment_id in ids.values():
+            client.delete_resource_owned_automations(f"prefect.deployment.{deployment_id}")
+            client.delete_deployment(deployment_id)
 
 
 def test_the_generate_deployment_carries_the_trigger_as_the_server_stores_it(applied):

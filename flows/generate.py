@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact
 
 from labelops.evaluation import EVALUATORS
 from labelops.gate import decisions_markdown
@@ -14,7 +14,8 @@ from labelops.labelling import LabelRun
 from labelops.settings import get_settings
 from labelops.snapshot import snapshot_or_latest
 from labelops.storage import DataRoot
-from tasks.generate import freeze_test_split, gate_model, label_products
+from tasks.generate import (freeze_test_split, gate_model, gate_table_artifact, label_counts_artifact, label_products,
+                            labels_report_artifact)
 
 
 @flow(name="generate", log_prints=True)
@@ -40,9 +41,10 @@ def generate(snapshot_id: str | None = None) -> LabelRun:
             logger.warning("%s: labels are written by %s: %s", gate.model_name, gate.writer, gate.writer.reason)
     create_markdown_artifact(key="gate-decision", markdown=decisions_markdown(snapshot_id, gates),
                              description="The gate's decisions, who writes the labels, every system's metrics")
+    gate_table_artifact(gates)
     run = label_products(snapshot_id, gates)
     create_markdown_artifact(key="labels-summary", markdown=run.to_markdown(), description="Labels written")
-    create_link_artifact(key="labels-report", link=run.report if "://" in run.report else f"file://{run.report}",
-                         link_text="labels report", description="The labels report of this run")
+    label_counts_artifact(run)
+    labels_report_artifact(run)
     logger.info("labels: %s; report: %s", run.labels, run.report)
     return run

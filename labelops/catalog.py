@@ -18,7 +18,7 @@ feedback/inbox/*.jsonl                verdicts waiting to be collected
 feedback/processed/<batch_id>/        inbox files once collected
 feedback/table/<batch_id>.parquet     the feedback table, a part per batch
 feedback/triggers/*.json              the retraining triggers
-locks/<name>.lease                    leases of an object-store data root
+locks/<name>.lock, <name>.lease       locks (files on a disk, lease objects on an object store)
 data_docs/                            Great Expectations Data Docs (every suite, every validation kept)
 validation_results/                   the validation results Data Docs are built from (GX's store)
 mlartifacts/                          MLflow's artifacts (without a tracking server)
@@ -27,7 +27,7 @@ Paths under the root are relative to it ("images/ab12.jpg"), so a data root can 
 (:class:`labelops.storage.DataRoot` reads and writes them).
 
 Some folders stay on this machine whatever the data root (:func:`local_dir`, :func:`scratch_dir`):
-lock files, training work folders, the image evaluator, the demo shop, the embedded Prefect.
+training work folders, the image evaluator, the demo shop, the embedded Prefect.
 """
 
 from __future__ import annotations
@@ -159,17 +159,13 @@ def lock_lease(safe_name: str) -> str:
 # ---------------------------------------------------------------------------------- on this machine
 def local_dir(settings: Settings) -> Path:
     """A local data root, else this user's private folder (:func:`~labelops.settings.private_dir`):
-    for what must not live on a remote data root (lock files, checkpoints that are loaded again)."""
+    for what must not live on a remote data root (checkpoints that are loaded again)."""
     return settings.local_data_path if settings.data_is_local else private_dir(settings)
 
 
 def scratch_dir(settings: Settings) -> Path:
     """A local data root, else a temporary folder: for what can be made again."""
     return settings.local_data_path if settings.data_is_local else Path(tempfile.gettempdir()) / "labelops"
-
-
-def lock_dir(settings: Settings) -> Path:
-    return local_dir(settings) / LOCKS
 
 
 def training_dir(kind: str, key: str, settings: Settings) -> Path:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -267,13 +268,15 @@ class GateResult(BaseModel):
 
 
 def run_gate(model_name: str, evaluation, policy: GatePolicy | None = None,  # noqa: ANN001 - EvaluationSet
-             settings=None, evaluators=None, baseline_evaluators=None) -> GateResult:  # noqa: ANN001
+             settings=None, evaluators=None, baseline_evaluators=None,  # noqa: ANN001
+             tags: dict[str, str] | None = None) -> GateResult:
     """Measure the challenger, the champion and the baselines on ``evaluation``'s rows, decide,
     record, promote, and choose who writes the labels.
 
     The decision is an MLflow run of its own (experiment ``gate``): every system's metrics, the
     intervals, the policy (version, sha256, file), the verdict, each reason, the writer and the
-    test rows' ids; the challenger version gets ``gate_verdict`` and ``gate_run_id`` tags.
+    test rows' ids, and ``tags`` (e.g. the orchestrator run that started it); the challenger
+    version gets ``gate_verdict`` and ``gate_run_id`` tags.
     """
     import mlflow
     from mlflow import MlflowClient
@@ -308,7 +311,8 @@ def run_gate(model_name: str, evaluation, policy: GatePolicy | None = None,  # n
     decision = decide(model_name, model_policy, new, old, baselines, policy)
     client = MlflowClient()
     experiment_id = ensure_experiment("gate", settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"gate-{model_name}-v{challenger_version}") as run:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"gate-{model_name}-v{challenger_version}",
+                          tags=dict(tags or {})) as run:
         mlflow.log_params({"model": model_name, "challenger_version": challenger_version,
                            "champion_version": champion or "none", "snapshot_id": evaluation.snapshot_id,
                            "test_rows": len(evaluation.rows), "policy_version": policy.version,
@@ -373,6 +377,31 @@ def systems_table(gate: GateResult | dict) -> tuple[list[str], list[tuple[str, l
     rows = [(m, [s.get(m) for s in systems.values()]) for m in metrics
             if not m.startswith("findings.") or any(s.get(m) for s in systems.values())]
     return list(systems), rows
+
+
+def decision_rows(gates: list[GateResult]) -> list[dict[str, Any]]:
+    """One row per check of every gate that decided (model, kind, metric, the challenger's value,
+    what it was compared with and its value, the gain and its interval, the verdict): the
+    generation flow's table artifact."""
+    rows = []
+    for gate in gates:
+        decision = gate.decision
+        if decision is None:
+            rows.append({"model": gate.model_name, "kind": "", "metric": "", "challenger": None, "against": "",
+                         "against_value": None, "gain": None, "low": None, "high": None,
+                         "verdict": "no decision", "reason": gate.summary})
+            continue
+        for check in decision.checks:
+            other = decision.champion if check.against == "champion" else decision.baselines.get(check.against)
+            interval = check.interval
+            rows.append({"model": gate.model_name, "kind": check.kind, "metric": check.metric,
+                         "challenger": _value(decision.challenger, check.metric), "against": check.against,
+                         "against_value": _value(other, check.metric),
+                         "gain": None if interval is None else interval.gain,
+                         "low": None if interval is None else interval.low,
+                         "high": None if interval is None else interval.high,
+                         "verdict": "pass" if check.passed else "fail", "reason": check.reason})
+    return rows
 
 
 def decisions_markdown(snapshot_id: str, gates: list[GateResult]) -> str:

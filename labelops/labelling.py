@@ -201,14 +201,20 @@ class LabelRun(BaseModel):
     seconds: float
     gates: list[dict[str, Any]] = []
 
+    def count_rows(self) -> list[tuple[str, int]]:
+        """What the run counted, ``(what, how many)``: the markdown's and the table artifact's rows."""
+        return [("valid labels", self.counts.valid), ("quarantined", self.counts.quarantined),
+                ("labels with findings", self.counts.with_findings),
+                ("descriptions the baseline wrote (no clean candidate of the model's)", self.counts.text_fallbacks),
+                ("text and photo name different categories", self.counts.category_disagreements),
+                ("guessed tags", self.counts.guessed_tags),
+                ("generated images", self.counts.generated_images),
+                *((f"broke {name}", n) for name, n in sorted(self.counts.failed_expectations.items()))]
+
     def to_markdown(self) -> str:
         """The run's counts and where its files went (the generation flow's artifact)."""
         return "\n".join(["# Labels", "", f"run `{self.run_id}` on snapshot `{self.snapshot_id}`", "", *table(["", ""], [
-            ["valid labels", self.counts.valid], ["quarantined", self.counts.quarantined],
-            ["labels with findings", self.counts.with_findings],
-            ["descriptions the baseline wrote (no clean candidate of the model's)", self.counts.text_fallbacks],
-            ["text and photo name different categories", self.counts.category_disagreements],
-            ["generated images", self.counts.generated_images], ["text written by", self.text_writer],
+            *([what, n] for what, n in self.count_rows()), ["text written by", self.text_writer],
             ["images by", self.image_writer or "none"], ["labels", f"`{self.labels}`"],
             ["report", f"`{self.report}`"]])])
 
@@ -312,8 +318,10 @@ def _run_to_continue(root: DataRoot, experiment_id: str, lineage: dict[str, str]
 
 
 def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settings | None = None,
-                   batch_size: int = 256, use_image_model: bool = True) -> LabelRun:
-    """Label every listing of ``snapshot_id`` with what the gate chose (see the module docstring)."""
+                   batch_size: int = 256, use_image_model: bool = True,
+                   tags: Mapping[str, str] | None = None) -> LabelRun:
+    """Label every listing of ``snapshot_id`` with what the gate chose (see the module docstring);
+    ``tags`` join the MLflow run's (e.g. the orchestrator run that started it)."""
     import mlflow
 
     from labelops.evaluation import load_text_generator
@@ -357,7 +365,7 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
     with named_lock(f"labels-{snapshot_id}", settings), \
             mlflow.start_run(**_run_to_continue(root, experiment_id, lineage), run_name=f"labels-{snapshot_id}") as run:
         run_id = run.info.run_id
-        mlflow.set_tags({**lineage, "git_commit": git_commit(), "text_writer": str(text_writer),
+        mlflow.set_tags({**(tags or {}), **lineage, "git_commit": git_commit(), "text_writer": str(text_writer),
                          "text_writer_reason": text_writer.reason[:5000],
                          "image_writer": str(image_writer) if image_writer else "none",
                          "image_tagger": str(tagger or "none")[:5000]})

@@ -1,8 +1,9 @@
 """Moving the ``champion`` alias: promotion after the gate, and rollback by hand.
 
 Nothing but :func:`promote` and :func:`rollback` moves ``champion``. Both hold a lock per
-model (a file lock under the data root, or under the temp folder when the data root is remote;
-across machines, the gate deployment's Prefect concurrency limit of one plays that part), and
+model in the data root (:func:`labelops.locks.named_lock`: a file lock on a local or shared disk, a
+lease object on an object store, so it holds across machines; the generation flow's gate task also
+holds a Prefect global concurrency limit of one per model), and
 :func:`promote` also checks that the champion is still the one the challenger was measured
 against: when two gates run at once, the second finds the champion moved and refuses rather
 than promoting a model that was never compared with the new champion.

@@ -8,14 +8,18 @@ A training registers at most one version: versions carry a ``training_key`` tag,
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
+from pydantic import BaseModel
 
 from labelops import catalog
+from labelops.markdown import table
 from labelops.settings import Settings
 
 TEXT_MODEL = "product-text-generator"
@@ -149,3 +153,59 @@ def describe_version(model_name: str, version: str, about: str, snapshot_id: str
     client.update_registered_model(model_name, description=about)
     client.update_model_version(model_name, version, description=description)
     return description
+
+
+# ------------------------------------------------------------------------- runs, seen from outside
+class RunPage(BaseModel):
+    """Where a person opens an MLflow run: its page on a tracking server (``url``), or, with a
+    SQLite tracking URI, the ``mlflow ui`` command that serves it."""
+
+    run_id: str
+    run_name: str = ""
+    experiment_id: str
+    experiment_name: str
+    tracking_uri: str
+    url: str | None = None
+
+    def artifact_url(self, path: str) -> str | None:
+        """The MLflow UI showing the run's artifact ``path`` (None without a tracking server)."""
+        return f"{self.url}/artifactPath/{path}" if self.url else None
+
+    @property
+    def ui_command(self) -> str:
+        return f"mlflow ui --backend-store-uri {shlex.quote(self.tracking_uri)}"
+
+    def to_markdown(self) -> str:
+        """The run's identity and how to open it (an artifact where no link can be given)."""
+        lines = [f"# MLflow run {self.run_name or self.run_id}", "",
+                 *table(["", ""], [["run id", f"`{self.run_id}`"],
+                                   ["experiment", f"{self.experiment_name} (id `{self.experiment_id}`)"],
+                                   ["tracking URI", f"`{self.tracking_uri}`"]]), ""]
+        if self.url:
+            return "\n".join([*lines, f"[open the run]({self.url})"])
+        return "\n".join([*lines, "Open it with the MLflow UI, then the experiment and the run id above:", "",
+                          "```", self.ui_command, "```",
+                          "", f"(then http://127.0.0.1:5000/#/experiments/{self.experiment_id}/runs/{self.run_id})"])
+
+
+def run_page(run_id: str, settings: Settings) -> RunPage:
+    """Where MLflow shows ``run_id`` (a URL when the tracking URI is an http(s) server)."""
+    uri = configure_mlflow(settings)
+    client = MlflowClient()
+    run = client.get_run(run_id)
+    experiment = client.get_experiment(run.info.experiment_id)
+    url = None
+    if uri.startswith(("http://", "https://")):
+        url = f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run_id}"
+    return RunPage(run_id=run_id, run_name=run.info.run_name or "", experiment_id=run.info.experiment_id,
+                   experiment_name=experiment.name, tracking_uri=uri, url=url)
+
+
+def tag_run(run_id: str, tags: Mapping[str, str], settings: Settings) -> None:
+    """Add ``tags`` to the run ``run_id`` (links from whatever started it, e.g. the orchestrator's run)."""
+    if not tags:
+        return
+    configure_mlflow(settings)
+    client = MlflowClient()
+    for name, value in tags.items():
+        client.set_tag(run_id, name, str(value)[:5000])

@@ -106,6 +106,11 @@ def start_run(model_name: str, config: BaseModel, key: str, snapshot_id: str, ru
     return run.info.run_id
 
 
+def prepared_run_id(work: Path) -> str:
+    """The MLflow run a prepared training (``work``) logs to."""
+    return json.loads((work / "prepared.json").read_text())["run_id"]
+
+
 class FitTimeout(RuntimeError):
     """A fit ran past its time limit; its processes were killed (a rerun resumes from the last checkpoint)."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from labelops import catalog
 from labelops import ingest as stages
@@ -41,3 +41,5 @@ def report_ingest(root: DataRoot, summary: stages.IngestSummary) -> None:
     """Save the summary beside the raw items and show it as a Prefect markdown artifact."""
     root.write_json(catalog.ingest_summary_path(summary.crawl.crawl_id), summary.model_dump(mode="json"))
     create_markdown_artifact(key="ingest-summary", markdown=summary.to_markdown(), description="Counts of the ingest run")
+    create_table_artifact(key="ingest-counts", table=[{"what": what, "count": value} for what, value in summary.counts()],
+                          description="Counts of the ingest run")

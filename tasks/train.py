@@ -9,12 +9,18 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from labelops.models import TRAINABLE
-from labelops.training import FitTimeout, TrainConfig, TrainedModel
+from labelops.training import FitTimeout, TrainConfig, TrainedModel, prepared_run_id
+from tasks.links import link_mlflow_run
 
 
 @task(name="prepare training", cache_policy=None, task_run_name="prepare {model} training")
 def prepare_training(model: str, config: TrainConfig) -> Path:
-    return TRAINABLE[model].prepare(config)
+    """Prepare the work folder and the MLflow run; the run gets the Prefect run's ids as tags, and
+    this task an artifact that opens the run."""
+    work = TRAINABLE[model].prepare(config)
+    link_mlflow_run(prepared_run_id(work), f"training-run-{model}", f"The MLflow run of the {model} training",
+                    tag=True)
+    return work
 
 
 def _not_after_a_timeout(task: Any, task_run: Any, state: Any) -> bool:

@@ -3,6 +3,8 @@ written by what it chose (a baseline when no model beats them), the report says 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from mlflow import MlflowClient
 
@@ -14,6 +16,16 @@ from labelops.storage import DataRoot
 from labelops.textgen.train import TextTrainConfig, train_text
 from tests.helpers.listings import publish_demo_snapshot
 from tests.helpers.training import SMALL, gate_policy
+
+
+def flow_run_artifacts(flow_run_id: str) -> dict[str, str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return {a.key: a.data for a in artifacts if a.key}
 
 
 @pytest.mark.timeout(1500)  # one training and three gate + label runs: about 3 minutes on 2 idle cores
@@ -39,6 +51,13 @@ def test_baselines_write_until_a_model_beats_them_and_a_copy_of_the_champion_is_
     html = (data_root / report_path(run.run_id)).read_text()
     assert f"Labels written by <strong>the {gate['writer']['system']} baseline</strong>" in html
     assert MlflowClient().get_run(run.run_id).data.tags["text_writer"] == f"the {gate['writer']['system']} baseline"
+    # the labels run and the gate run name this flow run; it has their artifacts and the checks as a table
+    flow_run_id = MlflowClient().get_run(run.run_id).data.tags["prefect.flow_run_id"]
+    assert MlflowClient().get_run(gate["run_id"]).data.tags["prefect.flow_run_id"] == flow_run_id
+    artifacts = flow_run_artifacts(flow_run_id)
+    assert run.run_id in artifacts["labels-run"] and gate["run_id"] in artifacts[f"gate-run-{TEXT_MODEL}"]
+    assert any(row["kind"] == "baseline" and row["verdict"] == "fail" for row in json.loads(artifacts["gate-checks"]))
+    assert {"what": "valid labels", "count": run.counts.valid} in json.loads(artifacts["labels-counts"])
 
     # a policy without baselines: within the floors the model becomes champion and writes
     monkeypatch.setenv("LABELOPS_GATE_POLICY", gate_policy(tmp_path, 1.0))

@@ -23,6 +23,16 @@ def test_train_flow_registers_the_gan_alone(prefect_backend, data_root):
     version = version_by_alias(IMAGE_MODEL, "challenger")
     assert version is not None and version.tags["snapshot_id"] == snapshot_id
     assert version_by_alias(TEXT_MODEL, "challenger") is None  # text was not asked for
+    # the training's MLflow run names the flow run, and the flow run has an artifact that opens it
+    from mlflow import MlflowClient
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    flow_run_id = MlflowClient().get_run(results["gan"]["run_id"]).data.tags["prefect.flow_run_id"]
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["training-run-gan"])))
+    assert any(a.flow_run_id and str(a.flow_run_id) == flow_run_id and results["gan"]["run_id"] in a.data
+               for a in artifacts)
 
 
 def test_the_fits_log_and_progress_lines_reach_the_fit_task_runs_log(prefect_backend, data_root):

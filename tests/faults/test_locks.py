@@ -63,3 +63,38 @@ def test_feedback_collects_on_s3_under_the_lease(s3_data):
                 "export")
     assert collect_feedback(s3_data).stored == 3
     assert len(read_feedback(s3_data)) == 3 and collect_feedback(s3_data).lines == 0
+
+
+def test_a_held_lease_is_renewed_so_a_long_holder_keeps_it(s3_data):
+    """A holder that outlives ``lease_seconds`` keeps its lease (renewed every third of it)."""
+    with exclusive(s3_data, "gate", timeout=5, lease_seconds=1.5):
+        first = s3_data.read_json("locks/gate.lease")
+        time.sleep(2.5)  # past the first expiry
+        with pytest.raises(LockTimeout):
+            with exclusive(s3_data, "gate", timeout=0.5, lease_seconds=1.5):
+                pass
+        renewed = s3_data.read_json("locks/gate.lease")
+        assert renewed["owner"] == first["owner"] and renewed["expires_at"] > first["expires_at"]
+    assert not s3_data.exists("locks/gate.lease")
+
+
+def test_named_locks_live_in_the_data_root_on_s3(s3_root):
+    """The gate's lock per model (and every named lock) is a lease in the bucket, so it holds across machines."""
+    from labelops.promotion import champion_lock
+    from labelops.settings import get_settings
+
+    client, bucket = s3_root
+    root = DataRoot(get_settings().data)
+    with champion_lock("product-text-generator"):
+        assert root.exists("locks/product-text-generator.lease")
+        with pytest.raises(Exception, match="another gate"):
+            with champion_lock("product-text-generator", timeout=0.5):
+                pass
+    assert not any(key.endswith(".lease") for key in object_keys(client, bucket))
+
+
+def test_named_locks_on_a_local_root_are_files_under_its_locks_folder(data_root):
+    from labelops.locks import named_lock
+
+    with named_lock("retrain-trigger") as where:
+        assert where == str(data_root / "locks" / "retrain-trigger.lock")

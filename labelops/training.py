@@ -327,6 +327,11 @@ def prepare_fit_register(config: TrainConfig, settings: Settings, prepare: Calla
 def fit_from_command_line(fit: Callable[[Path], None]) -> None:
     """``python -m <a model's train module> WORK_DIR`` (what :func:`launch` runs): its ``fit`` on WORK_DIR."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import lightning  # noqa: F401 - its import gives the "lightning" logger a handler of its own:
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).handlers.clear()  # one line per record (the root's), not two
+        logging.getLogger(name).propagate = True
     drop_lightning_tips()
     fit(Path(sys.argv[1]))
 

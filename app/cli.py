@@ -9,7 +9,7 @@
     labelops promote --rollback MODEL --reason "..."   # put the previous champion back
     labelops demo                        # the whole pipeline on the demo shop
     labelops serve                       # serve every deployment with its schedule from this process
-    labelops deploy [--pool process]     # register the deployments with the Prefect server, for workers
+    labelops deploy [--pool process] [--train-pool kubernetes-gpu]   # register the deployments, for workers
     labelops status                      # snapshots, champions and the latest labels runs (no Prefect)
 
 Arguments and cheap preconditions (the data root, the snapshot, the start URLs) are checked before
@@ -18,6 +18,7 @@ anything starts Prefect: a usage error exits 2 and a user error exits 1 with one
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -47,6 +48,9 @@ class Pool(str, Enum):
     process = "process"
     docker = "docker"
     kubernetes = "kubernetes"
+    process_gpu = "process-gpu"
+    docker_gpu = "docker-gpu"
+    kubernetes_gpu = "kubernetes-gpu"
 
 
 def _version(value: bool) -> None:
@@ -491,14 +495,18 @@ def serve(
 
 @app.command()
 def deploy(
-    pool: Annotated[Pool, typer.Option(help="work pool kind")] = Pool.process,
-    create_pool: Annotated[bool, typer.Option(help="create the work pool when it does not exist")] = True,
+    pool: Annotated[Pool, typer.Option(help="work pool kind of every deployment")] = Pool.process,
+    train_pool: Annotated[Pool | None, typer.Option(
+        help="work pool kind of the train deployment (e.g. kubernetes-gpu); default: --pool")] = None,
+    create_pool: Annotated[bool, typer.Option(help="create the work pools when they do not exist")] = True,
 ) -> None:
     """Register every deployment of deployments/prefect.yaml with the Prefect server (PREFECT_API_URL), for workers.
 
     Applies LABELOPS_INGEST_CRON, LABELOPS_TRAIN_CRON, LABELOPS_FEEDBACK_CRON and
-    LABELOPS_SCHEDULE_TIMEZONE, puts every deployment on the chosen work pool, and runs
-    `prefect --no-prompt deploy --all` from the project folder. Then start a worker:
+    LABELOPS_SCHEDULE_TIMEZONE, puts every deployment on the chosen work pool (training on
+    --train-pool), gives every run LABELOPS_DATA and LABELOPS_MLFLOW_URI as set here (and, on
+    docker and kubernetes pools, the credentials as Prefect references), and runs
+    `prefect --no-prompt deploy --all` from the project folder. Then start a worker per pool:
     `prefect worker start --pool labelops-<pool>`.
     """
     import os
@@ -508,16 +516,25 @@ def deploy(
 
     import yaml
 
-    from app.deployments import PROJECT_ROOT, DeploymentsError, available_specs, load_specs, render_prefect_yaml
-
-    pool = pool.value
+    from app.deployments import (
+        PROJECT_ROOT,
+        DeploymentsError,
+        available_specs,
+        gpu_base_job_template,
+        load_specs,
+        pool_type,
+        render_prefect_yaml,
+        set_job_variables,
+        split_references,
+        work_pools_of,
+    )
 
     if "PREFECT_API_URL" not in os.environ:
         console.print("[yellow]PREFECT_API_URL is not set: the deployments go into the embedded Prefect under the "
                       "data root, where only `labelops serve` or a worker with the same PREFECT_HOME sees them[/]")
         _prepare_runtime()
     try:
-        document = render_prefect_yaml(pool)
+        document = render_prefect_yaml(pool.value, train_pool=train_pool.value if train_pool else None)
         present, missing = available_specs(load_specs())
     except DeploymentsError as error:
         console.print(f"[bold red]{escape(str(error))}[/]")
@@ -527,17 +544,36 @@ def deploy(
     if not present:
         console.print("[bold red]no deployment to register: none of the flow files exists[/]")
         raise typer.Exit(1)
-    names = {spec.name for spec in present}
+    names = {spec.name: spec.flow_name for spec in present}
     document["deployments"] = [entry for entry in document["deployments"] if entry["name"] in names]
-    pool_name = document["deployments"][0]["work_pool"]["name"]
+    pools = work_pools_of(document)
     prefect = [sys.executable, "-m", "prefect", "--no-prompt"]
     if create_pool:
-        exists = subprocess.run([*prefect, "work-pool", "inspect", pool_name], cwd=PROJECT_ROOT,
-                                capture_output=True, text=True).returncode == 0
-        if not exists:
-            subprocess.run([*prefect, "work-pool", "create", pool_name, "--type", pool], cwd=PROJECT_ROOT, check=False)
+        for pool_name, kind in pools.items():
+            exists = subprocess.run([*prefect, "work-pool", "inspect", pool_name], cwd=PROJECT_ROOT,
+                                    capture_output=True, text=True).returncode == 0
+            if exists:
+                continue
+            create = [*prefect, "work-pool", "create", pool_name, "--type", pool_type(kind)]
+            if kind.endswith("-gpu") and pool_type(kind) != "process":
+                default = subprocess.run([*prefect, "work-pool", "get-default-base-job-template", "--type",
+                                          pool_type(kind)], cwd=PROJECT_ROOT, capture_output=True, text=True)
+                if default.returncode:
+                    console.print(f"[bold red]no default base job template for {pool_type(kind)}: {escape(default.stderr)}[/]")
+                    raise typer.Exit(1)
+                with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="labelops-pool-", delete=False) as handle:
+                    json.dump(gpu_base_job_template(kind, json.loads(default.stdout[default.stdout.find('{'):])), handle)
+                create += ["--base-job-template", handle.name]
+            try:
+                subprocess.run(create, cwd=PROJECT_ROOT, check=False)
+            finally:
+                if "--base-job-template" in create:
+                    os.unlink(create[-1])
+    # prefect deploy would resolve {{ prefect.blocks… }} / {{ prefect.variables… }} into the deployment:
+    # deploy without them, then set them unresolved (the worker resolves them when a run starts)
+    to_deploy, held = split_references(document)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="labelops-deployments-", delete=False) as handle:
-        yaml.safe_dump(document, handle, sort_keys=False)
+        yaml.safe_dump(to_deploy, handle, sort_keys=False)
     try:
         code = subprocess.run([*prefect, "deploy", "--all", "--prefect-file", handle.name], cwd=PROJECT_ROOT).returncode
     finally:
@@ -545,8 +581,12 @@ def deploy(
     if code:
         console.print(f"[bold red]prefect deploy failed (exit {code})[/]")
         raise typer.Exit(code)
-    console.print(f"[bold green]{len(names)} deployment(s) on work pool {pool_name}[/]; "
-                  f"start a worker: prefect worker start --pool {pool_name}")
+    if held:
+        set_job_variables(held, names)
+    for pool_name in pools:
+        on = sorted(entry["name"] for entry in document["deployments"] if entry["work_pool"]["name"] == pool_name)
+        console.print(f"[bold green]{', '.join(on)} on work pool {pool_name}[/]; "
+                      f"start a worker: prefect worker start --pool {pool_name}")
 
 
 STATUS_RUNS = 5

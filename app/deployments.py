@@ -5,8 +5,12 @@
   ``LABELOPS_SCHEDULE_TIMEZONE``).
 * :func:`runner_deployments` turns them into Prefect ``RunnerDeployment`` objects for ``serve``;
   a flow whose module is not there (yet) is skipped with a warning.
-* :func:`render_prefect_yaml` writes the yaml back with the settings applied and the chosen work
-  pool, for ``labelops deploy`` (which runs ``prefect deploy`` on it).
+* :func:`render_prefect_yaml` writes the yaml back with the settings applied, the chosen work
+  pools (one for all, another for training if asked: a GPU pool) and each run's environment
+  (``LABELOPS_DATA``, ``LABELOPS_MLFLOW_URI``; on container pools the credentials as Prefect
+  references), for ``labelops deploy`` (which runs ``prefect deploy`` on it). GPU pools get a base
+  job template with a GPU setting (:func:`gpu_base_job_template`). Prefect references in job
+  variables stay references (:func:`split_references`): the worker resolves them at run time.
 * A deployment that already exists on the Prefect server keeps its parameters (edited in the UI or
   not) and whether each of its schedules is active (:func:`keep_existing`): ``prefect deploy`` and
   ``serve`` would otherwise overwrite them with the yaml's. The yaml's parameters are the defaults
@@ -21,6 +25,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,8 +41,18 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PREFECT_YAML = PROJECT_ROOT / "deployments" / "prefect.yaml"
-POOLS = ("process", "docker", "kubernetes")
+POOLS = ("process", "docker", "kubernetes", "process-gpu", "docker-gpu", "kubernetes-gpu")
+"""Work pool kinds of ``definitions.work_pools``; a ``-gpu`` one is a pool of the same type whose runs get GPUs."""
 CONTAINER_POOLS = ("docker", "kubernetes")
+TRAIN_FLOW = "train"
+"""The flow ``--train-pool`` moves."""
+PREFECT_REFERENCE = re.compile(r"\{\{\s*prefect\.(blocks|variables)\.")
+"""A value Prefect resolves from the server: ``{{ prefect.blocks.secret.NAME }}``, ``{{ prefect.variables.NAME }}``."""
+
+
+def pool_type(kind: str) -> str:
+    """The Prefect worker type of a pool kind (``kubernetes-gpu`` → ``kubernetes``)."""
+    return kind.removesuffix("-gpu")
 
 
 class DeploymentsError(ValueError):
@@ -145,29 +160,57 @@ def check_schedule(schedule: ScheduleSpec, where: str) -> None:
         raise DeploymentsError(f"{where}: bad schedule {schedule.cron!r} ({schedule.timezone}): {error}") from error
 
 
+def run_env(settings: Settings) -> dict[str, str]:
+    """What every flow run is told of the data root and MLflow: this process's settings (a local
+    data root as an absolute path)."""
+    data = str(settings.local_data_path) if settings.data_is_local else settings.data
+    return {"LABELOPS_DATA": data, "LABELOPS_MLFLOW_URI": settings.tracking_uri}
+
+
+def _work_pool(definitions: dict[str, Any], kind: str, where: Path | None) -> dict[str, Any]:
+    if kind not in POOLS:
+        raise DeploymentsError(f"unknown work pool {kind!r}; choose one of {list(POOLS)}")
+    try:
+        return copy.deepcopy(definitions["work_pools"][kind])
+    except KeyError as error:
+        raise DeploymentsError(f"{where or PREFECT_YAML}: no definitions.work_pools.{kind}") from error
+
+
 def render_prefect_yaml(pool: str = "process", settings: Settings | None = None, path: Path | None = None,
-                        keep: bool | None = None) -> dict:
-    """The yaml document with the schedule settings applied and every deployment on work pool ``pool``.
+                        keep: bool | None = None, train_pool: str | None = None) -> dict:
+    """The yaml document with the schedule settings applied, every deployment on work pool ``pool``
+    (the train deployment on ``train_pool`` when given) and each run's environment in the job
+    variable ``env``: :func:`run_env`, plus ``definitions.container_env`` (Prefect references to
+    the credentials) on the docker and kubernetes pools.
 
     ``keep``: a deployment that exists on the Prefect server keeps its parameters and schedules'
     on/off (:func:`keep_existing`); default: when ``PREFECT_API_URL`` is set (a server's UI to edit them in).
     """
-    if pool not in POOLS:
-        raise DeploymentsError(f"unknown work pool {pool!r}; choose one of {list(POOLS)}")
     settings = settings or get_settings()
     document = copy.deepcopy(read_yaml(path))
     definitions = document.get("definitions") or {}
-    try:
-        work_pool = definitions["work_pools"][pool]
-    except KeyError as error:
-        raise DeploymentsError(f"{path or PREFECT_YAML}: no definitions.work_pools.{pool}") from error
+    pools = {"all": _work_pool(definitions, pool, path),
+             TRAIN_FLOW: _work_pool(definitions, train_pool or pool, path)}
+    kinds = {"all": pool, TRAIN_FLOW: train_pool or pool}
+    container_env = definitions.get("container_env") or {}
+    for name, value in container_env.items():
+        if not PREFECT_REFERENCE.search(str(value)):
+            raise DeploymentsError(f"{path or PREFECT_YAML}: definitions.container_env.{name} must be a Prefect "
+                                   "reference ({{ prefect.blocks.secret.NAME }} or {{ prefect.variables.NAME }}), "
+                                   "never a value")
     deployments = []
     for entry in document["deployments"]:
         flow_name = str(entry.get("entrypoint", ":")).rsplit(":", 1)[-1]
         entry = _apply_schedule_settings(entry, flow_name, settings)
-        entry["work_pool"] = copy.deepcopy(work_pool)
-        if pool in CONTAINER_POOLS and definitions.get("container_pull"):
-            entry["pull"] = copy.deepcopy(definitions["container_pull"])
+        which = TRAIN_FLOW if flow_name == TRAIN_FLOW else "all"
+        entry["work_pool"] = work_pool = copy.deepcopy(pools[which])
+        job_variables = work_pool.setdefault("job_variables", {})
+        env = run_env(settings)
+        if pool_type(kinds[which]) in CONTAINER_POOLS:
+            env.update(container_env)
+            if definitions.get("container_pull"):
+                entry["pull"] = copy.deepcopy(definitions["container_pull"])
+        job_variables["env"] = {**env, **(job_variables.get("env") or {})}
         deployments.append(entry)
     document["deployments"] = deployments
     document.pop("definitions", None)  # anchors are resolved already
@@ -185,6 +228,75 @@ def render_prefect_yaml(pool: str = "process", settings: Settings | None = None,
                 for schedule in entry.get("schedules") or []:
                     schedule["active"] = active.get(schedule["cron"], schedule.get("active", True))
     return document
+
+
+def work_pools_of(document: dict) -> dict[str, str]:
+    """Work pool name → pool kind (``docker-gpu``, …) of a rendered document's deployments."""
+    definitions = read_yaml().get("definitions") or {}
+    by_name = {pool["name"]: kind for kind, pool in (definitions.get("work_pools") or {}).items()}
+    return {entry["work_pool"]["name"]: by_name.get(entry["work_pool"]["name"], "process")
+            for entry in document["deployments"]}
+
+
+def gpu_base_job_template(kind: str, template: dict[str, Any]) -> dict[str, Any]:
+    """The default base job template of a pool type (``prefect work-pool get-default-base-job-template
+    --type T``) with a GPU setting, for the ``-gpu`` pools:
+
+    * kubernetes: variable ``gpus`` (integer, default 1), the container's ``nvidia.com/gpu``
+      request and limit;
+    * docker: variable ``container_create_kwargs`` (docker-py ``containers.create`` arguments, where
+      ``device_requests`` asks for GPUs), which the default template does not pass on;
+    * process: unchanged (the worker's machine has the GPUs).
+    """
+    template = copy.deepcopy(template)
+    variables = template.setdefault("variables", {}).setdefault("properties", {})
+    configuration = template.setdefault("job_configuration", {})
+    kind = pool_type(kind)
+    if kind == "kubernetes":
+        container = configuration["job_manifest"]["spec"]["template"]["spec"]["containers"][0]
+        resources = container.setdefault("resources", {})
+        for side in ("limits", "requests"):
+            resources.setdefault(side, {})["nvidia.com/gpu"] = "{{ gpus }}"
+        variables["gpus"] = {"title": "GPUs", "type": "integer", "minimum": 1, "default": 1,
+                             "description": "NVIDIA GPUs of the job's container (nvidia.com/gpu request and "
+                                            "limit); train with devices set to this number"}
+    elif kind == "docker":
+        configuration["container_create_kwargs"] = "{{ container_create_kwargs }}"
+        variables["container_create_kwargs"] = {
+            "title": "Container Configuration", "type": "object",
+            "description": "docker-py containers.create arguments, e.g. device_requests: "
+                           "[{driver: nvidia, count: -1, capabilities: [[gpu]]}] for every GPU"}
+    return template
+
+
+def split_references(document: dict) -> tuple[dict, dict[str, dict[str, Any]]]:
+    """(the document without the job variables that hold Prefect references, deployment name → its
+    whole job variables). ``prefect deploy`` resolves ``{{ prefect.blocks… }}`` and
+    ``{{ prefect.variables… }}`` when it deploys, which would store the secrets in the deployment;
+    ``labelops deploy`` deploys without them and then sets the job variables as they are
+    (:func:`set_job_variables`), for the worker to resolve when a run starts."""
+    document = copy.deepcopy(document)
+    held: dict[str, dict[str, Any]] = {}
+    for entry in document["deployments"]:
+        job_variables = (entry.get("work_pool") or {}).get("job_variables") or {}
+        env = job_variables.get("env") or {}
+        references = {name for name, value in env.items() if PREFECT_REFERENCE.search(str(value))}
+        if references:
+            held[entry["name"]] = copy.deepcopy(job_variables)
+            job_variables["env"] = {name: value for name, value in env.items() if name not in references}
+    return document, held
+
+
+def set_job_variables(held: dict[str, dict[str, Any]], flow_names: dict[str, str]) -> None:
+    """Set the job variables of deployments (name → job variables; ``flow_names``: name → flow) on
+    the server, unresolved."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    with get_client(sync_client=True) as client:
+        for name, job_variables in held.items():
+            deployment = client.read_deployment_by_name(f"{flow_names[name]}/{name}")
+            client.update_deployment(deployment.id, DeploymentUpdate(job_variables=job_variables))
 
 
 class ExistingDeployment(BaseModel):

@@ -114,7 +114,10 @@ def test_the_model_choices_are_the_models_labelops_trains():
 
 
 def test_the_pool_choices_are_the_kinds_deployments_render_for():
-    assert [pool.value for pool in cli.Pool] == ["process", "docker", "kubernetes"]
+    from app.deployments import POOLS, read_yaml
+
+    assert [pool.value for pool in cli.Pool] == list(POOLS)
+    assert set(POOLS) == set(read_yaml()["definitions"]["work_pools"])
 
 
 def test_quiet_logs_drop_mlflow_set_up_and_lightning_tips(monkeypatch):

@@ -116,14 +116,141 @@ def test_serve_builds_the_same_deployments_as_the_yaml_and_skips_a_missing_flow(
 
 
 def test_the_work_pool_is_chosen_when_deploying(settings):
-    process = render_prefect_yaml("process", settings)
+    process = render_prefect_yaml("process", settings, keep=False)
     assert {d["work_pool"]["name"] for d in process["deployments"]} == {"labelops-process"}
     assert all("pull" not in d for d in process["deployments"])  # prefect deploy records the project folder
-    docker = render_prefect_yaml("docker", settings)
+    docker = render_prefect_yaml("docker", settings, keep=False)
     assert {d["work_pool"]["name"] for d in docker["deployments"]} == {"labelops-docker"}
     assert all(d["work_pool"]["job_variables"]["image"] and d["pull"] for d in docker["deployments"])
     with pytest.raises(DeploymentsError, match="unknown work pool"):
         render_prefect_yaml("slurm", settings)
+    with pytest.raises(DeploymentsError, match="unknown work pool"):
+        render_prefect_yaml("process", settings, train_pool="slurm")
+
+
+# ----------------------------------------------------------------------------- pools, GPUs, environment
+SECRET = "s3cr3t-never-in-a-deployment"
+
+
+@pytest.fixture
+def remote_settings(monkeypatch, settings) -> Settings:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)  # in the deploying process: must not reach the specs
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", SECRET)
+    return Settings(data="s3://bucket/labelops", mlflow_uri="http://mlflow.internal:5000")
+
+
+def _by_flow(document: dict) -> dict[str, dict]:
+    return {d["entrypoint"].rsplit(":", 1)[1]: d for d in document["deployments"]}
+
+
+@pytest.mark.parametrize(("pool", "train_pool", "gpu_variable"), [
+    ("kubernetes", "kubernetes-gpu", "gpus"),
+    ("docker", "docker-gpu", "container_create_kwargs"),
+])
+def test_training_gets_its_own_gpu_pool_and_every_run_the_data_root_mlflow_and_credential_references(
+        remote_settings, pool, train_pool, gpu_variable):
+    import yaml
+
+    from app.deployments import PREFECT_REFERENCE
+
+    document = render_prefect_yaml(pool, remote_settings, keep=False, train_pool=train_pool)
+    flows = _by_flow(document)
+    assert flows["train"]["work_pool"]["name"] == f"labelops-{train_pool}"
+    assert {flows[f]["work_pool"]["name"] for f in ("ingest", "generate", "feedback")} == {f"labelops-{pool}"}
+    train_variables = flows["train"]["work_pool"]["job_variables"]
+    assert train_variables["image"] == "labelops:cuda"
+    if gpu_variable == "gpus":
+        assert train_variables["gpus"] >= 1
+    else:
+        (request,) = train_variables["container_create_kwargs"]["device_requests"]
+        assert request["capabilities"] == [["gpu"]] and request["count"] == -1
+    for flow, entry in flows.items():
+        variables = entry["work_pool"]["job_variables"]
+        assert flow == "train" or gpu_variable not in variables  # only training asks for GPUs
+        env = variables["env"]
+        assert env["LABELOPS_DATA"] == "s3://bucket/labelops"
+        assert env["LABELOPS_MLFLOW_URI"] == "http://mlflow.internal:5000"
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            assert PREFECT_REFERENCE.search(env[name]) and "prefect.blocks.secret." in env[name]
+        assert entry["pull"]  # the code inside the image
+    assert SECRET not in yaml.safe_dump(document)
+
+
+def test_the_process_pool_passes_no_credentials_and_a_local_data_root_as_an_absolute_path(settings, tmp_path):
+    document = render_prefect_yaml("process", Settings(data=str(tmp_path / "data")), keep=False,
+                                   train_pool="process-gpu")
+    flows = _by_flow(document)
+    assert flows["train"]["work_pool"]["name"] == "labelops-process-gpu"
+    for entry in flows.values():
+        env = entry["work_pool"]["job_variables"]["env"]
+        assert env == {"LABELOPS_DATA": str(tmp_path / "data"),
+                       "LABELOPS_MLFLOW_URI": f"sqlite:///{tmp_path / 'data' / 'mlflow.db'}"}
+
+
+def test_a_credential_written_as_a_value_is_refused(settings, tmp_path):
+    import yaml
+
+    from app.deployments import PREFECT_YAML
+
+    document = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
+    document["definitions"]["container_env"]["AWS_SECRET_ACCESS_KEY"] = SECRET
+    path = tmp_path / "prefect.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(DeploymentsError, match="AWS_SECRET_ACCESS_KEY must be a Prefect reference"):
+        render_prefect_yaml("docker", settings, path=path, keep=False)
+
+
+def test_prefect_deploy_never_sees_the_references_and_they_are_set_unresolved_afterwards(remote_settings):
+    from app.deployments import split_references
+
+    document = render_prefect_yaml("kubernetes", remote_settings, keep=False, train_pool="kubernetes-gpu")
+    to_deploy, held = split_references(document)
+    assert set(held) == {d["name"] for d in document["deployments"]}
+    for entry in to_deploy["deployments"]:
+        env = entry["work_pool"]["job_variables"]["env"]
+        assert "{{" not in str(env) and env["LABELOPS_DATA"] == "s3://bucket/labelops"
+        assert held[entry["name"]] == _by_name(document)[entry["name"]]["work_pool"]["job_variables"]
+
+
+def _by_name(document: dict) -> dict[str, dict]:
+    return {d["name"]: d for d in document["deployments"]}
+
+
+def _default_template(kind: str) -> dict:
+    """The default base job template Prefect's server ships for a worker type (what
+    `prefect work-pool get-default-base-job-template --type KIND` prints offline)."""
+    import json
+    from importlib.resources import files
+
+    data = json.loads(files("prefect.server.api").joinpath(
+        "collections_data/views/aggregate-worker-metadata.json").read_text(encoding="utf-8"))
+    return next(workers[kind]["default_base_job_configuration"] for workers in data.values() if kind in workers)
+
+
+def test_the_gpu_pools_base_job_templates_take_the_yamls_gpu_job_variables(remote_settings):
+    from prefect.utilities.templating import apply_values
+
+    from app.deployments import gpu_base_job_template
+
+    train = {kind: _by_flow(render_prefect_yaml(kind.removesuffix("-gpu"), remote_settings, keep=False,
+                                                train_pool=kind))["train"]
+             for kind in ("kubernetes-gpu", "docker-gpu")}
+
+    template = gpu_base_job_template("kubernetes-gpu", _default_template("kubernetes"))
+    values = {name: spec.get("default") for name, spec in template["variables"]["properties"].items()}
+    job = apply_values(template["job_configuration"],
+                       {**values, **train["kubernetes-gpu"]["work_pool"]["job_variables"]})
+    (container,) = job["job_manifest"]["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["resources"]["requests"]["nvidia.com/gpu"] == 1
+    assert container["image"] == "labelops:cuda"
+    assert container["env"]["LABELOPS_MLFLOW_URI"] == "http://mlflow.internal:5000"
+
+    template = gpu_base_job_template("docker-gpu", _default_template("docker"))
+    values = {name: spec.get("default") for name, spec in template["variables"]["properties"].items()}
+    job = apply_values(template["job_configuration"], {**values, **train["docker-gpu"]["work_pool"]["job_variables"]})
+    assert job["container_create_kwargs"]["device_requests"][0]["driver"] == "nvidia"
+    assert job["env"]["LABELOPS_DATA"] == "s3://bucket/labelops"
 
 
 # ----------------------------------------------------------------------------- the forms

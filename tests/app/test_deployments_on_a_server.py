@@ -118,3 +118,32 @@ def test_a_second_serve_or_deploy_keeps_parameters_and_schedules_edited_in_the_u
     with get_client(sync_client=True) as client:
         ingest = client.read_deployment_by_name("ingest/labelops-ingest")
     assert ingest.parameters["start_urls"] == ours and [s.active for s in ingest.schedules] == [True]
+
+
+def test_credential_references_are_stored_unresolved_and_resolved_when_a_run_starts(applied, prefect_backend):
+    """`labelops deploy` sets the job variables after `prefect deploy` (which would resolve the
+    references into the deployment); the worker resolves them from the server at run time."""
+    import asyncio
+
+    from prefect.blocks.system import Secret
+    from prefect.client.orchestration import get_client
+    from prefect.workers.process import ProcessJobConfiguration, ProcessWorker
+
+    from app.deployments import set_job_variables, split_references
+
+    document = render_prefect_yaml("docker", Settings(data="s3://bucket/labelops", mlflow_uri="http://mlflow:5000"),
+                                   keep=False, train_pool="docker-gpu")
+    _, held = split_references(document)
+    flows = {d["name"]: d["entrypoint"].rsplit(":", 1)[1] for d in document["deployments"]}
+    set_job_variables({"labelops-train": held["labelops-train"]}, flows)
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment_by_name("train/labelops-train").job_variables
+    assert stored["env"]["AWS_SECRET_ACCESS_KEY"] == "{{ prefect.blocks.secret.labelops-s3-secret-access-key }}"
+    assert stored["container_create_kwargs"]["device_requests"][0]["driver"] == "nvidia"
+
+    Secret(value="the-key").save("labelops-s3-secret-access-key", overwrite=True)
+    Secret(value="the-key-id").save("labelops-s3-access-key-id", overwrite=True)
+    configuration = asyncio.run(ProcessJobConfiguration.from_template_and_values(
+        base_job_template=ProcessWorker.get_default_base_job_template(), values={"env": stored["env"]}))
+    assert configuration.env["AWS_SECRET_ACCESS_KEY"] == "the-key"
+    assert configuration.env["LABELOPS_DATA"] == "s3://bucket/labelops"

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from app.progress import progress_bars
 from labelops.settings import get_settings
 from labelops.shop.cli import shop_app
 
@@ -249,9 +250,10 @@ def ingest(
     from labelops.crawl import new_crawl_id
 
     crawl_id = new_crawl_id()
-    state = ingest_flow(start_urls=start_url, sitemap_urls=sitemap, max_pages=max_pages,
-                        max_invalid_share=max_invalid_share, obey_robots=not ignore_robots, crawl_id=crawl_id,
-                        return_state=True)
+    with progress_bars(err_console):
+        state = ingest_flow(start_urls=start_url, sitemap_urls=sitemap, max_pages=max_pages,
+                            max_invalid_share=max_invalid_share, obey_robots=not ignore_robots, crawl_id=crawl_id,
+                            return_state=True)
     console.print(_finish(state, crawl_id))
 
 
@@ -281,9 +283,10 @@ def train(
     _prepare_runtime()
     from flows.train import train as train_flow
 
-    state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, max_steps=max_steps,
-                       base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
-                       text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
+    with progress_bars(err_console):
+        state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, max_steps=max_steps,
+                           base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
+                           text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
     print_trained(_result(state, "training failed"))
 
 
@@ -345,7 +348,8 @@ def generate(
     _prepare_runtime()
     from flows.generate import generate as generate_flow
 
-    state = generate_flow(snapshot_id=snapshot, return_state=True)
+    with progress_bars(err_console):
+        state = generate_flow(snapshot_id=snapshot, return_state=True)
     print_label_run(_result(state, "generation failed"))
 
 
@@ -410,7 +414,8 @@ def feedback(
     _prepare_runtime()
     from flows.feedback import feedback as feedback_flow
 
-    state = feedback_flow(path=file, trigger=trigger, max_steps=max_steps, return_state=True)
+    with progress_bars(err_console):
+        state = feedback_flow(path=file, trigger=trigger, max_steps=max_steps, return_state=True)
     print_feedback(_result(state, "feedback failed"))
 
 
@@ -456,8 +461,9 @@ def demo(
     from labelops.crawl import new_crawl_id
 
     started, crawl_id = time.perf_counter(), new_crawl_id()
-    state = demo_flow(products=products, seed=seed, port=port, crawl_id=crawl_id, train_steps=train_steps,
-                      gan_steps=gan_steps, return_state=True)
+    with progress_bars(err_console):
+        state = demo_flow(products=products, seed=seed, port=port, crawl_id=crawl_id, train_steps=train_steps,
+                          gan_steps=gan_steps, return_state=True)
     result = _finish(state, crawl_id)
     console.print(f"demo shop: {result['shop_dir']} (served at {result['shop_url']} during the run)")
     print_trained(result["models"])
@@ -617,11 +623,10 @@ def _models_status(settings) -> list[tuple[str, str, str, str]]:  # noqa: ANN001
 def status() -> None:
     """The data root's snapshots (id, rows, created), the registered models' champions and the
     latest labels runs; starts no Prefect server."""
+    from app.runtime import quiet_third_party_logs
     from labelops import catalog
     from labelops.labels import label_runs
     from labelops.snapshot import latest_snapshot_id
-
-    from app.runtime import quiet_third_party_logs
 
     settings = get_settings()
     root = data_root(must_exist=True)
@@ -694,7 +699,13 @@ def extract(
     import json
     import time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from labelops.extraction import SiteProfiles
     from labelops.extraction.pages import PageError, extract_file, find_page_ids

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
+import time
 import warnings
 from io import BytesIO
 from pathlib import Path
@@ -30,6 +32,8 @@ from labelops import catalog
 from labelops.contracts import RawItem
 from labelops.crawl import new_crawl_id
 from labelops.storage import DataRoot
+
+log = logging.getLogger(__name__)
 
 
 class ImageTooLarge(ImageException):
@@ -120,6 +124,10 @@ def _why(error: object) -> str:
     return "download failed"
 
 
+PROGRESS_SECONDS = 2.0
+"""How often, at most, the crawl logs how many product pages it has written."""
+
+
 class RawItemWriter:
     """Check each item against the ``RawItem`` contract and append it to ``raw/<crawl_id>/items.jsonl``."""
 
@@ -128,6 +136,8 @@ class RawItemWriter:
         self.crawl_id = crawl_id or new_crawl_id()
         self._cm = None
         self._handle = None
+        self.written = 0
+        self._reported = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler) -> "RawItemWriter":  # noqa: ANN001
@@ -140,6 +150,10 @@ class RawItemWriter:
     def process_item(self, item: Any, spider: Any = None) -> Any:
         record = RawItem.model_validate(ItemAdapter(item).asdict())
         self._handle.write(json.dumps(record.model_dump(mode="json"), ensure_ascii=False, sort_keys=True) + "\n")
+        self.written += 1
+        if time.monotonic() - self._reported >= PROGRESS_SECONDS:
+            self._reported = time.monotonic()
+            log.info("crawl progress: %d product pages written", self.written)
         return item
 
     def close_spider(self, spider: Any = None) -> None:

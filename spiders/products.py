@@ -24,7 +24,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from w3lib.url import canonicalize_url
 
-from labelops.extraction import SiteProfiles, extract_product
+from labelops.extraction import SiteProfiles, extract_product, warm_up
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 250  # pages between progress lines
@@ -62,6 +62,7 @@ class ProductsSpider(scrapy.Spider):
         self.allowed_domains = sorted({urlsplit(u).hostname for u in self.start_urls + self.sitemap_urls})
         self._max_pages_arg = max_pages
         self.profiles = SiteProfiles.load(*_split(profiles_dir))
+        warm_up()  # before any request is in flight: the first extraction's tables would stall the event loop
         self.link_extractor = LinkExtractor(unique=True)
         self._scheduled: set[str] = set()
         self._budget_used = 0  # page requests counted against max_pages

@@ -231,8 +231,35 @@ def lexicalize(text: str, listing: Mapping[str, Any]) -> str:
     if "price" in values:  # as shops write it: "Rs. 899", not "Rs. 899.00"
         whole, _, cents = values["price"].partition(".")
         values["price"] = whole if cents and not cents.strip("0") else values["price"]
+    text = _ARTICLE_SLOT.sub(lambda m: _article(m.group(1), values.get(m.group(2), "")) + m.group(0)[len(m.group(1)):],
+                             text)
     filled = _SLOT.sub(lambda m: values.get(m.group(1), ""), text)
     return " ".join(filled.replace(SLOT_OPEN, "").replace(SLOT_CLOSE, "").split())
+
+
+_ARTICLE_SLOT = re.compile(rf"\b([Aa]n?)(?=\s+{SLOT_OPEN}([^{SLOT_CLOSE}{SLOT_OPEN}]{{1,40}}){SLOT_CLOSE})")
+_AN_LETTERS = frozenset("AEFHILMNORSX")  # letter names said with a vowel first: "an E27", "an LED", "an SUV"
+_A_WORDS = re.compile(r"(?i)^(?:uni|use|usu|ure|uro|eu|one\b|once\b)")  # "a unique", "a user", "a one-piece"
+_AN_WORDS = re.compile(r"(?i)^(?:hour|honest|honou?r|heir)")
+
+
+def _article(written: str, value: str) -> str:
+    """"a" or "an" before ``value`` as it is said ("an E27 socket", "an 8 W bulb", "a USB port",
+    "an oak frame", "a unique"), in the case ``written`` had; ``written`` when nothing is known."""
+    word = value.strip().split(" ", 1)[0] if value.strip() else ""
+    if not word:
+        return written
+    if word[0].isdigit():
+        number = re.match(r"\d+", word).group(0)
+        vowel = number[0] == "8" or (number[:2] in ("11", "18") and len(number) % 3 == 2)  # eight…, eleven, eighteen
+    elif len(word) > 1 and word[0].isupper() and (word[1].isupper() or word[1].isdigit()):  # an initialism
+        vowel = word[0] in _AN_LETTERS
+    elif _A_WORDS.match(word):
+        vowel = False
+    else:
+        vowel = word[0].casefold() in "aeiou" or bool(_AN_WORDS.match(word))
+    article = "an" if vowel else "a"
+    return article.capitalize() if written[0].isupper() else article
 
 
 _CLAUSE = re.compile(r"((?<!\bRs)(?<!\bNo)[.!?;,](?=\s|$)\s*|[。！？；，、]\s*)")

@@ -139,3 +139,17 @@ def test_chinese_values_become_slots_by_substring():
     slotted = delexicalize(COAT["description"], COAT)
     assert slotted == "这款⟦颜色⟧外套采用⟦材质⟧，简约百搭。"
     assert lexicalize(slotted, COAT) == COAT["description"]
+
+
+def test_a_filled_slot_gets_the_article_its_value_is_said_with():
+    from labelops.textgen.serialize import fill_slots
+
+    lamp = {"title": "Studio Fen Atlas Lamp", "attributes": {"socket": "E27", "power": "8 W", "material": "oak",
+                                                             "port": "USB-C", "color": "blue", "size": "11 cm"}}
+    # a neighbour's text retrieve-and-fill slots this lamp's facts into: "a E27 socket" is what shoppers saw
+    assert fill_slots("It uses a ⟦socket⟧ socket and takes a ⟦power⟧ bulb.", lamp) == "It uses an E27 socket and takes an 8 W bulb."
+    assert fill_slots("An ⟦color⟧ shade on a ⟦material⟧ base, with a ⟦port⟧ port.", lamp) == \
+        "A blue shade on an oak base, with a USB-C port."
+    assert fill_slots("It has a ⟦size⟧ foot.", lamp) == "It has an 11 cm foot."
+    tv = {"title": "TV", "attributes": {"panel": "LED", "size": "18 inch"}}
+    assert fill_slots("A ⟦panel⟧ panel in a ⟦size⟧ frame.", tv) == "An LED panel in an 18 inch frame."

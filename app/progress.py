@@ -118,9 +118,6 @@ def progress_bars(console: Console, loggers: tuple[str, ...] = ("labelops", "spi
 
 
 def _prefect_console_handlers() -> list[logging.Handler]:
-    """The console handlers Prefect set up (its loggers print flow and task logs), if any."""
-    found: list[logging.Handler] = []
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "labelops", "spiders"):
-        found += [h for h in logging.getLogger(name).handlers if type(h).__name__ == "PrefectConsoleHandler"
-                  or isinstance(h, logging.StreamHandler)]
-    return found
+    """The console handlers of Prefect's loggers and of ours (Prefect puts its own on them)."""
+    return [h for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "labelops", "spiders")
+            for h in logging.getLogger(name).handlers if isinstance(h, logging.StreamHandler)]

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from labelops.markdown import table
 from labelops.policy import read_policy
+from labelops.settings import Settings
 from labelops.significance import Interval, paired_bootstrap
 
 DEFAULT_POLICY = Path(__file__).with_name("gate.toml")
@@ -73,7 +74,7 @@ class GatePolicy(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> GatePolicy:
-        return cls.model_validate(read_policy(DEFAULT_POLICY, "gate_policy", "gate policy", path))
+        return cls.model_validate(read_policy(DEFAULT_POLICY, Settings().gate_policy, "gate policy", path))
 
     def for_model(self, model_name: str) -> ModelPolicy:
         if model_name not in self.models:

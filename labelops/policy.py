@@ -9,17 +9,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from labelops.settings import Settings
 
-
-def read_policy(default: Path, setting: str, what: str, path: str | Path | None = None) -> dict[str, Any]:
+def read_policy(default: Path, setting: Path | None, what: str, path: str | Path | None = None) -> dict[str, Any]:
     """The policy's TOML as a dict, plus ``source`` (its path) and ``sha256`` (of its bytes).
 
-    ``path`` wins over the setting named ``setting`` (``"gate_policy"``), which wins over
-    ``default``. The setting is read afresh at every decision, so a served deployment follows a
-    changed ``LABELOPS_*_POLICY`` without a restart.
+    ``path`` wins over ``setting`` (the ``LABELOPS_*_POLICY`` value), which wins over ``default``.
+    Callers read the setting afresh at every decision (``Settings()``, not the cached settings),
+    so a served deployment follows a changed policy file without a restart.
     """
-    path = Path(path or getattr(Settings(), setting) or default)
+    path = Path(path or setting or default)
     if not path.exists():
         raise FileNotFoundError(f"no {what} at {path}")
     raw = path.read_bytes()

@@ -75,7 +75,7 @@ class RetrainPolicy(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RetrainPolicy:
-        return cls.model_validate(read_policy(DEFAULT_POLICY, "retrain_policy", "retraining policy", path))
+        return cls.model_validate(read_policy(DEFAULT_POLICY, Settings().retrain_policy, "retraining policy", path))
 
 
 # ------------------------------------------------------------------------------------ drift

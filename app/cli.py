@@ -324,13 +324,8 @@ def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
     table.add_row("snapshot", run.snapshot_id)
     table.add_row("text written by", run.text_writer or f"version {run.text_model_version}")
     table.add_row("images by", run.image_writer or "none")
-    table.add_row("valid labels", str(run.counts.valid))
-    table.add_row("quarantined", f"{run.counts.quarantined} {run.counts.failed_expectations or ''}")
-    table.add_row("labels with findings", str(run.counts.with_findings))
-    table.add_row("descriptions the baseline wrote (no clean candidate)", str(run.counts.text_fallbacks))
-    table.add_row("text and photo name different categories", str(run.counts.category_disagreements))
-    table.add_row("tags guessed from words for facts the listing lacks", str(run.counts.guessed_tags))
-    table.add_row("generated images", str(run.counts.generated_images))
+    for what, count in run.count_rows():
+        table.add_row(what, str(count))
     table.add_row("time", f"{run.seconds:.1f} s")
     console.print(table)
     console.print(f"labels:      {run.labels}")
@@ -599,26 +594,6 @@ STATUS_RUNS = 5
 """``labelops status`` lists this many of the latest labels runs."""
 
 
-def _models_status(settings) -> list[tuple[str, str, str, str]]:  # noqa: ANN001 - Settings
-    """(model, champion, challenger, latest version) of every registered model; none before the
-    first training (a missing SQLite database is not created)."""
-    uri = settings.tracking_uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        return []
-    from mlflow import MlflowClient
-
-    from labelops.registry import configure_mlflow
-
-    configure_mlflow(settings)
-    rows = []
-    for model in MlflowClient().search_registered_models():
-        aliases = {alias: str(version) for alias, version in (model.aliases or {}).items()}
-        latest = max((int(v.version) for v in model.latest_versions or []), default=None)
-        rows.append((model.name, aliases.get("champion", "none"), aliases.get("challenger", "none"),
-                     "" if latest is None else str(latest)))
-    return sorted(rows)
-
-
 @app.command()
 def status() -> None:
     """The data root's snapshots (id, rows, created), the registered models' champions and the
@@ -626,19 +601,14 @@ def status() -> None:
     from app.runtime import quiet_third_party_logs
     from labelops import catalog
     from labelops.labels import label_runs
-    from labelops.snapshot import latest_snapshot_id
+    from labelops.registry import registered_models
+    from labelops.snapshot import latest_snapshot_id, published_snapshots
 
     settings = get_settings()
     root = data_root(must_exist=True)
     quiet_third_party_logs()
     try:
-        latest = latest_snapshot_id(root)
-        snapshots = []
-        if root.exists(catalog.SNAPSHOTS):
-            for name in root.listdir(catalog.SNAPSHOTS):
-                manifest_path = f"{catalog.snapshot_dir(name)}/manifest.json"
-                if root.exists(catalog.snapshot_listings(name)) and root.exists(manifest_path):
-                    snapshots.append(root.read_json(manifest_path))
+        latest, snapshots = latest_snapshot_id(root), published_snapshots(root)
         runs = [root.read_json(catalog.label_manifest_path(run)) for run in label_runs(root)[-STATUS_RUNS:]]
     except OSError as error:
         if _credentials_error(error):
@@ -648,14 +618,14 @@ def status() -> None:
     table = Table(title="snapshots", title_justify="left")
     for column in ("snapshot", "rows", "created", ""):
         table.add_column(column)
-    for manifest in sorted(snapshots, key=lambda m: str(m.get("created_at", ""))):
+    for manifest in snapshots:
         snapshot_id = str(manifest.get("snapshot_id"))
         table.add_row(snapshot_id, str(manifest.get("rows", "?")), str(manifest.get("created_at", "?"))[:19],
                       "latest" if snapshot_id == latest else "")
     console.print(table if snapshots else "snapshots: none (run `labelops ingest` or `labelops demo`)")
 
     try:
-        models = _models_status(settings)
+        models = registered_models(settings)
     except Exception as error:  # noqa: BLE001 - the registry's state is reported, not a crash
         models = None
         console.print(f"[yellow]models: cannot read the MLflow registry at {escape(settings.tracking_uri)}: "

@@ -107,6 +107,22 @@ def version_by_alias(model_name: str, alias: str) -> ModelVersion | None:
     return None
 
 
+def registered_models(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """``(model, champion, challenger, latest version)`` of every registered model, "none" for an
+    unset alias; empty before the first training (a missing SQLite database is not created)."""
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return []
+    configure_mlflow(settings)
+    rows = []
+    for model in MlflowClient().search_registered_models():
+        aliases = {alias: str(version) for alias, version in (model.aliases or {}).items()}
+        latest = max((int(v.version) for v in model.latest_versions or []), default=None)
+        rows.append((model.name, aliases.get("champion", "none"), aliases.get("challenger", "none"),
+                     "" if latest is None else str(latest)))
+    return sorted(rows)
+
+
 def is_not_found(error: mlflow.exceptions.MlflowException) -> bool:
     """Whether MLflow's error says a model, version or alias does not exist (not that it failed)."""
     if error.error_code == "RESOURCE_DOES_NOT_EXIST":

@@ -98,6 +98,15 @@ def snapshot_or_latest(root: DataRoot, snapshot_id: str | None, purpose: str) ->
     return snapshot_id
 
 
+def published_snapshots(root: DataRoot) -> list[dict]:
+    """The manifests of every complete snapshot (listings and manifest there), oldest first."""
+    if not root.exists(catalog.SNAPSHOTS):
+        return []
+    manifests = [root.read_json(f"{catalog.snapshot_dir(name)}/manifest.json") for name in root.listdir(catalog.SNAPSHOTS)
+                 if root.exists(catalog.snapshot_listings(name)) and root.exists(f"{catalog.snapshot_dir(name)}/manifest.json")]
+    return sorted(manifests, key=lambda m: str(m.get("created_at", "")))
+
+
 def latest_snapshot_id(root: DataRoot) -> str | None:
     """The snapshot the last successful ingest published, or None before the first one."""
     return root.read_json(catalog.LATEST_SNAPSHOT)["snapshot_id"] if root.exists(catalog.LATEST_SNAPSHOT) else None

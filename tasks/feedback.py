@@ -9,6 +9,7 @@ from labelops import retraining
 from labelops.settings import get_settings
 from labelops.snapshot import latest_snapshot_id
 from labelops.storage import DataRoot
+from tasks.links import RETRAIN_TRIGGER_LIMIT, one_at_a_time
 
 
 def _root() -> DataRoot:
@@ -35,11 +36,14 @@ def store(checked: reviews.Checked) -> reviews.FeedbackBatch:
 
 @task(name="decide retraining", cache_policy=None)
 def decide(record: bool) -> retraining.RetrainDecision:
-    """The retraining rule on all feedback and the newest snapshot's drift, under the trigger lock."""
-    root = _root()
-    state = retraining.text_model_state()
-    drift = retraining.drift_since_champion(root, state.champion_snapshot, latest_snapshot_id(root))
-    return retraining.decide_and_record(root, reviews.read_feedback(root), state, drift, record=record)
+    """The retraining rule on all feedback and the newest snapshot's drift, under the trigger lock
+    (the data root's) and the Prefect global concurrency limit ``labelops-retrain-trigger`` (one
+    slot): two feedback runs on two workers never both decide to retrain on the same feedback."""
+    with one_at_a_time(RETRAIN_TRIGGER_LIMIT):
+        root = _root()
+        state = retraining.text_model_state()
+        drift = retraining.drift_since_champion(root, state.champion_snapshot, latest_snapshot_id(root))
+        return retraining.decide_and_record(root, reviews.read_feedback(root), state, drift, record=record)
 
 
 @task(name="find training deployment", cache_policy=None)

@@ -103,3 +103,7 @@ def one_at_a_time(name: str, timeout_seconds: float | None = None) -> Iterator[N
 
 def gate_limit_name(model_name: str) -> str:
     return f"labelops-gate-{model_name}"
+
+
+RETRAIN_TRIGGER_LIMIT = "labelops-retrain-trigger"
+"""The global concurrency limit of the retraining decision: one decision (and its trigger) at a time."""

@@ -242,3 +242,33 @@ def test_the_gate_task_tags_its_run_links_it_and_holds_the_models_limit(prefect_
     assert MlflowClient().get_run(run_id).data.tags[FLOW_RUN_ID] == flow_run_id
     (artifact,) = read_artifacts("gate-run-product-text-generator", flow_run_id)
     assert run_id in artifact.data
+
+
+def test_one_retraining_decision_at_a_time_across_workers(prefect_backend, monkeypatch):
+    """The feedback flow's decision holds the global concurrency limit labelops-retrain-trigger: a
+    decision that starts while another worker holds it waits, and decides only once it is free."""
+    from labelops import retraining
+    from tasks.feedback import decide
+    from tasks.links import RETRAIN_TRIGGER_LIMIT, one_at_a_time
+
+    entered = threading.Event()
+
+    def decided(*args, **kwargs):  # the decision itself is tested elsewhere: here, only when it starts
+        entered.set()
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(retraining, "text_model_state", decided)
+    errors: list[BaseException] = []
+
+    def second_worker() -> None:
+        try:
+            decide.fn(record=False)
+        except BaseException as error:  # noqa: BLE001 - the test reads it
+            errors.append(error)
+
+    with one_at_a_time(RETRAIN_TRIGGER_LIMIT):
+        thread = threading.Thread(target=second_worker)
+        thread.start()
+        assert not entered.wait(3), "the decision ran while another worker held the limit"
+    thread.join(60)
+    assert entered.is_set() and [str(e) for e in errors] == ["stop here"]

@@ -496,7 +496,9 @@ def serve(
 
 @app.command()
 def deploy(
-    pool: Annotated[Pool, typer.Option(help="work pool kind of every deployment")] = Pool.process,
+    pool: Annotated[Pool | None, typer.Option(
+        help="work pool kind of every deployment; default: each deployment's role pool in deployments/prefect.yaml "
+             "(ingest, generate, feedback: process; train: process-gpu)")] = None,
     train_pool: Annotated[Pool | None, typer.Option(
         help="work pool kind of the train deployment (e.g. kubernetes-gpu); default: --pool")] = None,
     create_pool: Annotated[bool, typer.Option(help="create the work pools when they do not exist")] = True,
@@ -504,8 +506,9 @@ def deploy(
     """Register every deployment of deployments/prefect.yaml with the Prefect server (PREFECT_API_URL), for workers.
 
     Applies LABELOPS_INGEST_CRON, LABELOPS_TRAIN_CRON, LABELOPS_FEEDBACK_CRON and
-    LABELOPS_SCHEDULE_TIMEZONE, puts every deployment on the chosen work pool (training on
-    --train-pool), gives every run LABELOPS_DATA and LABELOPS_MLFLOW_URI as set here (and, on
+    LABELOPS_SCHEDULE_TIMEZONE, puts each deployment on its role's work pool from the yaml (ingest,
+    generate and feedback on labelops-process, training on labelops-process-gpu), or every deployment
+    on --pool (training on --train-pool), gives every run LABELOPS_DATA and LABELOPS_MLFLOW_URI as set here (and, on
     docker and kubernetes pools, the credentials as Prefect references), and runs
     `prefect --no-prompt deploy --all` from the project folder. Then start a worker per pool:
     `prefect worker start --pool labelops-<pool>`.
@@ -535,7 +538,7 @@ def deploy(
                       "data root, where only `labelops serve` or a worker with the same PREFECT_HOME sees them[/]")
         _prepare_runtime()
     try:
-        document = render_prefect_yaml(pool.value, train_pool=train_pool.value if train_pool else None)
+        document = render_prefect_yaml(pool.value if pool else None, train_pool=train_pool.value if train_pool else None)
         present, missing = available_specs(load_specs())
     except DeploymentsError as error:
         console.print(f"[bold red]{escape(str(error))}[/]")

@@ -176,10 +176,11 @@ def _work_pool(definitions: dict[str, Any], kind: str, where: Path | None) -> di
         raise DeploymentsError(f"{where or PREFECT_YAML}: no definitions.work_pools.{kind}") from error
 
 
-def render_prefect_yaml(pool: str = "process", settings: Settings | None = None, path: Path | None = None,
+def render_prefect_yaml(pool: str | None = None, settings: Settings | None = None, path: Path | None = None,
                         keep: bool | None = None, train_pool: str | None = None) -> dict:
-    """The yaml document with the schedule settings applied, every deployment on work pool ``pool``
-    (the train deployment on ``train_pool`` when given) and each run's environment in the job
+    """The yaml document with the schedule settings applied, each deployment on its role's work pool
+    as the yaml names it (or every deployment on work pool ``pool`` when given; the train deployment
+    on ``train_pool`` when given) and each run's environment in the job
     variable ``env``: :func:`run_env`, plus ``definitions.container_env`` (Prefect references to
     the credentials) on the docker and kubernetes pools.
 
@@ -189,9 +190,7 @@ def render_prefect_yaml(pool: str = "process", settings: Settings | None = None,
     settings = settings or get_settings()
     document = copy.deepcopy(read_yaml(path))
     definitions = document.get("definitions") or {}
-    pools = {"all": _work_pool(definitions, pool, path),
-             TRAIN_FLOW: _work_pool(definitions, train_pool or pool, path)}
-    kinds = {"all": pool, TRAIN_FLOW: train_pool or pool}
+    kind_by_name = {spec["name"]: kind for kind, spec in (definitions.get("work_pools") or {}).items()}
     container_env = definitions.get("container_env") or {}
     for name, value in container_env.items():
         if not PREFECT_REFERENCE.search(str(value)):
@@ -202,11 +201,17 @@ def render_prefect_yaml(pool: str = "process", settings: Settings | None = None,
     for entry in document["deployments"]:
         flow_name = str(entry.get("entrypoint", ":")).rsplit(":", 1)[-1]
         entry = _apply_schedule_settings(entry, flow_name, settings)
-        which = TRAIN_FLOW if flow_name == TRAIN_FLOW else "all"
-        entry["work_pool"] = work_pool = copy.deepcopy(pools[which])
+        kind = (train_pool if flow_name == TRAIN_FLOW else None) or pool
+        if kind is None:  # the role's pool the yaml names
+            named = (entry.get("work_pool") or {}).get("name")
+            if named not in kind_by_name:
+                raise DeploymentsError(f"{path or PREFECT_YAML}: deployment {entry.get('name')}'s work pool "
+                                       f"{named!r} is none of definitions.work_pools ({sorted(kind_by_name)})")
+            kind = kind_by_name[named]
+        entry["work_pool"] = work_pool = _work_pool(definitions, kind, path)
         job_variables = work_pool.setdefault("job_variables", {})
         env = run_env(settings)
-        if pool_type(kinds[which]) in CONTAINER_POOLS:
+        if pool_type(kind) in CONTAINER_POOLS:
             env.update(container_env)
             if definitions.get("container_pull"):
                 entry["pull"] = copy.deepcopy(definitions["container_pull"])

@@ -93,7 +93,8 @@ def test_required_secrets_fail_with_a_clear_message_when_unset(env_example):
 
 
 def test_the_stack_has_the_services_of_the_design(compose):
-    assert set(compose["services"]) == {"postgres", "minio", "minio-init", "prefect-server", "mlflow", "worker"}
+    assert set(compose["services"]) == {"postgres", "minio", "minio-init", "prefect-server", "mlflow", "worker",
+                                        "train-worker"}
 
 
 def test_every_service_is_health_checked_or_waits_on_conditions(compose):
@@ -178,8 +179,26 @@ def test_worker_runs_labelops_on_the_s3_data_root_and_the_stacks_servers(compose
 def test_gpu_override_only_adds_a_device_to_known_services(compose):
     override = yaml.safe_load((DOCKER / "compose.gpu.yaml").read_text())
     assert set(override["services"]) <= set(compose["services"])
-    devices = override["services"]["worker"]["deploy"]["resources"]["reservations"]["devices"]
+    assert set(override["services"]) == {"train-worker"}  # only training gets GPUs
+    devices = override["services"]["train-worker"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["capabilities"] == ["gpu"]
+
+
+def test_each_role_has_a_worker_on_its_yamls_pool_and_training_keeps_its_work_on_a_volume(compose):
+    """The compose workers serve the pools deployments/prefect.yaml gives each role, and the training
+    worker's LABELOPS_WORK_DIR is a named volume (a restarted container resumes from its checkpoint)."""
+    from app.deployments import render_prefect_yaml
+    from labelops.settings import Settings
+
+    pools = {entry["work_pool"]["name"]
+             for entry in render_prefect_yaml(settings=Settings(data="s3://labelops/data", mlflow_uri="http://mlflow:5000"),
+                                                     keep=False)["deployments"]}
+    served = {service["command"][service["command"].index("--pool") + 1]
+              for service in compose["services"].values() if "--pool" in service.get("command", [])}
+    assert pools == served == {"labelops-process", "labelops-process-gpu"}
+    train = compose["services"]["train-worker"]
+    work = train["environment"]["LABELOPS_WORK_DIR"]
+    assert any(v.split(":")[0] in compose["volumes"] and v.split(":")[1] == work for v in train["volumes"])
 
 
 def _help(home: Path, *args: str) -> str:

@@ -115,6 +115,31 @@ def test_serve_builds_the_same_deployments_as_the_yaml_and_skips_a_missing_flow(
         assert f"skipping deployment {spec.full_name}" in caplog.text
 
 
+def test_each_role_has_its_own_pool_in_the_yaml_training_on_the_gpu_pool(settings):
+    """The yaml's pools by role: ingest, labelling and feedback on the CPU pool, training on the GPU
+    pool; --train-pool alone moves training and leaves the others on their yaml pools."""
+    flows = _by_flow(render_prefect_yaml(settings=settings, keep=False))
+    assert {flow: entry["work_pool"]["name"] for flow, entry in flows.items()} == {
+        "ingest": "labelops-process", "generate": "labelops-process", "feedback": "labelops-process",
+        "train": "labelops-process-gpu"}
+    flows = _by_flow(render_prefect_yaml(settings=settings, keep=False, train_pool="kubernetes-gpu"))
+    assert flows["train"]["work_pool"]["name"] == "labelops-kubernetes-gpu" and flows["train"]["pull"]
+    assert flows["ingest"]["work_pool"]["name"] == "labelops-process" and "pull" not in flows["ingest"]
+
+
+def test_a_deployment_on_a_pool_the_yaml_does_not_define_is_refused(settings, tmp_path):
+    import yaml
+
+    from app.deployments import PREFECT_YAML
+
+    document = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
+    document["deployments"][0]["work_pool"] = {"name": "somebody-elses-pool"}
+    path = tmp_path / "prefect.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    with pytest.raises(DeploymentsError, match="'somebody-elses-pool' is none of definitions.work_pools"):
+        render_prefect_yaml(settings=settings, path=path, keep=False)
+
+
 def test_the_work_pool_is_chosen_when_deploying(settings):
     process = render_prefect_yaml("process", settings, keep=False)
     assert {d["work_pool"]["name"] for d in process["deployments"]} == {"labelops-process"}

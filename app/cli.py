@@ -3,6 +3,8 @@
     labelops shop demo ./shop            # generate the demo shop
     labelops shop serve ./shop           # serve it on 127.0.0.1
     labelops ingest --start-url URL      # crawl → validate → publish a snapshot
+    labelops ingest -u URL --processes 2 --redis-url redis://HOST:6379/0   # crawl with processes sharing a frontier
+    labelops crawl-worker --crawl-id ID --redis-url redis://HOST:6379/0    # join that crawl from another machine
     labelops extract PAGES --out p.json  # product fields of saved pages (.html/.html.gz)
     labelops train [--models gan]        # train (text, gan or both) on the latest snapshot, register challengers
     labelops generate                    # gate the challengers, label every product, write the report
@@ -238,12 +240,25 @@ def ingest(
     max_pages: Annotated[int | None, typer.Option(help="stop after this many pages (default: LABELOPS_CRAWL_MAX_PAGES, 0 = all)")] = None,
     max_invalid_share: Annotated[float | None, typer.Option(help="fail when a larger share of rows is invalid (default 0.2)")] = None,
     ignore_robots: Annotated[bool, typer.Option("--ignore-robots", help="do not obey robots.txt (only for sites you own)")] = False,
+    processes: Annotated[int | None, typer.Option(min=1, help="crawl processes on this machine sharing one frontier "
+                                                  "in Redis (default: LABELOPS_CRAWL_PROCESSES, 1)")] = None,
+    redis_url: Annotated[str | None, typer.Option(help="Redis holding the crawl's shared frontier, e.g. "
+                                                  "redis://127.0.0.1:6379/0; other machines join with `labelops "
+                                                  "crawl-worker` (default: LABELOPS_CRAWL_REDIS_URL; none: one process)")] = None,
 ) -> None:
     """Crawl a shop, validate its listings and publish a snapshot; print the snapshot id and counts."""
     if not start_url and not sitemap:
         raise typer.BadParameter("give --start-url or --sitemap")
     check_urls(start_url, "--start-url")
     check_urls(sitemap, "--sitemap")
+    crawl = get_settings().crawl.model_copy(update={"redis_url": redis_url or get_settings().crawl.redis_url,
+                                                     "processes": processes or get_settings().crawl.processes})
+    try:
+        distributed = crawl.distributed
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--processes") from error
+    if distributed:
+        check_redis(crawl.redis_url)
     data_root()
     _prepare_runtime()
     from flows.ingest import ingest as ingest_flow
@@ -253,8 +268,47 @@ def ingest(
     with progress_bars(err_console):
         state = ingest_flow(start_urls=start_url, sitemap_urls=sitemap, max_pages=max_pages,
                             max_invalid_share=max_invalid_share, obey_robots=not ignore_robots, crawl_id=crawl_id,
-                            return_state=True)
+                            redis_url=crawl.redis_url, processes=crawl.processes, return_state=True)
     console.print(_finish(state, crawl_id))
+
+
+def check_redis(url: str) -> None:
+    """The crawl's Redis answers; exit 1 with one line naming the URL otherwise."""
+    from spiders.frontier import FrontierUnavailable, connect
+
+    try:
+        connect(url).close()
+    except FrontierUnavailable as error:
+        fail(str(error))
+
+
+@app.command("crawl-worker")
+def crawl_worker(
+    crawl_id: Annotated[str, typer.Option(help="the crawl to join (`labelops ingest` prints it; ingest.json names it)")],
+    redis_url: Annotated[str | None, typer.Option(help="the Redis the crawl was started with "
+                                                  "(default: LABELOPS_CRAWL_REDIS_URL)")] = None,
+    data: Annotated[str | None, typer.Option(help="data root to write this process's part to (default: the one the "
+                                             "crawl was started with; every process must reach the same one)")] = None,
+) -> None:
+    """Join a running distributed crawl as one more crawl process (on this or another machine).
+
+    Takes pages from the crawl's shared frontier, writes its own part of the raw items, and exits when
+    the whole crawl is done; the process that started the crawl (`labelops ingest --redis-url`) then
+    validates and publishes everything."""
+    url = redis_url or get_settings().crawl.redis_url
+    if not url:
+        raise typer.BadParameter("give --redis-url (or set LABELOPS_CRAWL_REDIS_URL)", param_hint="--redis-url")
+    check_redis(url)
+    from app.runtime import quiet_third_party_logs
+    from spiders.distributed import DistributedCrawlError, run_worker
+
+    quiet_third_party_logs()
+    try:
+        report = run_worker(crawl_id, url, data_root=data)
+    except DistributedCrawlError as error:
+        fail(str(error))
+    console.print(f"crawl {crawl_id}: this process saw {report.pages_seen} pages ({report.product_pages} product "
+                  f"pages, {report.pages_failed} failed) in {report.seconds:.1f} s -> {report.items_path}")
 
 
 @app.command()

@@ -22,6 +22,8 @@ def ingest(
     max_invalid_share: float | None = None,
     obey_robots: bool = True,
     crawl_id: str | None = None,
+    redis_url: str | None = None,
+    processes: int | None = None,
 ) -> str:
     """Crawl shops from ``start_urls`` (and ``sitemap_urls``), check every listing, publish a snapshot.
 
@@ -36,6 +38,10 @@ def ingest(
             the expectations (empty: LABELOPS_MAX_INVALID_SHARE)
         obey_robots: respect the shops' robots.txt
         crawl_id: name of the raw crawl folder (empty: a new time-ordered id); the same id reruns that crawl
+        redis_url: share the crawl's frontier in this Redis (redis://host:6379/0) so that several crawl
+            processes, here and on other machines (`labelops crawl-worker`), crawl it together
+            (empty: LABELOPS_CRAWL_REDIS_URL; none: one process, no Redis)
+        processes: crawl processes to start here for a shared frontier (empty: LABELOPS_CRAWL_PROCESSES, 1)
     """
     logger = get_run_logger()
     settings = get_settings()
@@ -43,6 +49,8 @@ def ingest(
     crawl_settings = settings.crawl.model_copy(update={
         "max_pages": settings.crawl.max_pages if max_pages is None else max_pages,
         "obey_robots": obey_robots,
+        "redis_url": redis_url or settings.crawl.redis_url,
+        "processes": processes or settings.crawl.processes,
     })
     share = settings.max_invalid_share if max_invalid_share is None else max_invalid_share
 

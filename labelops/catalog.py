@@ -3,6 +3,7 @@
 ```
 raw/<crawl_id>/items.jsonl            what the spider saw, one product page a line
 raw/<crawl_id>/crawl.json             the crawl's counts
+raw/<crawl_id>/parts/<worker>/        items.jsonl + crawl.json of one process of a distributed crawl
 raw/<crawl_id>/listings.parquet       the normalised rows, before validation
 raw/<crawl_id>/valid.parquet          the rows that met the listings suite
 raw/<crawl_id>/validation.json        the listings suite's result
@@ -47,6 +48,22 @@ def raw_items(crawl_id: str) -> str:
 
 def crawl_stats(crawl_id: str) -> str:
     return f"raw/{crawl_id}/crawl.json"
+
+
+CRAWL_PARTS = "parts"
+
+
+def crawl_parts(crawl_id: str) -> str:
+    """The folder of a distributed crawl's parts, one per crawl process."""
+    return f"raw/{crawl_id}/{CRAWL_PARTS}"
+
+
+def raw_items_part(crawl_id: str, worker: str) -> str:
+    return f"{crawl_parts(crawl_id)}/{worker}/items.jsonl"
+
+
+def crawl_stats_part(crawl_id: str, worker: str) -> str:
+    return f"{crawl_parts(crawl_id)}/{worker}/crawl.json"
 
 
 def crawl_listings(crawl_id: str) -> str:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from labelops import catalog
 from labelops.contracts import LISTING_COLUMNS, LISTING_SCHEMA, QUARANTINE_SCHEMA, RawItem
-from labelops.crawl import CrawlReport
+from labelops.crawl import CrawlReport, raw_items_paths
 from labelops.markdown import table
 from labelops.normalize import to_listing
 from labelops.snapshot import install_snapshot, set_latest
@@ -95,11 +95,14 @@ def _unnormalisable_row(raw: dict, error: Exception) -> dict:
 
 
 def normalize_crawl(root: DataRoot, crawl_id: str, batch_rows: int = 2000) -> NormalizeReport:
-    """Raw items of a crawl → Listing rows in ``raw/<crawl_id>/listings.parquet``."""
+    """Raw items of a crawl → Listing rows in ``raw/<crawl_id>/listings.parquet`` (a distributed
+    crawl's parts, one per crawl process, all go into this one table)."""
     target = catalog.crawl_listings(crawl_id)
     items = listings = failed = 0
+    sources = raw_items_paths(root, crawl_id) or [catalog.raw_items(crawl_id)]  # none: the missing file says so
+    records = (record for path in sources for record in root.iter_jsonl(path))
     with root.parquet_writer(target, QUARANTINE_SCHEMA) as sink:
-        for batch in _batches(root.iter_jsonl(catalog.raw_items(crawl_id)), batch_rows):
+        for batch in _batches(records, batch_rows):
             rows = []
             for raw in batch:
                 items += 1

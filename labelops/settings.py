@@ -37,6 +37,20 @@ class CrawlSettings(BaseSettings):
                                   "before they are decoded (image bombs); 0 = no limit")
     max_crawl_image_pixels: int = Field(50_000_000_000, ge=0, description="pixels of images one crawl decodes "
                                         "in all; past it images are refused; 0 = no limit")
+    redis_url: str | None = Field(None, description="share one frontier and one dedup set with every crawl process "
+                                  "started with the same crawl id and this Redis (redis://host:6379/0); none: one "
+                                  "process, no Redis")
+    processes: int = Field(1, ge=1, description="crawl processes this machine starts for one crawl (more than 1 "
+                           "needs redis_url)")
+
+    @property
+    def distributed(self) -> bool:
+        """Whether crawls share a Redis frontier (:mod:`spiders.distributed`); several processes without
+        a Redis are refused (ValueError)."""
+        if self.processes > 1 and not self.redis_url:
+            raise ValueError(f"{self.processes} crawl processes need a Redis to share the frontier: "
+                             "give a Redis URL (LABELOPS_CRAWL_REDIS_URL, --redis-url)")
+        return bool(self.redis_url)
 
 
 class Settings(BaseSettings):

@@ -129,11 +129,13 @@ PROGRESS_SECONDS = 2.0
 
 
 class RawItemWriter:
-    """Check each item against the ``RawItem`` contract and append it to ``raw/<crawl_id>/items.jsonl``."""
+    """Check each item against the ``RawItem`` contract and append it to ``raw/<crawl_id>/items.jsonl``
+    (a process of a distributed crawl: to its own part, ``raw/<crawl_id>/parts/<worker>/items.jsonl``)."""
 
-    def __init__(self, data_root: str, crawl_id: str | None):
+    def __init__(self, data_root: str, crawl_id: str | None, worker: str | None = None):
         self.root = DataRoot(data_root)
         self.crawl_id = crawl_id or new_crawl_id()
+        self.path = catalog.raw_items_part(self.crawl_id, worker) if worker else catalog.raw_items(self.crawl_id)
         self._cm = None
         self._handle = None
         self.written = 0
@@ -141,10 +143,12 @@ class RawItemWriter:
 
     @classmethod
     def from_crawler(cls, crawler) -> "RawItemWriter":  # noqa: ANN001
-        return cls(crawler.settings.get("LABELOPS_DATA", "./data"), crawler.settings.get("LABELOPS_CRAWL_ID"))
+        settings = crawler.settings
+        return cls(settings.get("LABELOPS_DATA", "./data"), settings.get("LABELOPS_CRAWL_ID"),
+                   settings.get("LABELOPS_CRAWL_WORKER"))
 
     def open_spider(self, spider: Any = None) -> None:
-        self._cm = self.root.open(catalog.raw_items(self.crawl_id), "w", encoding="utf-8")
+        self._cm = self.root.open(self.path, "w", encoding="utf-8")
         self._handle = self._cm.__enter__()
 
     def process_item(self, item: Any, spider: Any = None) -> Any:

@@ -39,11 +39,16 @@ async def crawl_async(
     crawl_id: str | None = None,
     sitemap_urls: Sequence[str] = (),
     log_level: str = "WARNING",
+    redis_url: str | None = None,
+    worker: str | None = None,
 ) -> CrawlReport:
-    """Crawl from ``start_urls``/``sitemap_urls`` into ``raw/<crawl_id>/`` of ``root``."""
+    """Crawl from ``start_urls``/``sitemap_urls`` into ``raw/<crawl_id>/`` of ``root``.
+
+    With ``redis_url``, this process is ``worker``, one process of a distributed crawl (see
+    :mod:`spiders.distributed`): it writes ``raw/<crawl_id>/parts/<worker>/`` and returns its part's report."""
     crawl_id = crawl_id or new_crawl_id()
     settings = Settings()
-    settings.setdict(scrapy_settings(crawl, root.url, crawl_id), priority="project")
+    settings.setdict(scrapy_settings(crawl, root.url, crawl_id, redis_url=redis_url, worker=worker), priority="project")
     settings.setdict({"TWISTED_REACTOR_ENABLED": False, "LOG_LEVEL": log_level}, priority="cmdline")
     _quiet_noisy_scrapy_loggers()
     runner = AsyncCrawlerRunner(settings)
@@ -56,7 +61,7 @@ async def crawl_async(
         crawl_id=crawl_id,
         start_urls=list(start_urls),
         sitemap_urls=list(sitemap_urls),
-        items_path=catalog.raw_items(crawl_id),
+        items_path=catalog.raw_items_part(crawl_id, worker) if redis_url else catalog.raw_items(crawl_id),
         pages_seen=stats.get("labelops/pages_seen", 0),
         product_pages=stats.get("labelops/product_pages", 0),
         other_pages=stats.get("labelops/other_pages", 0) + stats.get("labelops/pages_not_html", 0),
@@ -75,10 +80,13 @@ async def crawl_async(
     if not root.exists(report.items_path):  # no product page at all: still leave an (empty) file
         with root.open(report.items_path, "w"):
             pass
-    root.write_json(catalog.crawl_stats(crawl_id), report.model_dump(mode="json"))
+    if redis_url:
+        report.pages_by_worker = {worker: report.pages_seen}
+    stats_path = catalog.crawl_stats_part(crawl_id, worker) if redis_url else catalog.crawl_stats(crawl_id)
+    root.write_json(stats_path, report.model_dump(mode="json"))
     log.info(
-        "crawl %s: %d pages seen, %d product pages, %d failed, %.1f pages/s -> %s",
-        crawl_id, report.pages_seen, report.product_pages, report.pages_failed,
+        "crawl %s%s: %d pages seen, %d product pages, %d failed, %.1f pages/s -> %s",
+        crawl_id, f" (worker {worker})" if redis_url else "", report.pages_seen, report.product_pages, report.pages_failed,
         report.pages_per_second, root.uri(report.items_path),
     )
     return report

@@ -7,8 +7,20 @@ so ``scrapy crawl products`` and the ingest flow behave the same.
 from labelops.settings import CrawlSettings, get_settings
 
 
-def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None) -> dict:
-    """The Scrapy settings for one crawl into ``data_root`` (``crawl_id`` names its raw folder)."""
+SHARED_FRONTIER = {
+    # scrapy-redis's scheduler and dupefilter over Redis, finishing when the whole crawl is done
+    "SCHEDULER": "spiders.frontier.SharedFrontierScheduler",
+    "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+}
+
+
+def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None, *, redis_url: str | None = None,
+                    worker: str | None = None) -> dict:
+    """The Scrapy settings for one crawl into ``data_root`` (``crawl_id`` names its raw folder).
+
+    With ``redis_url`` this process is ``worker``, one of the processes of a distributed crawl: they
+    share one frontier and dedup set in Redis, per-domain concurrency and delay hold across all of
+    them (:mod:`spiders.frontier`), and this process writes its own part of the raw items."""
     settings = {
         "BOT_NAME": "labelops",
         "SPIDER_MODULES": ["spiders.products"],
@@ -48,6 +60,14 @@ def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None) 
         settings["IMAGES_URLS_FIELD"] = "image_urls"
         settings["IMAGES_RESULT_FIELD"] = "images"
         settings["MEDIA_ALLOW_REDIRECTS"] = True
+    if redis_url:
+        if not crawl_id or not worker:
+            raise ValueError("a distributed crawl needs its crawl id and this process's worker name")
+        settings.update(SHARED_FRONTIER, LABELOPS_REDIS_URL=redis_url, LABELOPS_CRAWL_WORKER=worker,
+                        # the delay between requests to a domain is kept across processes, exactly (no
+                        # local randomised delay on top); AutoThrottle still slows a process down locally
+                        LABELOPS_SHARED_DOWNLOAD_DELAY=crawl.download_delay, DOWNLOAD_DELAY=0.0,
+                        DOWNLOADER_MIDDLEWARES={"spiders.frontier.SharedPolitenessMiddleware": 950})
     return settings
 
 

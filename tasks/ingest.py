@@ -10,13 +10,19 @@ from labelops import ingest as stages
 from labelops.crawl import CrawlReport
 from labelops.settings import CrawlSettings
 from labelops.storage import DataRoot
-from spiders import runner as crawling
+from spiders import distributed, runner as crawling
 
 
 @task(name="crawl shop", retries=2, retry_delay_seconds=10, cache_policy=None)
 def crawl_shop(start_urls: list[str], sitemap_urls: list[str], root: DataRoot, crawl: CrawlSettings,
                crawl_id: str) -> CrawlReport:
-    """Crawl the shop (network: retried). A retry rewrites the crawl's raw items from scratch."""
+    """Crawl the shop (network: retried). A retry rewrites the crawl's raw items from scratch.
+
+    With ``crawl.redis_url``: ``crawl.processes`` crawl processes started here (and any that join
+    with ``labelops crawl-worker``) share one frontier in that Redis."""
+    if crawl.distributed:
+        return distributed.crawl_distributed(start_urls, root, crawl, sitemap_urls=sitemap_urls, crawl_id=crawl_id,
+                                             redis_url=crawl.redis_url, processes=crawl.processes)
     return crawling.crawl(start_urls, root, crawl, sitemap_urls=sitemap_urls, crawl_id=crawl_id)
 
 

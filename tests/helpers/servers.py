@@ -260,3 +260,29 @@ def mlflow_server(backend_uri: str, artifacts_dir: Path, timeout: float = 120) -
         yield url
     finally:
         stop(process)
+
+
+# ------------------------------------------------------------------------------- Redis
+@contextlib.contextmanager
+def redis_server(tmp_dir: Path, timeout: float = 30) -> Iterator[str]:
+    """Debian's ``redis-server`` on 127.0.0.1 (no persistence, working folder ``tmp_dir``); yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise ServerUnavailable("redis-server is not installed: apt-get install redis-server")
+    tmp_dir = Path(tmp_dir)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    port, log = free_port(), tmp_dir / "redis.log"
+    process = start([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+                     "--dir", str(tmp_dir), "--protected-mode", "yes"], log)
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def answers() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+
+    try:
+        wait_until(answers, process, log, "Redis", timeout)
+        yield url
+    finally:
+        stop(process)

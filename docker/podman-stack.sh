@@ -90,6 +90,8 @@ version = 2
 [models.product-text-generator]
 primary = { metric = "chrf", higher_is_better = true }
 floors.chrf = { min = 0.0 }
+[models.product-image-gan]
+primary = { metric = "conditional_accuracy" }
 EOF
 chmod 0644 "$WORK/gate.toml"
 

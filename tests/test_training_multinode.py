@@ -147,9 +147,9 @@ def test_two_nodes_run_the_same_train_command_and_node_zero_alone_registers(data
     assert (data_root / catalog.PREFECT_HOME / "node-1").is_dir()  # node 1's embedded Prefect kept its own database
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # about 3 minutes on 2 shared CPU cores: two rounds of two nodes, then registration
 def test_a_lost_node_fails_the_other_promptly_and_both_resume_from_the_checkpoint(data_root, snapshot, tmp_path):
-    config = GanTrainConfig(snapshot_id=snapshot, max_steps=120, checkpoint_every_steps=5, num_nodes=2,
+    config = GanTrainConfig(snapshot_id=snapshot, max_steps=60, checkpoint_every_steps=5, num_nodes=2,
                             accelerator="cpu", **{**TINY, "sample_every_steps": 50, "log_every_steps": 5})
     script = ("import sys\nfrom labelops.imagegen.train import GanTrainConfig, train_gan\n"
               "result = train_gan(GanTrainConfig.model_validate_json(sys.argv[1]))\n"
@@ -185,13 +185,13 @@ def test_a_lost_node_fails_the_other_promptly_and_both_resume_from_the_checkpoin
     nodes = [start_node(command, node_env(data_root, rank, port), logs[rank]) for rank in (0, 1)]
     assert finish(nodes, logs) == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
     trained = json.loads((work / "trained.json").read_text())
-    assert trained["resumed_from_step"] > 0 and trained["global_step"] == 120 and trained["world_size"] == 2
+    assert trained["resumed_from_step"] > 0 and trained["global_step"] == 60 and trained["world_size"] == 2
     (again,) = gan_runs(client)
     assert again.info.run_id == run.info.run_id and again.info.status == "FINISHED"
     assert len(versions_of(IMAGE_MODEL, config.key())) == 1
     assert "registered version 1" in logs[0].read_text() and "registered version None" in logs[1].read_text()
     losses = client.get_metric_history(run.info.run_id, "train/d_loss")
-    assert max(m.step for m in losses) >= 115  # the resumed fit logged into the same run
+    assert max(m.step for m in losses) >= 55  # the resumed fit logged into the same run
 
 
 @pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,

@@ -24,15 +24,20 @@ def node_rank(environ: Mapping[str, str] = os.environ) -> int:
     return 0
 
 
-def leads_training(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether this process starts the training's rank 0, which alone prepares, logs and registers:
-    the worker of global rank 0 where a launcher starts one process per rank (torchrun's ``RANK``,
-    srun's ``SLURM_PROCID``), else node 0 (Lightning starts the node's other ranks itself)."""
+def process_rank(environ: Mapping[str, str] = os.environ) -> int:
+    """This process's rank among the training's commands: the worker's global rank where a launcher
+    starts one process per rank (torchrun's ``RANK``, srun's ``SLURM_PROCID``), else the node's
+    (:func:`node_rank`: one command per node, and Lightning starts the node's other ranks itself)."""
     if any(name in environ for name in _TORCHRUN):
-        return int(environ.get("RANK", 0)) == 0
+        return int(environ.get("RANK", 0))
     if "SLURM_PROCID" in environ and "SLURM_NTASKS" in environ:
-        return int(environ["SLURM_PROCID"]) == 0
-    return node_rank(environ) == 0
+        return int(environ["SLURM_PROCID"])
+    return node_rank(environ)
+
+
+def leads_training(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether this process starts the training's rank 0, which alone prepares, logs and registers."""
+    return process_rank(environ) == 0
 
 
 def check_rendezvous(num_nodes: int, environ: Mapping[str, str] = os.environ) -> None:

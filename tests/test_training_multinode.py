@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from labelops import catalog
-from labelops.cluster import check_rendezvous, fit_environment, leads_training, node_rank
+from labelops.cluster import check_rendezvous, fit_environment, leads_training, node_rank, process_rank
 from labelops.imagegen.train import GanTrainConfig
 from labelops.registry import IMAGE_MODEL, configure_mlflow
 from labelops.settings import get_settings
@@ -95,7 +95,7 @@ def test_node_rank_and_the_leader_from_each_clusters_environment():
     assert leads_training({**torchrun, "GROUP_RANK": "0", "RANK": "0"})
     assert not leads_training({"GROUP_RANK": "0", "RANK": "1", "TORCHELASTIC_RUN_ID": "x"})  # node 0's 2nd worker
     slurm = {"SLURM_NODEID": "0", "SLURM_PROCID": "1", "SLURM_NTASKS": "4"}
-    assert node_rank(slurm) == 0 and not leads_training(slurm)  # a second task on node 0
+    assert node_rank(slurm) == 0 and process_rank(slurm) == 1 and not leads_training(slurm)  # node 0's 2nd task
     kubeflow = {"MASTER_ADDR": "trainer-master-0", "MASTER_PORT": "23456", "WORLD_SIZE": "2", "RANK": "1"}
     assert node_rank(kubeflow) == 1 and not leads_training(kubeflow)
     assert fit_environment(kubeflow)["NODE_RANK"] == "1"  # Lightning reads NODE_RANK, not a pod's RANK
@@ -144,7 +144,7 @@ def test_two_nodes_run_the_same_train_command_and_node_zero_alone_registers(data
     assert run.data.params["num_nodes"] == "2" and run.info.status == "FINISHED"
     assert len(versions_of(IMAGE_MODEL, config.key())) == 1
     assert "version 1" in logs[0].read_text() and "node 0 registers" in logs[1].read_text()
-    assert (data_root / catalog.PREFECT_HOME / "node-1").is_dir()  # node 1's embedded Prefect kept its own database
+    assert (data_root / catalog.PREFECT_HOME / "rank-1").is_dir()  # node 1's embedded Prefect kept its own database
 
 
 @pytest.mark.slow  # about 3 minutes on 2 shared CPU cores: two rounds of two nodes, then registration

@@ -316,7 +316,10 @@ def train(
     snapshot: Annotated[str | None, typer.Option(help="snapshot id (default: the latest)")] = None,
     models: Annotated[list[str], typer.Option(
         "--models", "--model", "-m", help="model(s) to train: text, gan (repeat, or comma-separated)")] = ["text", "gan"],
-    devices: Annotated[int, typer.Option(min=1, help="devices (GPUs, or CPU processes) for DDP")] = 1,
+    devices: Annotated[int, typer.Option(min=1, help="devices (GPUs, or CPU processes) for DDP, on each node")] = 1,
+    num_nodes: Annotated[int, typer.Option(
+        min=1, help="machines training together: run the same command on each, with MASTER_ADDR, MASTER_PORT and "
+                    "NODE_RANK (or torchrun's or Slurm's variables) set; they share the work folders")] = 1,
     max_steps: Annotated[int | None, typer.Option(min=1, help="text generator: optimizer steps (default 400)")] = None,
     base_model: Annotated[str | None, typer.Option(help="fine-tune this pretrained causal LM (hub name or local path)")] = None,
     pretrain_steps: Annotated[int, typer.Option(
@@ -338,10 +341,13 @@ def train(
     from flows.train import train as train_flow
 
     with progress_bars(err_console):
-        state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, max_steps=max_steps,
+        state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, num_nodes=num_nodes, max_steps=max_steps,
                            base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
                            text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
-    print_trained(_result(state, "training failed"))
+    trained = _result(state, "training failed")
+    if not trained and num_nodes > 1:
+        console.print("fitted on this node; node 0 registers the models")
+    print_trained(trained)
 
 
 def print_gates(gates: list[dict]) -> None:

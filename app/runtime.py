@@ -12,12 +12,15 @@ import os
 from labelops import catalog
 from labelops.quiet import drop_lightning_tips
 from labelops.settings import Settings
+from labelops.cluster import leads_training, process_rank
 
 
 def use_embedded_prefect(settings: Settings) -> None:
     """Local Prefect: its database under ``<data>/prefect``, a start-up timeout that fits a cold start."""
     if "PREFECT_API_URL" not in os.environ and "PREFECT_HOME" not in os.environ and settings.data_is_local:
         home = settings.local_data_path / catalog.PREFECT_HOME
+        if not leads_training():  # a multi-node training's other commands: a database each, never shared
+            home = home / f"rank-{process_rank()}"
         home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(home)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")

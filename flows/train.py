@@ -1,6 +1,10 @@
 """The training flow: train the models on a snapshot and register them as challengers.
 
-    labelops train [--snapshot ID] [--models text,gan] [--devices N] [--max-steps N] [--gan-steps N]
+    labelops train [--snapshot ID] [--models text,gan] [--devices N] [--num-nodes N] [--max-steps N] [--gan-steps N]
+
+On several machines (``num_nodes``) every node runs this flow with the same parameters and the
+cluster's rendezvous in its environment (MASTER_ADDR, MASTER_PORT, NODE_RANK; torchrun's or Slurm's):
+node 0 prepares, fits as rank 0 and registers; the other nodes wait for its work folder and fit.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from labelops.models import TRAINABLE, ModelName, TextOptions, check_models, tra
 from labelops.settings import get_settings
 from labelops.snapshot import snapshot_or_latest
 from labelops.storage import DataRoot
-from tasks.train import fit_model, prepare_training, register_model
+from labelops.cluster import check_rendezvous, leads_training, node_rank
+from labelops.training import ending_run_on_failure
+from tasks.train import fit_model, prepare_training, register_model, wait_for_node_zero
 
 KNOWN_MODELS = tuple(TRAINABLE)
 
@@ -32,6 +38,7 @@ def train(
     snapshot_id: str | None = None,
     models: list[ModelName] = ["text", "gan"],  # noqa: B006 - Prefect shows the default in the UI form
     devices: int = 1,
+    num_nodes: int = 1,
     max_steps: int | None = None,
     base_model: str | None = None,
     gan_steps: int | None = None,
@@ -47,7 +54,11 @@ def train(
         snapshot_id: the snapshot to train on (empty: the latest one)
         models: which models to train: "text" (the product description generator) and/or "gan"
             (the conditional image GAN)
-        devices: devices per model (GPUs, or CPU processes); more than 1 trains with Lightning DDP
+        devices: devices per model (GPUs, or CPU processes) on each node; more than 1 trains with Lightning DDP
+        num_nodes: machines training together (Lightning DDP across nodes). Every node runs this flow
+            with the same parameters and, in its environment, MASTER_ADDR/MASTER_PORT (node 0's address
+            and a free port) and NODE_RANK (0 here registers; 1 … on the others), or torchrun's or Slurm's
+            variables; the nodes must share the training work folders (README: "Training on several machines")
         max_steps: text generator: optimizer steps (empty: 400)
         base_model: text generator: fine-tune this pretrained causal LM (hub name or local path)
             instead of training a small GPT-2 from scratch
@@ -63,17 +74,25 @@ def train(
     """
     logger = get_run_logger()
     check_models(models)
+    check_rendezvous(num_nodes)
+    leader = leads_training()
     root = DataRoot(get_settings().data)
     snapshot_id = snapshot_or_latest(root, snapshot_id, "train on")
     label_trained_snapshot(snapshot_id)
-    configs = training_configs(snapshot_id, models, devices, max_steps=max_steps, base_model=base_model,
+    configs = training_configs(snapshot_id, models, devices, num_nodes=num_nodes, max_steps=max_steps, base_model=base_model,
                                gan_steps=gan_steps, image_size=image_size, gan_width=gan_width, text_config=text_config,
                                feedback_until=lambda: latest_received(root) if use_feedback else None)
     results: dict[str, dict] = {}
     for model, config in configs.items():
-        work = prepare_training(model, config)
-        fit_model(model, work, fit_timeout_minutes)
-        results[model] = {**register_model(model, work).model_dump(), "snapshot_id": snapshot_id}
+        work = prepare_training(model, config) if leader else wait_for_node_zero(model, config)
+        with ending_run_on_failure(work):  # a failed or cancelled fit leaves its MLflow run FAILED or KILLED
+            fit_model(model, work, fit_timeout_minutes)
+            if leader:
+                results[model] = {**register_model(model, work).model_dump(), "snapshot_id": snapshot_id}
+    if not leader:
+        logger.info("node %d fitted %s on snapshot %s; node 0 registers them", node_rank(), ", ".join(configs),
+                    snapshot_id)
+        return {}
     create_markdown_artifact(key="training-summary", markdown=training_summary(snapshot_id, results),
                              description="Models trained")
     logger.info("trained %s on snapshot %s", ", ".join(results), snapshot_id)

@@ -48,7 +48,7 @@ TRAINABLE: dict[str, Trainable] = {
 ModelName = Literal["text", "gan"]  # the keys of TRAINABLE, as a type: forms show a choice
 
 # Flow parameters that set these TextTrainConfig fields themselves (not part of TextOptions)
-_SET_BY_THE_FLOW = ("snapshot_id", "devices", "max_steps", "base_model", "feedback_until")
+_SET_BY_THE_FLOW = ("snapshot_id", "devices", "num_nodes", "max_steps", "base_model", "feedback_until")
 
 
 def _text_options() -> type[BaseModel]:
@@ -84,7 +84,8 @@ def check_models(models: Iterable[str]) -> None:
         raise ValueError(f"unknown model(s) {unknown}; known: {list(TRAINABLE)}")
 
 
-def training_configs(snapshot_id: str, models: Iterable[str], devices: int = 1, *, max_steps: int | None = None,
+def training_configs(snapshot_id: str, models: Iterable[str], devices: int = 1, *, num_nodes: int = 1,
+                     max_steps: int | None = None,
                      base_model: str | None = None, gan_steps: int | None = None, image_size: int | None = None,
                      gan_width: int | None = None, text_config: BaseModel | dict[str, Any] | None = None,
                      feedback_until: Callable[[], datetime | None] = lambda: None) -> dict[str, TrainConfig]:
@@ -101,11 +102,11 @@ def training_configs(snapshot_id: str, models: Iterable[str], devices: int = 1, 
         if unknown_fields:
             raise ValueError(f"text_config: unknown field(s) {unknown_fields}")
         configs["text"] = text_training.TextTrainConfig(**{
-            **extra, "snapshot_id": snapshot_id, "devices": devices, "base_model": base_model,
+            **extra, "snapshot_id": snapshot_id, "devices": devices, "num_nodes": num_nodes, "base_model": base_model,
             "feedback_until": feedback_until(), **overrides})
     if "gan" in models:
         given = {"max_steps": gan_steps, "image_size": image_size, "g_width": gan_width, "d_width": gan_width}
-        configs["gan"] = gan_training.GanTrainConfig(snapshot_id=snapshot_id, devices=devices,
+        configs["gan"] = gan_training.GanTrainConfig(snapshot_id=snapshot_id, devices=devices, num_nodes=num_nodes,
                                                      **{k: v for k, v in given.items() if v})
     return configs
 

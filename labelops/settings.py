@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     feedback_cron: str | None = Field(None, description="cron of the feedback check; default: deployments/prefect.yaml")
     work_dir: Path | None = Field(None, description="this machine's folder for training work folders and locks when "
                                   "the data root is remote; default ~/.cache/labelops (only you may use it)")
+    ddp_timeout_minutes: float = Field(
+        10, gt=0, description="a DDP training's processes wait this long for each other (joining, a collective) before "
+                              "failing; PyTorch's default is 30")
+    node_wait_minutes: float = Field(
+        30, gt=0, description="multi-node training: the other nodes wait this long for node 0 to prepare each training")
     gate_policy: Path | None = Field(None, description="the gate's policy file; default labelops/gate.toml")
     retrain_policy: Path | None = Field(None, description="the retraining policy file; default labelops/retrain.toml")
     expectations: Path | None = Field(None, description="folder of the Great Expectations suites; default the "

@@ -8,6 +8,10 @@ labelops.imagegen.train):
 2. ``fit`` runs in a fresh process, ``python -m <module> WORK_DIR`` (:func:`launch`); Lightning
    starts the other DDP ranks from there. Started again after a crash it resumes from
    ``checkpoints/last.ckpt`` (:func:`resume_point`) into the same run.
+   On several machines (``num_nodes``) every node runs the same command; node 0 prepares and
+   registers, the others wait for its work folder (on storage every node sees) and fit only
+   (:func:`node_rank`, :func:`leads_training`, :func:`wait_until_prepared`). Lightning finds the
+   rendezvous in the environment (torchrun, Slurm, or MASTER_ADDR/MASTER_PORT/NODE_RANK).
 3. ``register`` (caller's process) logs the model and registers it once: ``registered.json`` and the
    version's ``training_key`` tag guard against a second version (:func:`registered_before`,
    :func:`register_model`).
@@ -30,12 +34,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from labelops import catalog
+from labelops.cluster import check_rendezvous, fit_environment, leads_training, node_rank
 from labelops.quiet import drop_lightning_tips
 from labelops.registry import (
     configure_mlflow,
@@ -70,12 +76,40 @@ class TrainConfig(BaseModel):
     checkpoint_every_steps: int = Field(50, ge=1, description="a crash loses at most this many steps")
     log_every_steps: int = Field(10, ge=1)
     devices: int = Field(1, ge=1, description="devices per node; more than one trains with DDP")
+    num_nodes: int = Field(1, ge=1, description="machines training together (DDP); each runs the same command")
     accelerator: str = Field("auto", description="cpu, gpu, … or auto")
     precision: str = Field("auto", description="auto: bf16-mixed where the GPU has it, else 32-true")
     seed: int = 0
 
     def key(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+        # num_nodes joined the config later: one node keeps the keys (work folders, versions) it had
+        dump = self.model_dump_json(exclude={"num_nodes"} if self.num_nodes == 1 else None)
+        return hashlib.sha256(dump.encode()).hexdigest()[:12]
+
+    @property
+    def world_size(self) -> int:
+        return self.devices * self.num_nodes
+
+
+class NodeWaitTimeout(TimeoutError):
+    """A node other than node 0 waited in vain for node 0 to prepare the training."""
+
+
+def wait_until_prepared(work: Path, timeout: float, poll: float = 1.0) -> Path:
+    """Wait (at most ``timeout`` seconds) until node 0 has prepared the work folder ``work``
+    (``prepared.json``); then return it. The nodes must see the same folder."""
+    deadline = time.monotonic() + timeout
+    log.info("node %d waits for node 0 to prepare the training in %s", node_rank(), work)
+    while not (work / "prepared.json").exists():
+        if time.monotonic() >= deadline:
+            raise NodeWaitTimeout(
+                f"node {node_rank()} waited {timeout / 60:g} minutes (LABELOPS_NODE_WAIT_MINUTES) for node 0 to prepare "
+                f"the training in {work}, in vain. Every node must see the same work folder (a local data root on a "
+                "shared file system such as NFS, or LABELOPS_WORK_DIR on a shared or persistent volume when the data "
+                "root is remote) and node 0 must run the same command (the same --snapshot, models and options: the "
+                "folder is named by the training's config)")
+        time.sleep(poll)
+    return work
 
 
 def open_work_dir(kind: str, config: TrainConfig, settings: Settings) -> tuple[Path, bool]:
@@ -152,7 +186,7 @@ def launch(module: str, work: Path, timeout: float | None = None, logger: LogSin
     :class:`FitFailed` with its last ``tail_lines`` lines.
     """
     logger = logger or log
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = fit_environment()  # the cluster's rendezvous, passed through
     command = [sys.executable, "-m", module, str(work)]
     logger.info("training: %s", " ".join(command))
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -190,7 +224,7 @@ def launch(module: str, work: Path, timeout: float | None = None, logger: LogSin
     if returncode != 0:
         raise FitFailed(returncode, command, work, list(tail))
     logger.info("training process finished in %.0f s", time.monotonic() - started)
-    if not (work / "trained.json").exists():
+    if leads_training() and not (work / "trained.json").exists():  # rank 0 writes it
         raise RuntimeError(f"training in {work} ended without a trained model")
 
 
@@ -285,10 +319,26 @@ def progress_callback(max_steps: int, seconds: float = 10.0, unit: int = 1):  # 
     return _ProgressCallback()
 
 
+def distributed(config: Any, find_unused_parameters: bool = False) -> dict[str, Any]:
+    """The Trainer's ``devices``, ``num_nodes`` and ``strategy``: DDP when the world (devices × nodes)
+    has more than one process, with the process group's timeout of the settings
+    (``LABELOPS_DDP_TIMEOUT_MINUTES``): a peer that hangs, or a lost node's restart that never comes, fails
+    the fit then rather than after PyTorch's 30 minutes (a peer that dies fails it at once)."""
+    num_nodes = getattr(config, "num_nodes", 1)
+    if config.devices * num_nodes <= 1:
+        return {"devices": config.devices, "num_nodes": num_nodes, "strategy": "auto"}
+    from lightning.pytorch.strategies import DDPStrategy
+
+    timeout = timedelta(minutes=get_settings().ddp_timeout_minutes)
+    return {"devices": config.devices, "num_nodes": num_nodes,
+            "strategy": DDPStrategy(find_unused_parameters=find_unused_parameters, timeout=timeout)}
+
+
 def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, checkpoint_every_steps: int,
-                      ddp: str = "ddp", progress_unit: int = 1, **options: Any):  # noqa: ANN201 - lightning.Trainer, imported lazily
-    """The Lightning Trainer of a model's fit: ``config.devices`` on ``config.accelerator`` (DDP,
-    strategy ``ddp``, with more than one device), ``config.precision`` ("auto": bf16-mixed on a GPU,
+                      find_unused_parameters: bool = False, progress_unit: int = 1, **options: Any):  # noqa: ANN201 - lightning.Trainer, imported lazily
+    """The Lightning Trainer of a model's fit: ``config.devices`` on ``config.accelerator`` on each of
+    ``config.num_nodes`` nodes (DDP with more than one process in all, :func:`distributed`;
+    ``find_unused_parameters`` for modules that leave some without gradients), ``config.precision`` ("auto": bf16-mixed on a GPU,
     else 32-true), logging into the training's MLflow run, a checkpoint every
     ``checkpoint_every_steps`` in ``work/checkpoints`` (the last one kept: :func:`resume_point`), a
     progress bar on a terminal only, else a progress line every 10 s (:func:`progress_callback`;
@@ -302,7 +352,7 @@ def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, c
     gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
     precision = config.precision if config.precision != "auto" else ("bf16-mixed" if gpu else "32-true")
     return L.Trainer(
-        accelerator=config.accelerator, devices=config.devices, strategy=ddp if config.devices > 1 else "auto",
+        accelerator=config.accelerator, **distributed(config, find_unused_parameters),
         max_steps=max_steps, precision=precision, default_root_dir=work, num_sanity_val_steps=0,
         logger=MLFlowLogger(tracking_uri=get_settings().tracking_uri, run_id=run_id, log_model=False),
         callbacks=[ModelCheckpoint(dirpath=work / "checkpoints", every_n_train_steps=checkpoint_every_steps,
@@ -313,15 +363,28 @@ def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, c
 
 
 def prepare_fit_register(config: TrainConfig, settings: Settings, prepare: Callable[[Any, Settings], Path],
-                         launch: Callable[[Path], None], register: Callable[[Path, Settings], TrainedModel]) -> TrainedModel:
+                         launch: Callable[[Path], None], register: Callable[[Path, Settings], TrainedModel],
+                         kind: str) -> TrainedModel | None:
     """One model's whole training: prepare → fit in a subprocess → register. The same call after a
     crash resumes (a prepared folder is reused, the fit resumes from its last checkpoint, a
-    finished one is not run again) and finishes."""
-    work = prepare(config, settings)
+    finished one is not run again) and finishes.
+
+    On several nodes (``config.num_nodes``) node 0 does all three; another node waits for node 0's
+    work folder (``kind``'s, :func:`wait_until_prepared`), fits, and returns None."""
+    check_rendezvous(config.num_nodes)
+    if leads_training():
+        work = prepare(config, settings)
+    else:
+        work = await_preparation(kind, config, settings)
     with ending_run_on_failure(work):
         if not (work / "trained.json").exists():
             launch(work)
-        return register(work, settings)
+        return register(work, settings) if leads_training() else None
+
+
+def await_preparation(kind: str, config: TrainConfig, settings: Settings) -> Path:
+    """On a node other than node 0: the work folder of ``kind``'s training ``config``, once node 0 has prepared it."""
+    return wait_until_prepared(catalog.training_dir(kind, config.key(), settings), settings.node_wait_minutes * 60)
 
 
 def fit_from_command_line(fit: Callable[[Path], None]) -> None:

@@ -230,5 +230,7 @@ class ImageDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         assert self.train is not None
+        # DDP gives each process its share of the images: drop a short last batch only where a whole one is left
+        share = -(-len(self.train) // (self.trainer.world_size if self.trainer is not None else 1))
         return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
-                          drop_last=len(self.train) >= self.batch_size)
+                          drop_last=share >= self.batch_size)

@@ -149,7 +149,7 @@ def fit(work: Path) -> None:
         config, work, run_id=run_id, max_steps=config.max_steps * steps,
         checkpoint_every_steps=config.checkpoint_every_steps * steps,
         # the discriminator's update leaves the generator's parameters without gradients
-        ddp="ddp_find_unused_parameters_true",
+        find_unused_parameters=True,
         log_every_n_steps=1,  # the module logs itself
         progress_unit=steps,
     )
@@ -244,9 +244,10 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     return registered
 
 
-def train_gan(config: GanTrainConfig, settings: Settings | None = None) -> TrainedModel:
-    """prepare → fit in a subprocess → register (:func:`labelops.training.prepare_fit_register`)."""
-    return training.prepare_fit_register(config, settings or get_settings(), prepare, launch, register)
+def train_gan(config: GanTrainConfig, settings: Settings | None = None) -> TrainedModel | None:
+    """prepare → fit in a subprocess → register (:func:`labelops.training.prepare_fit_register`;
+    None on a node other than node 0 of a multi-node training: it fits only)."""
+    return training.prepare_fit_register(config, settings or get_settings(), prepare, launch, register, "gan")
 
 
 if __name__ == "__main__":

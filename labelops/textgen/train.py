@@ -203,8 +203,7 @@ def pretrain(work: Path, config: TextTrainConfig, network, pad_id: int):  # noqa
     if (done / "config.json").exists():
         return AutoModelForCausalLM.from_pretrained(done)
     module = TextGeneratorModule(network, config.lr, config.weight_decay, config.warmup_steps, config.pretrain_steps)
-    trainer = L.Trainer(accelerator=config.accelerator, devices=config.devices,
-                        strategy="ddp" if config.devices > 1 else "auto", max_steps=config.pretrain_steps,
+    trainer = L.Trainer(accelerator=config.accelerator, **training.distributed(config), max_steps=config.pretrain_steps,
                         gradient_clip_val=1.0, limit_val_batches=0, logger=False, enable_checkpointing=False,
                         enable_progress_bar=sys.stderr.isatty(), enable_model_summary=False, default_root_dir=work)
     trainer.fit(module, TextDataModule(work / "pretrain.pt", config.batch_size, pad_id))
@@ -269,9 +268,10 @@ def register(work: Path, settings: Settings | None = None, alias: str = "challen
     return registered
 
 
-def train_text(config: TextTrainConfig, settings: Settings | None = None) -> TrainedText:
-    """prepare → fit in a subprocess → register (:func:`labelops.training.prepare_fit_register`)."""
-    return training.prepare_fit_register(config, settings or get_settings(), prepare, launch, register)
+def train_text(config: TextTrainConfig, settings: Settings | None = None) -> TrainedText | None:
+    """prepare → fit in a subprocess → register (:func:`labelops.training.prepare_fit_register`;
+    None on a node other than node 0 of a multi-node training: it fits only)."""
+    return training.prepare_fit_register(config, settings or get_settings(), prepare, launch, register, "text")
 
 
 if __name__ == "__main__":

@@ -36,3 +36,20 @@ def test_train_command_passes_the_chosen_models(monkeypatch, data_root, argument
     assert result.exit_code == 0, result.output
     (call,) = calls
     assert call["models"] == models and call["gan_steps"] == 7 and call["image_size"] == 32
+
+
+def test_train_command_passes_the_number_of_nodes(monkeypatch, data_root):
+    import flows.train
+    from labelops.storage import DataRoot
+    from tests.helpers.listings import publish_demo_snapshot
+
+    publish_demo_snapshot(DataRoot(str(data_root)), 3)
+    calls = []
+    monkeypatch.setattr(flows.train, "train", lambda **kwargs: calls.append(kwargs) or _Done())
+    monkeypatch.setattr(cli, "_prepare_runtime", lambda: None)
+    result = CliRunner().invoke(app, ["train", "--models", "gan", "--num-nodes", "2", "--devices", "4"])
+    assert result.exit_code == 0, result.output
+    assert "node 0 registers" in result.output  # a node that registered nothing says who does
+    (call,) = calls
+    assert call["num_nodes"] == 2 and call["devices"] == 4
+    assert CliRunner().invoke(app, ["train", "--num-nodes", "0"]).exit_code != 0

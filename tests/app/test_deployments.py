@@ -92,6 +92,7 @@ def test_one_training_and_one_gate_at_a_time(settings):
     assert specs["generate"].concurrency_limit.limit == 1
     assert specs["generate"].concurrency_limit.collision_strategy == "ENQUEUE"
     assert specs["train"].parameters["devices"] == 1  # the GPU count is a parameter of the form
+    assert specs["train"].parameters["num_nodes"] == 1  # so is the number of machines
 
 
 def test_serve_builds_the_same_deployments_as_the_yaml_and_skips_a_missing_flow(settings, caplog):

@@ -113,7 +113,7 @@ wait_http() {  # wait_http URL WHAT
   done
   say "$2 did not answer at $1"; engine logs "$NAME-$2" 2>&1 | tail -20; exit 1
 }
-in_worker() { engine exec "$NAME-worker" "$@"; }
+in_worker() { engine exec -i "$NAME-worker" "$@"; }
 
 say "starting the Prefect server, the MLflow server and the demo shop"
 run prefect -- prefect server start --host 127.0.0.1 --port "$PREFECT_PORT"

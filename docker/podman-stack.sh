@@ -171,17 +171,25 @@ say "generate/labelops-generate: completed (started by the training's trigger)"
 
 say "checking: where each flow ran, the champion, the labels"
 in_worker python - <<'EOF'
-from mlflow import MlflowClient
-from labelops.settings import get_settings
 from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from labelops.settings import get_settings
+
 client = MlflowClient(get_settings().tracking_uri)
 versions = client.search_model_versions("name='product-text-generator'")
-champion = [v.version for v in versions if "champion" in v.aliases]
+try:
+    champion = client.get_model_version_by_alias("product-text-generator", "champion").version
+except MlflowException:
+    champion = "none (a baseline writes)"
 labels = sorted(Path("/data/root/labels").glob("*/labels.parquet"))
-print(f"text model versions: {len(versions)}, champion: {champion or 'none (a baseline writes)'}")
+trained = sorted(Path("/data/root/training").glob("*/*/trained.json"))
+print(f"text model versions: {len(versions)}, champion: {champion}")
+print(f"training work folders with a trained model (written by the train worker): {len(trained)}")
 print(f"labels runs: {len(labels)}; {labels[-1] if labels else '-'}")
-assert versions and labels, "no model registered or no labels written"
+assert versions and labels and trained, "no model registered, no training folder or no labels written"
 EOF
 in_worker labelops status 2>&1 | tail -20 || true
-ls -R "$WORK/work" | grep -c ckpt | xargs -I{} echo "checkpoint files on the training volume: {}"
 say "done: image built, core services up, ingest -> train -> generate ran through the workers"

@@ -62,8 +62,7 @@ def cluster_client(address: str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator
     try:
         client = Client(address, timeout=timeout)
     except (OSError, TimeoutError) as error:
-        raise ClusterError(f"the Dask scheduler at {address} is unreachable ({type(error).__name__}: "
-                           f"{str(error).splitlines()[0] if str(error) else 'no answer'})") from None
+        raise ClusterError(_unreachable(address, error)) from None
     try:
         if not client.scheduler_info().get("workers"):
             log.info("the Dask scheduler at %s has no workers yet; waiting for one", address)
@@ -72,6 +71,26 @@ def cluster_client(address: str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator
         yield client
     finally:
         client.close()
+
+
+def check_address(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise ``ValueError`` for an address that is neither ``tcp://host:port`` nor ``local:N``, and
+    :class:`ClusterError` when the scheduler at a ``tcp://`` address does not answer."""
+    if parse_local(address) is not None:
+        return
+    if "://" not in address:
+        raise ValueError(f"cluster {address!r}: a Dask scheduler address (tcp://host:8786) or local:N")
+    from distributed import Client
+
+    try:
+        Client(address, timeout=timeout).close()
+    except (OSError, TimeoutError) as error:
+        raise ClusterError(_unreachable(address, error)) from None
+
+
+def _unreachable(address: str, error: BaseException) -> str:
+    detail = str(error).splitlines()[0] if str(error) else "no answer"
+    return f"the Dask scheduler at {address} is unreachable ({type(error).__name__}: {detail})"
 
 
 def worker_count(client: Any) -> int:

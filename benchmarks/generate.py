@@ -66,6 +66,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", default="1,2", help="Dask worker counts to compare, comma-separated ('': none)")
     parser.add_argument("--engine-only", action="store_true", help="only the one process vs Dask comparison")
+    parser.add_argument("--writer", choices=("champion", "baseline"), default="champion",
+                        help="who writes in the engine comparison: the trained champion, or (no training) the "
+                             "retrieve-and-fill baseline, as when the gate finds no model better")
     parser.add_argument("--one-process-cores", default=None,
                         help="core counts of the one-process runs (default: each worker count)")
     args = parser.parse_args()
@@ -91,15 +94,22 @@ def main() -> None:
 
     get_settings.cache_clear()
     root = DataRoot(get_settings().data)
+    console = Console(width=160)
+    workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    cores = workers if args.one_process_cores is None else [int(c) for c in args.one_process_cores.split(",") if c]
+    if args.writer == "baseline":
+        if not args.engine_only:
+            parser.error("--writer baseline measures only the engine: add --engine-only")
+        big = publish_table(root, listings_to_arrow(demo_listings(args.products, seed=2)), {"source": "benchmark"})
+        engine_table(console, big, read_snapshot(root, big).num_rows, workers, cores, args.batch_size,
+                     "none, the retrieve-and-fill baseline writes")
+        return
     small = publish_table(root, listings_to_arrow(demo_listings(args.train_products, seed=1)), {"source": "benchmark"})
     trained = train_text(TextTrainConfig(snapshot_id=small, max_steps=args.steps))
     promote(TEXT_MODEL, trained.version, None, "benchmark")
     big = publish_table(root, listings_to_arrow(demo_listings(args.products, seed=2)), {"source": "benchmark"})
     rows = read_snapshot(root, big).to_pylist()
-    console = Console(width=160)
-    workers = [int(w) for w in args.workers.split(",") if w.strip()]
     if workers:
-        cores = workers if args.one_process_cores is None else [int(c) for c in args.one_process_cores.split(",") if c]
         engine_table(console, big, len(rows), workers, cores, args.batch_size,
                      f"{args.steps} steps on {args.train_products} products")
     if args.engine_only:

@@ -23,6 +23,15 @@ The run is an MLflow run (experiment ``labels``) whose id names the output folde
 ``labels/<run_id>/`` (labels.parquet, report.html, generated images, and manifest.json last, which
 publishes the run) and is recorded in every label.
 
+With a cluster (``LABELOPS_LABEL_CLUSTER`` or ``cluster=``: a Dask scheduler address, or
+``local:N`` worker processes on this machine; :mod:`labelops.distributed`), the labels are computed
+on its workers: each loads the writers once (:func:`worker_writers`, from the :class:`WriterPlan`
+this process resolved) and labels partitions of whole batches (:func:`label_partition`); this
+process takes them back in the snapshot's order and validates, stores, reports and publishes them
+as it does its own. A partition is exactly a batch of the one-process path (the same rows, the
+same seeds), so the labels are the same. A partition that raises fails the run as a batch that
+raises does in one process; one whose worker died is run again on another worker.
+
 A run that did not finish (killed, or failed) is continued by the next labelling of the same
 snapshot with the same writers: the same MLflow run and folder, every file written again, so the
 end state is that of a run that was never interrupted. One labelling per snapshot runs at a time.

@@ -25,8 +25,9 @@ publishes the run) and is recorded in every label.
 
 With a cluster (``LABELOPS_LABEL_CLUSTER`` or ``cluster=``: a Dask scheduler address, or
 ``local:N`` worker processes on this machine; :mod:`labelops.distributed`), the labels are computed
-on its workers: each loads the writers once (:func:`worker_writers`, from the :class:`WriterPlan`
-this process resolved) and labels partitions of whole batches (:func:`label_partition`); this
+on its workers: each gets what this process fitted on the snapshot once (:func:`for_workers`),
+loads a registered text model once (:func:`worker_writers`, by the :class:`WriterPlan`), and
+labels partitions of whole batches (:func:`label_partition`); this
 process takes them back in the snapshot's order and validates, stores, reports and publishes them
 as it does its own. A partition is exactly a batch of the one-process path (the same rows, the
 same seeds), so the labels are the same. A partition that raises fails the run as a batch that
@@ -43,7 +44,7 @@ import io
 import logging
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -331,19 +332,16 @@ def _run_to_continue(root: DataRoot, experiment_id: str, lineage: dict[str, str]
     return {"experiment_id": experiment_id}
 
 
-TAGGER_UNCHOSEN = "choose"  # a plan whose image tagger the driver has still to choose
-
-
 class WriterPlan(BaseModel):
     """Who writes a labels run, as the process that runs it resolved it: the gate's writers, the
-    chosen image tagger and the settings (data root, tracking URI). A cluster worker loads the very
-    same writers from it (:func:`load_writers`); it is small, and the key of each worker's cache."""
+    chosen image tagger and the settings (data root, tracking URI). Small: the key of each cluster
+    worker's writers (:func:`worker_writers`), and what tells it which text model to load."""
 
     snapshot_id: str
     settings: dict[str, Any]  # Settings.model_dump(mode="json") of the driver
     text_writer: Writer
     image_writer: Writer | None = None
-    tagger: str = TAGGER_UNCHOSEN  # "discriminator", "evaluator", "none", or still to choose
+    tagger: str = "none"  # what tags photos, once chosen: "discriminator", "evaluator" or "none"
     tagger_size: int | None = None
 
 
@@ -375,9 +373,9 @@ class Writers:
 def load_writers(plan: WriterPlan, rows: list[dict[str, Any]] | None = None, load_text: bool = True) -> Writers:
     """The writers ``plan`` names, built from its snapshot (``rows``, when already read): the fact
     checker and the tag classifier of its training rows, the text generator (a registered version,
-    loaded unless ``load_text`` is off, or a baseline), the image writer and its tagger. A plan
-    whose tagger is still to choose gets it chosen here (:func:`~labelops.imagegen.evaluation.choose_tagger`),
-    and the returned :attr:`Writers.plan` names it, so workers load the same one."""
+    loaded unless ``load_text`` is off, or a baseline), the image writer and the photo tagger
+    chosen for it (:func:`~labelops.imagegen.evaluation.choose_tagger`; the returned
+    :attr:`Writers.plan` names it)."""
     from labelops.evaluation import BaselineWriter, load_text_generator
 
     settings = Settings(**plan.settings)
@@ -401,23 +399,14 @@ def load_writers(plan: WriterPlan, rows: list[dict[str, Any]] | None = None, loa
         image_version, image_model = (BASELINE_PREFIX + "class_mean", image_model) if image_model.categories else (None, None)
     choice = None
     if image_model is not None:
-        from labelops.imagegen.evaluation import TAGGER_SIZE, EvaluatorTagger, choose_tagger, heldout_images
+        from labelops.imagegen.evaluation import TAGGER_SIZE, choose_tagger
 
         gan = getattr(image_model, "gan", None)
-        if plan.tagger == TAGGER_UNCHOSEN:
-            size = getattr(gan, "image_size", None) or TAGGER_SIZE
-            choice = choose_tagger(plan.snapshot_id, image_model if gan is not None else None, image_model.categories,
-                                   size, settings)
-            plan, tagger = plan.model_copy(update={"tagger": choice.name, "tagger_size": size}), choice.tagger
-        elif plan.tagger == "discriminator":
-            tagger = image_model
-        elif plan.tagger == "evaluator":
-            size = plan.tagger_size or TAGGER_SIZE
-            tagger = EvaluatorTagger(heldout_images(plan.snapshot_id, size, image_model.categories, settings).evaluator,
-                                     size)
-        else:
-            tagger = None
-        image_model = TaggedLabeller(image_model, tagger)
+        size = getattr(gan, "image_size", None) or TAGGER_SIZE
+        choice = choose_tagger(plan.snapshot_id, image_model if gan is not None else None, image_model.categories,
+                               size, settings)
+        plan = plan.model_copy(update={"tagger": choice.name, "tagger_size": size})
+        image_model = TaggedLabeller(image_model, choice.tagger)
     return Writers(plan, rows, text_version, generator, checker, tag_classifier, categories, image_version, image_model,
                    choice)
 
@@ -425,27 +414,44 @@ def load_writers(plan: WriterPlan, rows: list[dict[str, Any]] | None = None, loa
 _WORKER_WRITERS: dict[str, Writers] = {}  # this process's writers, by plan (one plan at a time)
 
 
-def worker_writers(plan: WriterPlan) -> Writers:
-    """The writers of ``plan``, loaded once in this process (a cluster worker) and kept for every
-    partition of the run, and of later runs with the same plan (models, snapshot, settings)."""
+def for_workers(writers: Writers) -> Writers:
+    """What a cluster's workers get of this process's writers (sent once to each): everything
+    fitted on the snapshot (fact checker, tag classifier, a baseline, the image writer and its
+    tagger), without the rows (each partition brings its own) and without a registered text model
+    (each worker loads it from the registry once, :func:`worker_writers`)."""
+    model = writers.plan.text_writer.system == MODEL
+    return replace(writers, rows=[], generator=None if model else writers.generator, tagger=None)
+
+
+def worker_writers(plan: WriterPlan, shared: Writers) -> Writers:
+    """The writers of ``plan`` in this process (a cluster worker): ``shared`` (:func:`for_workers`)
+    with the registered text model loaded, once, and kept for every partition of the run and of
+    later runs with the same plan (model versions, snapshot, settings)."""
     key = plan.model_dump_json()
     if key not in _WORKER_WRITERS:
         _WORKER_WRITERS.clear()  # a new champion or snapshot: the old writers go
         started = time.perf_counter()
-        _WORKER_WRITERS[key] = load_writers(plan)
-        log.info("loaded the writers of snapshot %s (text %s, images %s) in %.1f s", plan.snapshot_id,
-                 plan.text_writer, plan.image_writer or "none", time.perf_counter() - started)
+        writers = shared
+        if plan.text_writer.system == MODEL:
+            from labelops.evaluation import load_text_generator
+
+            configure_mlflow(Settings(**plan.settings))
+            writers = replace(shared, generator=load_text_generator(str(plan.text_writer.version)))
+        _WORKER_WRITERS[key] = writers
+        log.info("writers of snapshot %s ready on this worker in %.1f s (text %s, images %s)", plan.snapshot_id,
+                 time.perf_counter() - started, plan.text_writer, plan.image_writer or "none")
     return _WORKER_WRITERS[key]
 
 
-def label_partition(plan: WriterPlan, run_id: str, start: int, stop: int, batch_size: int) -> tuple[list[list[Label]], str]:
-    """On a cluster worker: the labels of the snapshot's rows ``start:stop`` (whole batches of
-    ``batch_size`` from the snapshot's start, so every batch is the one the one-process path
-    makes, with the same seeds), and the worker's address."""
+def label_partition(plan: WriterPlan, shared: Writers, run_id: str, rows: list[dict[str, Any]],
+                    batch_size: int) -> tuple[list[list[Label]], str]:
+    """On a cluster worker: the labels of ``rows``, a partition of whole batches of ``batch_size``
+    from the snapshot's start (so every batch is the one the one-process path makes, with the same
+    seeds), and the worker's address."""
     from distributed import get_worker
 
-    writers = worker_writers(plan)
-    made = list(writers.labels(writers.rows[start:stop], run_id=run_id, batch_size=batch_size))
+    writers = worker_writers(plan, shared)
+    made = list(writers.labels(rows, run_id=run_id, batch_size=batch_size))
     return made, get_worker().address
 
 
@@ -455,15 +461,19 @@ def partitions(count: int, batch_size: int, batches_per_partition: int = 1) -> l
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def labels_on_cluster(client: Any, plan: WriterPlan, run_id: str, count: int, batch_size: int,
-                      progress: Callable[[int], None], per_worker: dict[str, int]) -> Iterator[list[Label]]:
+def labels_on_cluster(client: Any, writers: Writers, run_id: str, batch_size: int, progress: Callable[[int], None],
+                      per_worker: dict[str, int]) -> Iterator[list[Label]]:
     """The batches of a run's labels computed on the cluster's workers, in the snapshot's order
     (what :func:`make_labels` yields in one process); ``per_worker`` counts the products each labelled."""
     from labelops.distributed import map_in_order
 
-    pieces = [(plan, run_id, start, stop, batch_size) for start, stop in partitions(count, batch_size)]
+    shared = client.scatter(for_workers(writers), broadcast=True, hash=False)  # once to each worker
+    spans = partitions(len(writers.rows), batch_size)
+    pieces = [(writers.plan, shared, run_id, writers.rows[start:stop], batch_size) for start, stop in spans]
+    rows_of = {id(piece): span for piece, span in zip(pieces, spans)}
     for number, (made, worker) in enumerate(map_in_order(
-            client, label_partition, pieces, describe=lambda p: f"the labels of rows {p[2]}-{p[3] - 1}"), 1):
+            client, label_partition, pieces,
+            describe=lambda p: "the labels of rows {}-{}".format(rows_of[id(p)][0], rows_of[id(p)][1] - 1)), 1):
         done = sum(len(batch) for batch in made)
         per_worker[worker] = per_worker.get(worker, 0) + done
         log.info("partition %d of %d (%d products) labelled by %s", number, len(pieces), done, worker)
@@ -524,7 +534,7 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
         else:
             log.info("labelling %d products on the Dask cluster %s (%d workers), %d at a time", len(rows), cluster,
                      worker_count(client), batch_size)
-            made = labels_on_cluster(client, plan, run_id, len(rows), batch_size, progress, per_worker)
+            made = labels_on_cluster(client, writers, run_id, batch_size, progress, per_worker)
         counts = store_labels(root, run_id, made, expects_image_model=image_model is not None)
         if per_worker:
             log.info("products labelled per worker: %s", ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items())))

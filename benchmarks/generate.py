@@ -151,10 +151,12 @@ def main() -> None:
 
 
 def _peak_rss_mib() -> float:
-    """This process's peak resident memory (MiB), run on each Dask worker."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory (MiB; VmHWM), run on each Dask worker. Not
+    ``getrusage``'s ru_maxrss: Linux keeps it across fork and exec, so a spawned worker would
+    report the driver's peak at the time it was started."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 def _same_labels(root, run_id: str, reference: list[tuple] | None) -> tuple[list[tuple], int]:  # noqa: ANN001

@@ -144,6 +144,19 @@ def check_snapshot(root, snapshot_id: str | None, purpose: str) -> str:  # noqa:
     return chosen
 
 
+def check_cluster(address: str) -> None:
+    """A usage error (exit 2) for an address that is not a Dask scheduler's or local:N; exit 1 when
+    the scheduler does not answer: before any gate runs."""
+    from labelops.distributed import ClusterError, check_address
+
+    try:
+        check_address(address)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--cluster") from error
+    except ClusterError as error:
+        fail(str(error))
+
+
 def check_urls(urls: list[str], option: str) -> None:
     """Every URL is http(s) with a host; a usage error (exit 2) otherwise, before any crawl or retry."""
     for url in urls:
@@ -387,6 +400,9 @@ def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
     for what, count in run.count_rows():
         table.add_row(what, str(count))
     table.add_row("time", f"{run.seconds:.1f} s")
+    if run.cluster:
+        table.add_row("computed on", f"the Dask cluster {run.cluster}: " + ", ".join(
+            f"{worker} {n} products" for worker, n in sorted(run.workers.items())))
     console.print(table)
     console.print(f"labels:      {run.labels}")
     if run.quarantine:
@@ -397,14 +413,19 @@ def print_label_run(run) -> None:  # noqa: ANN001 - labelops.labelling.LabelRun
 @app.command()
 def generate(
     snapshot: Annotated[str | None, typer.Option(help="snapshot id (default: the latest)")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        help="compute the labels on a Dask cluster: its scheduler (tcp://host:8786), or local:N to start N worker "
+             "processes here (default: LABELOPS_LABEL_CLUSTER; empty: this process)")] = None,
 ) -> None:
     """Gate the challengers against the champions, then label every product of the snapshot and write the report."""
     check_snapshot(data_root(must_exist=True), snapshot, "label")
+    if cluster:
+        check_cluster(cluster)
     _prepare_runtime()
     from flows.generate import generate as generate_flow
 
     with progress_bars(err_console):
-        state = generate_flow(snapshot_id=snapshot, return_state=True)
+        state = generate_flow(snapshot_id=snapshot, cluster=cluster, return_state=True)
     print_label_run(_result(state, "generation failed"))
 
 

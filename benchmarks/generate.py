@@ -10,6 +10,12 @@ every listing of the big snapshot is labelled in batches (the generation flow's 
 ``--baseline-products`` of them one at a time (batch size 1). Peak memory is the process's
 resident set size, sampled every 50 ms during each stage. Prints one table, then how long the
 report takes to show its first page and to search in headless Chromium (when installed).
+
+Then the engine: the whole labelling run (:func:`labelops.labelling.label_snapshot`: generation,
+validation, storing, report) in one process and on a Dask cluster of ``--workers`` single-threaded
+worker processes on 127.0.0.1, at equal cores (one process with as many torch threads as there are
+workers): products/s, the driver's peak RSS, each worker's peak RSS, and whether the labels are the
+one-process path's. ``--engine-only`` skips the stage table (e.g. ``--products 100000 --engine-only``).
 """
 
 from __future__ import annotations
@@ -58,6 +64,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--baseline-products", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--workers", default="1,2", help="Dask worker counts to compare, comma-separated ('': none)")
+    parser.add_argument("--engine-only", action="store_true", help="only the one process vs Dask comparison")
+    parser.add_argument("--writer", choices=("champion", "baseline"), default="champion",
+                        help="who writes in the engine comparison: the trained champion, or (no training) the "
+                             "retrieve-and-fill baseline, as when the gate finds no model better")
+    parser.add_argument("--one-process-cores", default=None,
+                        help="core counts of the one-process runs (default: each worker count)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ["LABELOPS_DATA"] = tempfile.mkdtemp(prefix="labelops-generate-bench-")
@@ -81,11 +94,26 @@ def main() -> None:
 
     get_settings.cache_clear()
     root = DataRoot(get_settings().data)
+    console = Console(width=160)
+    workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    cores = workers if args.one_process_cores is None else [int(c) for c in args.one_process_cores.split(",") if c]
+    if args.writer == "baseline":
+        if not args.engine_only:
+            parser.error("--writer baseline measures only the engine: add --engine-only")
+        big = publish_table(root, listings_to_arrow(demo_listings(args.products, seed=2)), {"source": "benchmark"})
+        engine_table(console, big, read_snapshot(root, big).num_rows, workers, cores, args.batch_size,
+                     "none, the retrieve-and-fill baseline writes")
+        return
     small = publish_table(root, listings_to_arrow(demo_listings(args.train_products, seed=1)), {"source": "benchmark"})
     trained = train_text(TextTrainConfig(snapshot_id=small, max_steps=args.steps))
     promote(TEXT_MODEL, trained.version, None, "benchmark")
     big = publish_table(root, listings_to_arrow(demo_listings(args.products, seed=2)), {"source": "benchmark"})
     rows = read_snapshot(root, big).to_pylist()
+    if workers:
+        engine_table(console, big, len(rows), workers, cores, args.batch_size,
+                     f"{args.steps} steps on {args.train_products} products")
+    if args.engine_only:
+        return
     generator = load_text_generator(trained.version)
     common = dict(run_id="bench", snapshot_id=big, text_version=trained.version, root=root)
 
@@ -111,7 +139,6 @@ def main() -> None:
                            ("validation (Great Expectations)", validation, len(rows)),
                            ("report (render + write)", reporting, len(valid))):
         table.add_row(name, f"{n:,}", f"{stage.seconds:.1f}", f"{n / stage.seconds:.1f}", f"{stage.peak:.0f}")
-    console = Console(width=160)
     console.print(table)
     speedup = (len(rows) / generation.seconds) / (len(baseline_rows) / one_at_a_time.seconds)
     size = Path(report).stat().st_size / 2**20
@@ -121,6 +148,74 @@ def main() -> None:
     if opened:
         console.print(f"report in headless Chromium: first page of cards after {opened[0]:.2f} s (median of 3), "
                       f"a search over all {len(valid):,} products {opened[1] * 1000:.0f} ms")
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory (MiB; VmHWM), run on each Dask worker. Not
+    ``getrusage``'s ru_maxrss: Linux keeps it across fork and exec, so a spawned worker would
+    report the driver's peak at the time it was started."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def _same_labels(root, run_id: str, reference: list[tuple] | None) -> tuple[list[tuple], int]:  # noqa: ANN001
+    from labelops.catalog import labels_path
+
+    table = root.read_parquet(labels_path(run_id), columns=["listing_id", "description", "tags", "category",
+                                                            "text_category", "text_source", "findings"])
+    rows = [tuple(str(v) for v in row.values()) for row in table.to_pylist()]
+    if reference is None:
+        return rows, 0
+    return reference, sum(a != b for a, b in zip(rows, reference)) + abs(len(rows) - len(reference))
+
+
+def engine_table(console, snapshot: str, products: int, workers: list[int], one_process_cores: list[int],  # noqa: ANN001
+                 batch_size: int, model: str) -> None:
+    """The whole labelling run in one process and on Dask, at equal cores, as one table."""
+    import torch
+    from distributed import Client, LocalCluster
+    from rich.table import Table
+
+    from labelops.labelling import label_snapshot
+    from labelops.settings import get_settings
+    from labelops.storage import DataRoot
+
+    root = DataRoot(get_settings().data)
+    table = Table(title=f"labelling run of {products:,} demo products, one process vs Dask on 127.0.0.1 "
+                        f"(text model: {model}; {os.cpu_count()} cores; batch {batch_size})")
+    for column in ("engine", "cores", "seconds", "products/s", "vs one process", "cluster start s",
+                   "driver peak RSS MiB", "peak RSS per worker MiB", "products per worker", "same labels"):
+        table.add_column(column, justify="left" if column == "engine" else "right")
+    threads, reference, alone = torch.get_num_threads(), None, {}
+    for cores in sorted(set(workers) | set(one_process_cores)):
+        if cores in one_process_cores:
+            torch.set_num_threads(cores)
+            with PeakRss() as measured:
+                run = label_snapshot(snapshot, batch_size=batch_size, use_image_model=False, cluster="")
+            torch.set_num_threads(threads)
+            reference, differ = _same_labels(root, run.run_id, reference)
+            alone[cores] = products / measured.seconds
+            table.add_row("one process", str(cores), f"{measured.seconds:.1f}", f"{alone[cores]:.1f}", "1.00×", "-",
+                          f"{measured.peak:.0f}", "-", "-", "yes" if not differ else f"{differ} differ")
+            console.print(f"one process, {cores} core(s): {alone[cores]:.1f} products/s")
+        if cores in workers:
+            started = time.perf_counter()
+            with LocalCluster(n_workers=cores, threads_per_worker=1, processes=True, host="127.0.0.1",
+                              dashboard_address=None) as cluster, Client(cluster) as client:
+                start_s = time.perf_counter() - started
+                with PeakRss() as measured:
+                    run = label_snapshot(snapshot, batch_size=batch_size, use_image_model=False,
+                                         cluster=cluster.scheduler_address)
+                peaks = client.run(_peak_rss_mib)
+            reference, differ = _same_labels(root, run.run_id, reference)
+            rate = products / measured.seconds
+            versus = f"{rate / alone[cores]:.2f}×" if cores in alone else "-"
+            table.add_row(f"Dask, {cores} worker(s)", str(cores), f"{measured.seconds:.1f}", f"{rate:.1f}", versus,
+                          f"{start_s:.1f}", f"{measured.peak:.0f}", " / ".join(f"{p:.0f}" for p in peaks.values()),
+                          " / ".join(str(n) for n in run.workers.values()), "yes" if not differ else f"{differ} differ")
+            console.print(f"Dask, {cores} worker(s): {rate:.1f} products/s")
+    console.print(table)
 
 
 def report_open_seconds(report: str) -> tuple[float, float] | None:

@@ -1,6 +1,6 @@
 """The generation flow: promote a model only after it passes evaluation, then label every product.
 
-    labelops generate [--snapshot ID]
+    labelops generate [--snapshot ID] [--cluster tcp://HOST:8786 | --cluster local:N]
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from tasks.generate import (freeze_test_split, gate_model, gate_table_artifact, 
 
 
 @flow(name="generate", log_prints=True)
-def generate(snapshot_id: str | None = None) -> LabelRun:
+def generate(snapshot_id: str | None = None, cluster: str | None = None) -> LabelRun:
     """Evaluate → gate → promote (or not) → generate labels → validate → report, on ``snapshot_id``
     (default: the latest snapshot). The gate also decides who writes: the champion when it beats
     the baselines on the held-out rows, otherwise the best baseline (and the artifacts say so).
 
     Args:
         snapshot_id: the snapshot to gate on and label (empty: the latest one)
+        cluster: where labels are computed: a Dask scheduler (tcp://host:8786) or local:N worker
+            processes; empty: the LABELOPS_LABEL_CLUSTER setting (itself empty: in this process)
     """
     logger = get_run_logger()
     snapshot_id = snapshot_or_latest(DataRoot(get_settings().data), snapshot_id, "label")
@@ -42,7 +44,7 @@ def generate(snapshot_id: str | None = None) -> LabelRun:
     create_markdown_artifact(key="gate-decision", markdown=decisions_markdown(snapshot_id, gates),
                              description="The gate's decisions, who writes the labels, every system's metrics")
     gate_table_artifact(gates)
-    run = label_products(snapshot_id, gates)
+    run = label_products(snapshot_id, gates, cluster or None)
     create_markdown_artifact(key="labels-summary", markdown=run.to_markdown(), description="Labels written")
     label_counts_artifact(run)
     labels_report_artifact(run)

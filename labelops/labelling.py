@@ -23,6 +23,16 @@ The run is an MLflow run (experiment ``labels``) whose id names the output folde
 ``labels/<run_id>/`` (labels.parquet, report.html, generated images, and manifest.json last, which
 publishes the run) and is recorded in every label.
 
+With a cluster (``LABELOPS_LABEL_CLUSTER`` or ``cluster=``: a Dask scheduler address, or
+``local:N`` worker processes on this machine; :mod:`labelops.distributed`), the labels are computed
+on its workers: each gets what this process fitted on the snapshot once (:func:`for_workers`),
+loads a registered text model once (:func:`worker_writers`, by the :class:`WriterPlan`), and
+labels partitions of whole batches (:func:`label_partition`); this
+process takes them back in the snapshot's order and validates, stores, reports and publishes them
+as it does its own. A partition is exactly a batch of the one-process path (the same rows, the
+same seeds), so the labels are the same. A partition that raises fails the run as a batch that
+raises does in one process; one whose worker died is run again on another worker.
+
 A run that did not finish (killed, or failed) is continued by the next labelling of the same
 snapshot with the same writers: the same MLflow run and folder, every file written again, so the
 end state is that of a run that was never interrupted. One labelling per snapshot runs at a time.
@@ -33,6 +43,8 @@ from __future__ import annotations
 import io
 import logging
 import time
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -41,6 +53,7 @@ from pydantic import BaseModel
 
 from labelops import catalog
 from labelops.factcheck import FactChecker
+from labelops.distributed import cluster_client, worker_count
 from labelops.gate import MODEL, Writer
 from labelops.labels import Label, LabelCounts, label_id_of, label_run_complete, publish_label_run, store_labels
 from labelops.locks import named_lock
@@ -200,6 +213,8 @@ class LabelRun(BaseModel):
     quarantine: str | None
     seconds: float
     gates: list[dict[str, Any]] = []
+    cluster: str = ""  # the Dask cluster that computed the labels ("": this process)
+    workers: dict[str, int] = {}  # products each cluster worker labelled
 
     def count_rows(self) -> list[tuple[str, int]]:
         """What the run counted, ``(what, how many)``: the markdown's and the table artifact's rows."""
@@ -317,58 +332,195 @@ def _run_to_continue(root: DataRoot, experiment_id: str, lineage: dict[str, str]
     return {"experiment_id": experiment_id}
 
 
-def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settings | None = None,
-                   batch_size: int = 256, use_image_model: bool = True,
-                   tags: Mapping[str, str] | None = None) -> LabelRun:
-    """Label every listing of ``snapshot_id`` with what the gate chose (see the module docstring);
-    ``tags`` join the MLflow run's (e.g. the orchestrator run that started it)."""
-    import mlflow
+class WriterPlan(BaseModel):
+    """Who writes a labels run, as the process that runs it resolved it: the gate's writers, the
+    chosen image tagger and the settings (data root, tracking URI). Small: the key of each cluster
+    worker's writers (:func:`worker_writers`), and what tells it which text model to load."""
 
-    from labelops.evaluation import load_text_generator
+    snapshot_id: str
+    settings: dict[str, Any]  # Settings.model_dump(mode="json") of the driver
+    text_writer: Writer
+    image_writer: Writer | None = None
+    tagger: str = "none"  # what tags photos, once chosen: "discriminator", "evaluator" or "none"
+    tagger_size: int | None = None
 
-    settings = settings or get_settings()
+
+@dataclass
+class Writers:
+    """What writes the labels of one snapshot, loaded (:func:`load_writers`)."""
+
+    plan: WriterPlan
+    rows: list[dict[str, Any]]  # the snapshot's listings, in its order
+    text_version: str  # a version, or baseline:<name>
+    generator: Any  # None when not loaded (the driver of a cluster run)
+    checker: FactChecker
+    tag_classifier: TagClassifier
+    categories: list[str]
+    image_version: str | None = None
+    image_model: ImageLabeller | None = None
+    tagger: Any = None  # the TaggerChoice, where this process chose it
+
+    def labels(self, rows: Sequence[Mapping[str, Any]], *, run_id: str, batch_size: int,
+               progress: Callable[[int], None] | None = None) -> Iterator[list[Label]]:
+        """:func:`make_labels` of ``rows`` with these writers."""
+        return make_labels(rows, self.generator, run_id=run_id, snapshot_id=self.plan.snapshot_id,
+                           text_version=self.text_version, root=DataRoot(self.plan.settings["data"]),
+                           checker=self.checker, image_model=self.image_model, image_version=self.image_version,
+                           categories=self.categories, batch_size=batch_size, progress=progress,
+                           tag_classifier=self.tag_classifier)
+
+
+def load_writers(plan: WriterPlan, rows: list[dict[str, Any]] | None = None, load_text: bool = True) -> Writers:
+    """The writers ``plan`` names, built from its snapshot (``rows``, when already read): the fact
+    checker and the tag classifier of its training rows, the text generator (a registered version,
+    loaded unless ``load_text`` is off, or a baseline), the image writer and the photo tagger
+    chosen for it (:func:`~labelops.imagegen.evaluation.choose_tagger`; the returned
+    :attr:`Writers.plan` names it)."""
+    from labelops.evaluation import BaselineWriter, load_text_generator
+
+    settings = Settings(**plan.settings)
     configure_mlflow(settings)
     root = DataRoot(settings.data)
-    started = time.perf_counter()
-    rows = read_snapshot(root, snapshot_id).to_pylist()
+    rows = rows if rows is not None else read_snapshot(root, plan.snapshot_id).to_pylist()
     train = [r for r in rows if split_of(r["listing_id"]) == "train"]
     checker = FactChecker.from_listings(train)
     tag_classifier = TagClassifier().fit(train)
     categories = sorted({r["category_path"][0] for r in rows if r.get("category_path")})
-    text_writer = _text_writer(gates)
-    if text_writer.system == MODEL:
-        text_version, generator = str(text_writer.version), load_text_generator(str(text_writer.version))
+    if plan.text_writer.system == MODEL:
+        text_version = str(plan.text_writer.version)
+        generator = load_text_generator(text_version) if load_text else None
     else:
-        from labelops.evaluation import BaselineWriter
-
-        text_version, generator = BASELINE_PREFIX + text_writer.system, BaselineWriter(text_writer.system, train, checker)
-    image_writer = _image_writer(gates, use_image_model)
+        text_version, generator = BASELINE_PREFIX + plan.text_writer.system, BaselineWriter(plan.text_writer.system, train, checker)
     image_version, image_model = None, None
-    if image_writer is not None and image_writer.system == MODEL:
-        image_version, image_model = str(image_writer.version), load_image_labeller(str(image_writer.version))
-    elif image_writer is not None and image_writer.system == "class_mean":
+    if plan.image_writer is not None and plan.image_writer.system == MODEL:
+        image_version, image_model = str(plan.image_writer.version), load_image_labeller(str(plan.image_writer.version))
+    elif plan.image_writer is not None and plan.image_writer.system == "class_mean":
         image_model = ClassMeanLabeller(rows, root)
         image_version, image_model = (BASELINE_PREFIX + "class_mean", image_model) if image_model.categories else (None, None)
-    tagger = None
+    choice = None
     if image_model is not None:
         from labelops.imagegen.evaluation import TAGGER_SIZE, choose_tagger
 
         gan = getattr(image_model, "gan", None)
-        tagger = choose_tagger(snapshot_id, image_model if gan is not None else None, image_model.categories,
-                               getattr(gan, "image_size", None) or TAGGER_SIZE, settings)
-        image_model = TaggedLabeller(image_model, tagger.tagger)
+        size = getattr(gan, "image_size", None) or TAGGER_SIZE
+        choice = choose_tagger(plan.snapshot_id, image_model if gan is not None else None, image_model.categories,
+                               size, settings)
+        plan = plan.model_copy(update={"tagger": choice.name, "tagger_size": size})
+        image_model = TaggedLabeller(image_model, choice.tagger)
+    return Writers(plan, rows, text_version, generator, checker, tag_classifier, categories, image_version, image_model,
+                   choice)
+
+
+_WORKER_WRITERS: dict[str, Writers] = {}  # this process's writers, by plan (one plan at a time)
+
+
+def for_workers(writers: Writers) -> Writers:
+    """What a cluster's workers get of this process's writers (sent once to each): everything
+    fitted on the snapshot (fact checker, tag classifier, a baseline, the image writer and its
+    tagger), without the rows (each partition brings its own) and without a registered text model
+    (each worker loads it from the registry once, :func:`worker_writers`)."""
+    model = writers.plan.text_writer.system == MODEL
+    return replace(writers, rows=[], generator=None if model else writers.generator, tagger=None)
+
+
+def worker_writers(plan: WriterPlan, shared: Writers) -> Writers:
+    """The writers of ``plan`` in this process (a cluster worker): ``shared`` (:func:`for_workers`)
+    with the registered text model loaded, once, and kept for every partition of the run and of
+    later runs with the same plan (model versions, snapshot, settings)."""
+    key = plan.model_dump_json()
+    if key not in _WORKER_WRITERS:
+        _WORKER_WRITERS.clear()  # a new champion or snapshot: the old writers go
+        started = time.perf_counter()
+        writers = shared
+        if plan.text_writer.system == MODEL:
+            from labelops.evaluation import load_text_generator
+
+            configure_mlflow(Settings(**plan.settings))
+            writers = replace(shared, generator=load_text_generator(str(plan.text_writer.version)))
+        _WORKER_WRITERS[key] = writers
+        log.info("writers of snapshot %s ready on this worker in %.1f s (text %s, images %s)", plan.snapshot_id,
+                 time.perf_counter() - started, plan.text_writer, plan.image_writer or "none")
+    return _WORKER_WRITERS[key]
+
+
+def label_partition(plan: WriterPlan, shared: Writers, run_id: str, rows: list[dict[str, Any]],
+                    batch_size: int) -> tuple[list[list[Label]], str]:
+    """On a cluster worker: the labels of ``rows``, a partition of whole batches of ``batch_size``
+    from the snapshot's start (so every batch is the one the one-process path makes, with the same
+    seeds), and the worker's address."""
+    from distributed import get_worker
+
+    writers = worker_writers(plan, shared)
+    made = list(writers.labels(rows, run_id=run_id, batch_size=batch_size))
+    return made, get_worker().address
+
+
+def partitions(count: int, batch_size: int, batches_per_partition: int = 1) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each partition of ``count`` rows: whole batches, in order."""
+    size = batch_size * max(batches_per_partition, 1)
+    return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def labels_on_cluster(client: Any, writers: Writers, run_id: str, batch_size: int, progress: Callable[[int], None],
+                      per_worker: dict[str, int]) -> Iterator[list[Label]]:
+    """The batches of a run's labels computed on the cluster's workers, in the snapshot's order
+    (what :func:`make_labels` yields in one process); ``per_worker`` counts the products each labelled."""
+    from labelops.distributed import map_in_order
+
+    shared = client.scatter(for_workers(writers), broadcast=True, hash=False)  # once to each worker
+    spans = partitions(len(writers.rows), batch_size)
+    pieces = [(writers.plan, shared, run_id, writers.rows[start:stop], batch_size) for start, stop in spans]
+    rows_of = {id(piece): span for piece, span in zip(pieces, spans)}
+    for number, (made, worker) in enumerate(map_in_order(
+            client, label_partition, pieces,
+            describe=lambda p: "the labels of rows {}-{}".format(rows_of[id(p)][0], rows_of[id(p)][1] - 1)), 1):
+        done = sum(len(batch) for batch in made)
+        per_worker[worker] = per_worker.get(worker, 0) + done
+        log.info("partition %d of %d (%d products) labelled by %s", number, len(pieces), done, worker)
+        for batch in made:
+            progress(len(batch))
+            yield batch
+
+
+def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settings | None = None,
+                   batch_size: int = 256, use_image_model: bool = True,
+                   tags: Mapping[str, str] | None = None, cluster: str | None = None) -> LabelRun:
+    """Label every listing of ``snapshot_id`` with what the gate chose (see the module docstring);
+    ``tags`` join the MLflow run's (e.g. the orchestrator run that started it).
+
+    ``cluster`` (default: the ``LABELOPS_LABEL_CLUSTER`` setting; empty: this process) is a Dask
+    scheduler address or ``local:N``: the labels are then computed on its workers, a partition of
+    whole batches at a time, and validated, stored and reported here as in one process: the same
+    labels, in the same order."""
+    import mlflow
+
+    settings = settings or get_settings()
+    cluster = settings.label_cluster if cluster is None else cluster
+    configure_mlflow(settings)
+    root = DataRoot(settings.data)
+    started = time.perf_counter()
+    rows = read_snapshot(root, snapshot_id).to_pylist()
+    plan = WriterPlan(snapshot_id=snapshot_id, settings=settings.model_dump(mode="json"),
+                      text_writer=_text_writer(gates), image_writer=_image_writer(gates, use_image_model))
+    writers = load_writers(plan, rows, load_text=not cluster)
+    plan, text_writer, image_writer, tagger = writers.plan, plan.text_writer, plan.image_writer, writers.tagger
+    text_version, image_version, image_model = writers.text_version, writers.image_version, writers.image_model
+    tag_classifier = writers.tag_classifier
     log.info("labels of snapshot %s: text by %s (%s), images by %s, photos tagged by %s", snapshot_id, text_writer,
              text_writer.reason, image_writer or "none", tagger or "none")
     experiment_id = ensure_experiment("labels", settings)
     lineage = {"snapshot_id": snapshot_id, "text_model_version": text_version,
                "image_model_version": image_version or "none"}
-    with named_lock(f"labels-{snapshot_id}", settings), \
-            mlflow.start_run(**_run_to_continue(root, experiment_id, lineage), run_name=f"labels-{snapshot_id}") as run:
+    with ExitStack() as stack:
+        client = stack.enter_context(cluster_client(cluster)) if cluster else None
+        stack.enter_context(named_lock(f"labels-{snapshot_id}", settings))
+        run = stack.enter_context(mlflow.start_run(**_run_to_continue(root, experiment_id, lineage),
+                                                   run_name=f"labels-{snapshot_id}"))
         run_id = run.info.run_id
         mlflow.set_tags({**(tags or {}), **lineage, "git_commit": git_commit(), "text_writer": str(text_writer),
                          "text_writer_reason": text_writer.reason[:5000],
                          "image_writer": str(image_writer) if image_writer else "none",
-                         "image_tagger": str(tagger or "none")[:5000]})
+                         "image_tagger": str(tagger or "none")[:5000], "label_cluster": cluster or "none"})
         done = 0
 
         def progress(n: int) -> None:
@@ -376,11 +528,16 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
             done += n
             log.info("labelled %d of %d products (%.0f/s)", done, len(rows), done / (time.perf_counter() - started))
 
-        batches = make_labels(rows, generator, run_id=run_id, snapshot_id=snapshot_id, text_version=text_version,
-                              root=root, checker=checker, image_model=image_model, image_version=image_version,
-                              categories=categories, batch_size=batch_size, progress=progress,
-                              tag_classifier=tag_classifier)
-        counts = store_labels(root, run_id, batches, expects_image_model=image_model is not None)
+        per_worker: dict[str, int] = {}
+        if client is None:
+            made = writers.labels(rows, run_id=run_id, batch_size=batch_size, progress=progress)
+        else:
+            log.info("labelling %d products on the Dask cluster %s (%d workers), %d at a time", len(rows), cluster,
+                     worker_count(client), batch_size)
+            made = labels_on_cluster(client, writers, run_id, batch_size, progress, per_worker)
+        counts = store_labels(root, run_id, made, expects_image_model=image_model is not None)
+        if per_worker:
+            log.info("products labelled per worker: %s", ", ".join(f"{w} {n}" for w, n in sorted(per_worker.items())))
         valid = root.read_parquet(catalog.labels_path(run_id)).to_pylist()
         html = render_report(run_id=run_id, snapshot_id=snapshot_id, labels=valid, gates=list(gates),
                              counts=counts.model_dump(), models={TEXT_MODEL: text_version, IMAGE_MODEL: image_version},
@@ -401,7 +558,8 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
                           image_model_version=image_version, text_writer=f"{text_writer}",
                           image_writer=f"{image_writer}" if image_writer else "", counts=counts,
                           labels=root.uri(catalog.labels_path(run_id)), report=report, quarantine=quarantine,
-                          seconds=seconds, gates=[g if isinstance(g, dict) else g.model_dump() for g in gates])
+                          seconds=seconds, gates=[g if isinstance(g, dict) else g.model_dump() for g in gates],
+                          cluster=cluster, workers=per_worker)
         # the run keeps the report and the summary themselves, not only where they were written
         mlflow.log_text(html, "report.html")
         mlflow.log_dict(result.model_dump(mode="json"), "summary.json")

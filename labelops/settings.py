@@ -90,6 +90,8 @@ class Settings(BaseSettings):
                                       "project's expectations/")
     git_commit: str | None = Field(None, description="the commit runs are tagged with where there is no .git "
                                    "(container images bake it in); default: git rev-parse HEAD")
+    label_cluster: str = Field("", description="where labels are computed: a Dask scheduler (tcp://host:8786), "
+                               "or local:N for N worker processes on this machine; empty: in this process")
     review_hosts: str = Field("", description="host names (or name:port) the review page answers to besides "
                               "127.0.0.1 and localhost, comma-separated (e.g. the name of a proxy in front of it)")
 

@@ -41,9 +41,11 @@ def gate_model(model_name: str, evaluation: EvaluationSet) -> gating.GateResult:
 
 
 @task(name="label products", cache_policy=None)
-def label_products(snapshot_id: str, gates: list[gating.GateResult]) -> labelling.LabelRun:
-    """Generate, validate and store labels for every listing, and write the report."""
-    run = labelling.label_snapshot(snapshot_id, gates, tags=prefect_run_tags())
+def label_products(snapshot_id: str, gates: list[gating.GateResult], cluster: str | None = None) -> labelling.LabelRun:
+    """Generate, validate and store labels for every listing, and write the report; on the Dask
+    ``cluster`` (a scheduler address or ``local:N``; None: the ``LABELOPS_LABEL_CLUSTER`` setting,
+    empty: this process)."""
+    run = labelling.label_snapshot(snapshot_id, gates, tags=prefect_run_tags(), cluster=cluster)
     link_mlflow_run(run.run_id, "labels-run", "The MLflow run of these labels (report.html, summary, metrics)")
     return run
 

@@ -18,7 +18,8 @@ from labelops import catalog
 from labelops.ids import time_ordered_id
 from labelops.storage import DataRoot
 
-_SUMMED = ("pages_seen", "product_pages", "other_pages", "pages_failed", "pages_skipped_by_robots", "pages_over_limit",
+_SUMMED = ("pages_seen", "product_pages", "other_pages", "pages_failed", "pages_skipped_by_robots",
+           "sites_robots_unreachable", "pages_over_limit",
            "items_written", "images_downloaded", "images_failed", "images_too_large", "images_over_budget")
 
 
@@ -35,6 +36,8 @@ class CrawlReport(BaseModel):
     pages_failed: int = 0
     failures_by_reason: dict[str, int] = Field(default_factory=dict)
     pages_skipped_by_robots: int = 0
+    sites_robots_unreachable: int = Field(0, description="sites whose robots.txt could not be read (5xx, network "
+                                                         "error): none of their pages was crawled (RFC 9309)")
     pages_over_limit: int = 0
     items_written: int = 0
     images_downloaded: int = 0

@@ -233,6 +233,8 @@ class IngestSummary(BaseModel):
             ("pages skipped (robots.txt)", crawl.pages_skipped_by_robots),
             ("images downloaded / failed", f"{crawl.images_downloaded} / {crawl.images_failed}"),
         ]
+        if crawl.sites_robots_unreachable:
+            rows.append(("sites not crawled: robots.txt unreachable", crawl.sites_robots_unreachable))
         if crawl.images_too_large or crawl.images_over_budget:
             rows.append(("images refused: too many pixels / over the crawl's budget",
                          f"{crawl.images_too_large} / {crawl.images_over_budget}"))

@@ -68,6 +68,7 @@ async def crawl_async(
         pages_failed=stats.get("labelops/pages_failed", 0),
         failures_by_reason={k.removeprefix(prefix): v for k, v in stats.items() if k.startswith(prefix)},
         pages_skipped_by_robots=stats.get("labelops/pages_skipped", 0),
+        sites_robots_unreachable=stats.get("labelops/robots_unreachable", 0),
         pages_over_limit=stats.get("labelops/pages_over_limit", 0),
         items_written=stats.get("item_scraped_count", 0),
         images_downloaded=stats.get("labelops/images_downloaded", 0),

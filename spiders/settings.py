@@ -27,6 +27,9 @@ def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None, 
         "NEWSPIDER_MODULE": "spiders.products",
         "USER_AGENT": crawl.user_agent,
         "ROBOTSTXT_OBEY": crawl.obey_robots,
+        # an unreachable robots.txt (5xx, network error) disallows the site, as RFC 9309 asks
+        "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+                                   "spiders.robots.StrictRobotsTxtMiddleware": 100},
         "CONCURRENT_REQUESTS": crawl.concurrent_requests,
         "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
         "DOWNLOAD_DELAY": crawl.download_delay,
@@ -67,7 +70,8 @@ def scrapy_settings(crawl: CrawlSettings, data_root: str, crawl_id: str | None, 
                         # the delay between requests to a domain is kept across processes, exactly (no
                         # local randomised delay on top); AutoThrottle still slows a process down locally
                         LABELOPS_SHARED_DOWNLOAD_DELAY=crawl.download_delay, DOWNLOAD_DELAY=0.0,
-                        DOWNLOADER_MIDDLEWARES={"spiders.frontier.SharedPolitenessMiddleware": 950})
+                        DOWNLOADER_MIDDLEWARES={**settings["DOWNLOADER_MIDDLEWARES"],
+                                                "spiders.frontier.SharedPolitenessMiddleware": 950})
     return settings
 
 

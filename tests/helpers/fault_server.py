@@ -44,6 +44,7 @@ class FaultyHandler(BaseHTTPRequestHandler):
     huge_bytes = 3 * 1024 * 1024
     jpeg = b""
     flaky_hits: dict[str, int] = {}
+    robots_status = 200
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -61,7 +62,7 @@ class FaultyHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         path = self.path
         if path == "/robots.txt":
-            return self._send(200, b"User-agent: *\nDisallow:\n", "text/plain")
+            return self._send(self.robots_status, b"User-agent: *\nDisallow:\n", "text/plain")
         if path == "/":
             links = [f"/p/{n}" for n in range(GOOD_PRODUCTS)] + ["/flaky"]
             links += [f"/{kind}/{i}" for kind, count in BROKEN.items() for i in range(count)]
@@ -87,10 +88,12 @@ class FaultyHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def fault_server():
-    """Serve the faulty shop on 127.0.0.1 (a free port); yields its base URL."""
+def fault_server(robots_status: int = 200):
+    """Serve the faulty shop on 127.0.0.1 (a free port); yields its base URL. ``robots_status``:
+    the status robots.txt answers with (its body allows everything)."""
     FaultyHandler.jpeg = tiny_jpeg()
     FaultyHandler.flaky_hits = {}
+    FaultyHandler.robots_status = robots_status
     server = ThreadingHTTPServer(("127.0.0.1", 0), FaultyHandler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

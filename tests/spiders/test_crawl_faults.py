@@ -40,3 +40,18 @@ def test_two_crawls_in_one_process(tmp_path):
         second = crawl([base_url + "/"], root, settings, crawl_id="two")
     assert first.pages_seen == second.pages_seen == 5
     assert first.items_written == second.items_written > 0
+
+
+def test_an_unreachable_robots_txt_disallows_the_site_and_a_missing_one_allows_it(tmp_path):
+    """RFC 9309: robots.txt answering 5xx means "crawl nothing" (Scrapy alone would crawl
+    everything), a 404 means no rules. The report says which sites were left alone."""
+    settings = CrawlSettings(download_images=False, retry_times=0)
+    root = DataRoot(str(tmp_path / "data"))
+    with fault_server(robots_status=503) as base_url:
+        unreachable = crawl([base_url + "/"], root, settings, crawl_id="robots-503")
+    assert unreachable.sites_robots_unreachable == 1
+    assert unreachable.pages_seen == 0 and unreachable.product_pages == 0
+    assert unreachable.pages_skipped_by_robots == 1  # the start page, refused
+    with fault_server(robots_status=404) as base_url:
+        missing = crawl([base_url + "/"], root, settings, crawl_id="robots-404")
+    assert missing.sites_robots_unreachable == 0 and missing.product_pages >= GOOD_PRODUCTS

@@ -92,10 +92,14 @@ def test_two_processes_keep_the_per_domain_delay_of_one(small_shop, redis_url, t
     arrivals = record.times()
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
     assert len(arrivals) >= 12 and all(report.pages_by_worker.values()), report.pages_by_worker
-    # requests start `delay` apart across both processes (the server sees them with some jitter: one
-    # process alone randomises its delay between 0.5 and 1.5 times `delay`), and the rate of one holds
-    assert sorted(gaps)[len(gaps) // 2] >= delay * 0.95 and min(gaps) >= delay * 0.5, sorted(gaps)[:5]
-    assert (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) <= 1 / delay
+    # Requests start `delay` apart across both processes: the middleware's turns are. The server sees
+    # each request a little after its turn (the client's own latency, up to `jitter` on two loaded
+    # cores), so any k+1 consecutive arrivals span at least k delays less that jitter. Two processes
+    # each keeping the delay alone would send twice as often and fail this by far for k >= 4.
+    jitter = 0.15
+    worst = min(arrivals[i + k] - arrivals[i] - (k * delay - jitter)
+                for k in range(1, len(arrivals)) for i in range(len(arrivals) - k))
+    assert worst >= 0, (worst, sorted(gaps)[:5])
 
 
 def test_two_processes_share_the_per_domain_concurrency(small_shop, redis_url, tmp_path):

@@ -343,3 +343,16 @@ def test_the_build_context_allowlist_names_what_the_image_needs():
     # setuptools' package list and the allowlist agree: every installed package is in the image
     packages = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
     assert {p.rstrip("*") for p in packages} <= allowed
+
+
+def test_the_podman_stack_script_parses_and_serves_the_yamls_pools():
+    """docker/podman-stack.sh (the image built and the core services run here with podman) is valid
+    bash and starts a worker on each pool the yaml gives a role."""
+    script = DOCKER / "podman-stack.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    from app.deployments import render_prefect_yaml
+    from labelops.settings import Settings
+
+    pools = {entry["work_pool"]["name"] for entry in render_prefect_yaml(
+        settings=Settings(data="s3://labelops/data", mlflow_uri="http://mlflow:5000"), keep=False)["deployments"]}
+    assert set(re.findall(r"prefect worker start --pool (\S+)", script.read_text())) == pools

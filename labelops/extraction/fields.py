@@ -50,3 +50,6 @@ class Candidate:
     value: Any
     weight: float
     source: str
+    features: dict[str, float] | None = None
+    """What the learned chooser (``chooser.py``) reads about this candidate beyond its source,
+    e.g. a visible price's distance to the title; ``None`` when there is nothing more."""

@@ -68,8 +68,9 @@ def layer_candidates(layers: Iterable[LayerResult]) -> list[Candidate]:
             for candidate in found:
                 if candidate.source == layer.source and candidate.field == "price":
                     candidate.weight *= AMBIGUOUS_SHARE
+                    candidate.features = {"offer_ambiguous": 1.0}
             for price in others:
-                found.append(Candidate("price", price, weight * OTHER_OFFER_SHARE, layer.source))
+                found.append(Candidate("price", price, weight * OTHER_OFFER_SHARE, layer.source, {"offer_other": 1.0}))
     return found
 
 

@@ -90,8 +90,29 @@ def groups(candidates: Iterable[Candidate], visible: frozenset[str] = frozenset(
         total = sum(len(g.candidates) for g in found.values())
         for group in found.values():
             group.features = _features(group, len(found), total, visible, title_text)
+        _relative(list(found.values()))
         result[name] = list(found.values())
     return result
+
+
+RELATIVE = ("share", "n_sources", "p_distance", "p_old", "p_aux", "p_side", "p_shown", "p_named", "p_currency",
+            "p_big_font", "p_position", "src_page:label", "src_page:named", "src_page:brand", "src_page:availability",
+            "src_page:script", "visible")
+"""Features also given relative to the page's best value (``rel_<name>``: 0 for the page's best,
+negative below it): the choice is among the page's candidates, so how a value compares counts."""
+
+
+def _relative(found: list[Group]) -> None:
+    for name in RELATIVE:
+        values = [g.features.get(name) for g in found]
+        if all(v is None for v in values):
+            continue
+        top = max((v for v in values if v is not None), default=0.0)
+        low = min((v for v in values if v is not None), default=0.0)
+        for group, value in zip(found, values):
+            value = value if value is not None else 0.0
+            group.features[f"rel_{name}"] = value - top
+            group.features[f"low_{name}"] = value - low
 
 
 def _features(group: Group, n_values: int, n_candidates: int, visible: frozenset[str], title: str) -> dict[str, float]:

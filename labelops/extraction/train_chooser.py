@@ -30,8 +30,9 @@ from labelops.extraction.scoring import MATCHERS, score_all
 _SECOND_LEVEL = frozenset({"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "gob", "gv"})
 THRESHOLDS = tuple(i / 20 for i in range(0, 15))
 """Abstention thresholds tried on the training pages (the one with the best F1 is kept)."""
-C = 0.5
-"""Inverse regularisation strength of the logistic regressions."""
+C = 0.05
+"""Inverse regularisation strength of the logistic regressions (picked among 0.01-4 by leave-one-shop-out
+F1 on the dev pages: one hyperparameter chosen with every shop, a small optimistic bias)."""
 
 
 def shop_family(url: str) -> str:

@@ -23,7 +23,8 @@ from price_parser import Price
 
 from labelops.currencies import iso_codes
 from labelops.extraction.fields import Candidate
-from labelops.extraction.heuristics.currency import symbol_currency
+from labelops.extraction.heuristics.currency import page_countries, page_languages, symbol_currency
+from labelops.extraction.numbers import decimal_mark_of, locale_decimal_mark, read_amount
 from labelops.extraction.page import Page, Text
 from labelops.extraction.vocabulary import OLD_PRICE_TAGS, OLD_PRICE_TOKENS, PRICE_TOKENS
 from labelops.normalize import parse_price
@@ -159,14 +160,29 @@ def score(page: Page, element: lxml.etree._Element, text: str, context: str, has
     return value, bool(features["old"]), features
 
 
-def _parse(text: str, page: Page) -> tuple[Decimal | None, str | None]:
+def _parse(text: str, page: Page, mark: str | None = None) -> tuple[Decimal | None, str | None]:
     parsed = Price.fromstring(text)
-    if parsed.amount is None or parsed.amount <= _ZERO:
-        return None, None
     currency = symbol_currency(parsed.currency, page)
-    if currency is None and (mark := _CURRENCY_MARK.search(text)):
-        currency = symbol_currency(mark.group(0), page)
-    return parsed.amount, currency
+    if currency is None and (mark_found := _CURRENCY_MARK.search(text)):
+        currency = symbol_currency(mark_found.group(0), page)
+    amount = read_amount(text, mark, currency)
+    if amount is None:
+        amount = parsed.amount
+    if amount is None or amount <= _ZERO:
+        return None, None
+    return amount, currency
+
+
+def page_decimal_mark(page: Page) -> str | None:
+    """The page's decimal mark: the one its unambiguous prices use, else its locale's."""
+    mark = decimal_mark_of(t.text for t in page.texts[:5000] if len(t.text) <= 40 and _CURRENCY_MARK.search(t.text))
+    if mark:
+        return mark
+    countries = page_countries(page)
+    for language in page_languages(page):
+        if found := locale_decimal_mark(language, countries[0] if countries else None):
+            return found
+    return locale_decimal_mark(None, countries[0]) if countries else None
 
 
 # --------------------------------------------------------------------------- candidates
@@ -188,8 +204,10 @@ def price_candidates(page: Page) -> list[PriceCandidate]:
     found: list[PriceCandidate] = []
     texts = page.texts
 
+    mark = page_decimal_mark(page)
+
     def add(element: lxml.etree._Element, text: str, context: str = "") -> None:
-        amount, currency = _parse(text, page)
+        amount, currency = _parse(text, page, mark)
         if amount is None:
             return
         has_currency = currency is not None and bool(_CURRENCY_MARK.search(text))

@@ -37,6 +37,7 @@ from typing import Any
 
 from labelops.extraction.fields import Candidate
 from labelops.extraction.resolve import IDENTIFIERS, _key
+from labelops.normalize import gtin_valid
 
 MODEL_PATH = Path(__file__).with_name("chooser.json")
 LEARNED_FIELDS = ("price", "sku", "availability", "brand")
@@ -55,26 +56,17 @@ class Group:
     features: dict[str, float] = field(default_factory=dict)
 
 
-def gtin_valid(code: str) -> bool:
-    """A GTIN-8/12/13/14 whose last digit is its check digit (GS1 mod-10)."""
-    if not code.isdigit() or len(code) not in (8, 12, 13, 14):
-        return False
-    digits = [int(c) for c in code]
-    body, check = digits[:-1], digits[-1]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10 == check
-
-
 def _source(candidate: Candidate) -> str:
     return "profile" if candidate.source.startswith("profile") else candidate.source
 
 
 def groups(candidates: Iterable[Candidate], visible: frozenset[str] = frozenset(),
-           titles: Iterable[str] = ()) -> dict[str, list[Group]]:
+           titles: Iterable[str] = (), fields: Iterable[str] = LEARNED_FIELDS) -> dict[str, list[Group]]:
     """The candidates of each learned field grouped by value, each group with its features."""
     by_field: dict[str, dict[Any, Group]] = {}
+    wanted = frozenset(fields)
     for candidate in candidates:
-        if candidate.field not in LEARNED_FIELDS:
+        if candidate.field not in wanted:
             continue
         key = _key(candidate.field, candidate.value)
         found = by_field.setdefault(candidate.field, {})
@@ -193,7 +185,7 @@ class Chooser:
         """Per learned field: the most probable value as a candidate (its weight is the
         probability), or ``None`` when even the best is below the field's threshold."""
         chosen: dict[str, Candidate | None] = {name: None for name in self.models}
-        for name, found in groups(candidates, visible, titles).items():
+        for name, found in groups(candidates, visible, titles, self.models).items():
             model = self.models.get(name)
             if model is None:
                 continue

@@ -9,6 +9,7 @@ List and map fields (images, categories, attributes, rating) come from the best 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from labelops.extraction.opengraph import extract_opengraph
 from labelops.extraction.page import Page
 from labelops.extraction.profile import SiteProfiles
 from labelops.extraction.rdfa import extract_rdfa
+from labelops.extraction.state import extract_state
 from labelops.extraction.resolve import RESOLVED_FIELDS, choose, layer_candidates
 
 _SCALAR_FIELDS = (
@@ -34,6 +36,8 @@ _SCALAR_FIELDS = (
 )
 _LIST_FIELDS = ("rating", "review_count", "category_path", "image_urls")
 _XP_HAS_JSONLD = lxml.etree.XPath('boolean(//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")])')
+_STATE_HINT = re.compile(rb"__[A-Z_]+__\s*=|/json[\"' ]|json\+")
+"""A quick look at the raw page for embedded JSON state (``__NEXT_DATA__``, ``application/json``)."""
 _XP_HAS_OG = lxml.etree.XPath('boolean(//meta[starts-with(@property, "og:") or starts-with(@property, "product:")])')
 
 
@@ -61,14 +65,18 @@ def merge(layers: list[LayerResult]) -> dict[str, Any]:
     return merged
 
 
-def structured_layers(tree: lxml.etree._Element, url: str, profiles: SiteProfiles, warnings: list[str]) -> list[LayerResult]:
-    """The structured-data layers the page can use, best first (the others are not run)."""
+def structured_layers(tree: lxml.etree._Element, url: str, profiles: SiteProfiles, warnings: list[str],
+                      source: bytes | None = None) -> list[LayerResult]:
+    """The structured-data layers the page can use, best first (the others are not run);
+    ``source`` is the raw page (a quick look for embedded JSON state; without it the layer runs)."""
     layers = []
     if _XP_HAS_JSONLD(tree):
         layers.append(extract_jsonld(tree, url, warnings))
     layers.append(extract_microdata(tree, url, warnings))  # counts itemscope first: cheap when absent
     layers.append(extract_rdfa(tree, url, warnings))  # only when the page declares RDFa types
     layers.append(profiles.extract(tree, url, warnings))
+    if source is None or _STATE_HINT.search(source):
+        layers.append(extract_state(tree, url, warnings))
     if _XP_HAS_OG(tree):
         layers.append(extract_opengraph(tree, url, warnings))
     return [layer for layer in layers if layer]
@@ -101,7 +109,7 @@ def gather(html: str | bytes, url: str = "", *, profiles: SiteProfiles | None = 
         return None
     page = Page(tree, url, warnings, body)
     profiles = SiteProfiles.builtin() if profiles is None else profiles
-    layers = structured_layers(tree, page.base_url, profiles, warnings)
+    layers = structured_layers(tree, page.base_url, profiles, warnings, body)
     evidence = page_evidence(page)
     is_product = any(layer.is_product for layer in layers) or evidence.is_product
     return Gathered(page, layers, layer_candidates(layers) + evidence.candidates, is_product, warnings)
@@ -123,8 +131,9 @@ def extract_product(
     button or a labelled product code. ``url`` is the page's address (relative links, URL
     identifiers); without it the page's canonical link stands in. Problems met on the way (a
     malformed JSON-LD block, a cut page) are listed in ``warnings``. ``chooser``: the learned
-    chooser of price, sku, availability and brand (``chooser.py``); ``"default"`` is the shipped
-    one when it is marked the default, ``None`` the resolver's evidence weights alone.
+    chooser of price, sku, availability and brand (``chooser.py``, e.g. ``chooser.shipped()``);
+    ``"default"`` uses it for the fields its training made the default, ``None`` the resolver's
+    evidence weights alone.
     """
     gathered = gather(html, url, profiles=profiles, max_bytes=max_bytes)
     if gathered is None or not gathered.is_product:
@@ -133,10 +142,13 @@ def extract_product(
 
 
 def default_chooser() -> Chooser | None:
-    """The shipped chooser when its training marked it the default (it beat the evidence
-    weights on leave-one-shop-out), else ``None``."""
+    """The shipped chooser, for the fields its training made the default (where it beat the
+    evidence weights on leave-one-shop-out); ``None`` when there are none."""
     model = shipped()
-    return model if model is not None and model.info.get("default") else None
+    fields = set(model.info.get("default_fields", ())) if model is not None else set()
+    if not fields:
+        return None
+    return Chooser({name: m for name, m in model.models.items() if name in fields}, model.info)
 
 
 def finish(gathered: Gathered, chooser: Chooser | None = None) -> ExtractedProduct:

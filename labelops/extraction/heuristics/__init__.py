@@ -24,6 +24,7 @@ from labelops.extraction.heuristics.currency import locale_currency
 from labelops.extraction.heuristics.identifiers import (
     attribute_candidates,
     label_candidates,
+    loose_itemprop_candidates,
     named_candidates,
     url_candidates,
 )
@@ -57,6 +58,7 @@ def page_evidence(page: Page) -> PageEvidence:
     candidates += attribute_candidates(page)
     candidates += named_candidates(page)
     candidates += url_candidates(page)
+    candidates += loose_itemprop_candidates(page)
     candidates += brand_candidates(page, labelled)
     candidates += extract_availability(page, labelled, has_price)
     candidates += extract_scripts(page.tree)

@@ -188,20 +188,32 @@ def leave_one_shop_out(truth: Mapping[str, Mapping[str, Any]], gathered: Mapping
     return predictions
 
 
+def synthetic_training(count: int, seed: int = 0) -> list[tuple[Gathered, dict]]:
+    """``count`` synthetic pages (``synthetic.py``), gathered, with their truth."""
+    from labelops.extraction.synthetic import synthetic_pages
+
+    pages = [(gather(html, url), truth) for html, url, truth in synthetic_pages(count, seed)] if count > 0 else []
+    return [(g, truth) for g, truth in pages if g is not None]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="benchmark folder: html/, ground-truth.json")
     parser.add_argument("--out", type=Path, default=MODEL_PATH, help="where the chooser is written")
+    parser.add_argument("--synthetic", type=int, default=0,
+                        help="also train on this many synthetic pages (labelops.extraction.synthetic), in every fold")
     args = parser.parse_args(argv)
     truth, gathered = gather_folder(args.folder)
+    extra = synthetic_training(args.synthetic)
     hand = score_all(truth, predict(gathered, None), LEARNED_FIELDS)
-    loso = score_all(truth, leave_one_shop_out(truth, gathered), LEARNED_FIELDS)
-    chooser = fit([(g, truth[key]) for key, g in gathered.items() if g is not None])
+    loso = score_all(truth, leave_one_shop_out(truth, gathered, extra), LEARNED_FIELDS)
+    chooser = fit([(g, truth[key]) for key, g in gathered.items() if g is not None] + extra)
     kept = {field: model for field, model in chooser.models.items() if loso[field].f1 >= hand[field].f1 + MIN_GAIN}
     info = {
         "default_fields": sorted(kept),
         "trained_on": f"{args.folder.name}: {len(gathered)} pages, "
-                      f"{len({shop_family(page_url(truth[k], g)) for k, g in gathered.items()})} shop families",
+                      f"{len({shop_family(page_url(truth[k], g)) for k, g in gathered.items()})} shop families"
+                      + (f", {len(extra)} synthetic pages" if extra else ""),
         "loso_f1": {field: round(loso[field].f1, 3) for field in LEARNED_FIELDS},
         "evidence_weights_fit_f1": {field: round(hand[field].f1, 3) for field in LEARNED_FIELDS},
     }

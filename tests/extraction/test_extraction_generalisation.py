@@ -188,3 +188,22 @@ def test_leave_one_shop_out_figures(shared_data: Path):
     low = {f: round(cv.learned_loso[f].f1, 3) for f, floor in LOSO_FLOORS.items() if cv.learned_loso[f].f1 < floor}
     assert not low, f"leave-one-shop-out below the floor: {low}"
 
+
+
+# --------------------------------------------------------------------------- synthetic pages
+
+
+def test_synthetic_pages_show_their_truth_among_decoys():
+    from labelops.extraction.synthetic import synthetic_pages
+
+    pages = synthetic_pages(40, seed=3)
+    assert len(pages) == 40
+    languages = {html.split('lang="')[1].split('"')[0] for html, _, _ in pages}
+    assert len(languages) >= 5
+    decoyed = sum(("<del>" in html or "/ 100 g" in html or "minicart" in html) for html, _, _ in pages)
+    assert decoyed == 40  # every page has at least the mini-cart total
+    for html, url, truth in pages:
+        assert truth["sku"][0] in html and url.startswith("https://")
+    products = [extract_product(html, url) for html, url, _ in pages]
+    right = sum(p is not None and p.sku == t["sku"][0] for p, (_, _, t) in zip(products, pages))
+    assert right >= 36  # labelled codes in ten languages

@@ -192,8 +192,10 @@ def _context(page: Page, texts: list[Text], i: int) -> str:
     """The text just before a price (a label such as "Was" or "excl. VAT") when it sits next to
     it, plus a unit right after it ("/ 100 g")."""
     parts = []
-    if i > 0 and page.distance(texts[i - 1].element, texts[i].element) <= 2 and len(texts[i - 1].text) <= 40:
-        parts.append(texts[i - 1].text)
+    before = texts[i - 1].text if i > 0 else ""
+    if i > 0 and page.distance(texts[i - 1].element, texts[i].element) <= 2 and len(before) <= 40 and \
+            not (_DIGIT.search(before) and _CURRENCY_MARK.search(before)):  # a price of its own is no label of this one
+        parts.append(before)
     if i + 1 < len(texts) and texts[i + 1].text.lstrip().startswith(("/", "per ", "pro ")):
         parts.append(texts[i + 1].text)
     return " ".join(parts)

@@ -17,11 +17,6 @@ def warm_up() -> None:
     about a second), so that no page waits for them. A crawl calls it before its first request: on
     Scrapy's event loop a second of building would stall every download in flight, and pages with a
     short timeout would fail."""
-    from labelops.extraction.chooser import shipped
-    from labelops.extraction.numbers import locale_decimal_mark, minor_digits
     from labelops.normalize import currency_code
 
     currency_code("€")
-    minor_digits("EUR")  # CLDR's currency data
-    locale_decimal_mark(None, "DE")  # CLDR's territory languages and a first locale
-    shipped()

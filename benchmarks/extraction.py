@@ -8,7 +8,12 @@ DIR is laid out like the product-extraction benchmark: ``html/<id>.html.gz`` (or
 (per page, one predicted value per field). For each field (price, sku, availability, brand,
 currency) the table gives F1, precision and recall of labelops (the ``labelops extract`` path:
 ``labelops.extraction.pages.extract_page``) and of every baseline, scored with the benchmark's
-rule (``labelops/extraction/scoring.py``). Speed: labelops and plain ``extruct.extract`` (all
+rule (``labelops/extraction/scoring.py``). Generalisation: the headline is leave-one-shop-out
+cross-validation (``labelops.extraction.train_chooser``): pages are grouped into shop families
+by address, and each family's pages are extracted by a candidate chooser trained on the other
+families only; it is printed beside the fit figures (evidence weights, chooser trained on every
+page) and the baselines. The evidence weights were written by hand while looking at these pages:
+their figures are a fit and have no cross-validated counterpart. Speed: labelops and plain ``extruct.extract`` (all
 syntaxes) run on the same pages, read into memory first, one page after the other, alternating
 page by page so both see the same machine load; best of ``--repeat`` rounds.
 """
@@ -29,9 +34,12 @@ from rich.table import Table  # noqa: E402
 
 from labelops.extraction.pages import extract_page, find_pages, page_id, read_page  # noqa: E402
 from labelops.extraction.scoring import FIELDS, Score, errors, score_all  # noqa: E402
+from labelops.extraction.train_chooser import CrossValidation, cross_validate, gather_pages  # noqa: E402
 
 TARGETS = {"price": 0.93, "sku": 0.85, "availability": 0.97, "brand": 0.75, "currency": 0.85}
-"""F1 targets of issue 8 on the dev set."""
+"""F1 targets of issue 8 on the dev set (a fit: the rules were written looking at these pages)."""
+LOSO_TARGETS = {"price": 0.93, "sku": 0.90, "availability": 0.95, "brand": 0.75}
+"""Leave-one-shop-out F1 targets of issue 20: the benchmark's headline."""
 SPEED_TARGET = 3.0
 """labelops must extract at least this many times faster than plain extruct."""
 
@@ -86,12 +94,33 @@ def quality_table(truth: dict, systems: dict[str, dict]) -> tuple[Table, dict[st
             score = scores[name][field]
             mark = ""
             if name == "labelops":
-                mark = " ✓" if score.f1 >= TARGETS[field] else f" ✗ (target {TARGETS[field]:.2f})"
+                mark = " ✓" if score.f1 >= TARGETS[field] else f" ✗ (fit target {TARGETS[field]:.2f})"
             style = "bold" if name == "labelops" else None
             table.add_row(field, name, f"{score.f1:.3f}{mark}", f"{score.precision:.3f}", f"{score.recall:.3f}",
                           f"{score.tp} / {score.fp} / {score.fn}", str(score.support), style=style)
         table.add_section()
     return table, scores
+
+
+def generalisation_table(truth: dict, cv: CrossValidation, default: dict[str, Score],
+                         baselines: dict[str, dict]) -> Table:
+    """Fit and leave-one-shop-out F1 side by side, with the baselines (their outputs are fixed:
+    nothing of theirs was fitted to these pages by us)."""
+    table = Table(title=f"fit and leave-one-shop-out F1 ({len(truth)} pages, {cv.families} shop families)")
+    columns = ("field", "labelops default (fit)", "evidence weights (fit)", "learned chooser (fit)",
+               "learned chooser (leave-one-shop-out)", *baselines, "target (LOSO)")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "field" else "right")
+    theirs = {name: score_all(truth, predictions, LOSO_TARGETS) for name, predictions in baselines.items()}
+    for field, target in LOSO_TARGETS.items():
+        loso = cv.learned_loso[field]
+        mark = " ✓" if loso.f1 >= target else " ✗"
+        table.add_row(field, f"{default[field].f1:.3f}", f"{cv.evidence_fit[field].f1:.3f}", f"{cv.learned_fit[field].f1:.3f}",
+                      f"[bold]{loso.f1:.3f}[/]{mark} ({loso.tp}/{loso.fp}/{loso.fn})",
+                      *(f"{theirs[name][field].f1:.3f}" for name in baselines), f"{target:.2f}")
+    table.caption = ("fit: chosen with every page seen; leave-one-shop-out: each shop's pages extracted by a chooser "
+                     "trained on the other shops (TP/FP/FN). The evidence weights were hand-set on these pages: fit only.")
+    return table
 
 
 def speed_table(pages: int, ours: float, theirs: float) -> Table:
@@ -120,12 +149,15 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(predictions, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     table, scores = quality_table(truth, {"labelops": predictions, **baselines})
     console.print(table)
+    cv = cross_validate(truth, gather_pages(pages))
+    console.print(generalisation_table(truth, cv, scores["labelops"], baselines))
     console.print(speed_table(len(pages), ours, theirs))
     if args.show_errors:
         for field in FIELDS:
             for page, true, predicted in errors(truth, predictions, field):
                 console.print(f"{field:12} {page[:12]}  true {true!r}  predicted {predicted!r}", highlight=False)
-    met = all(scores["labelops"][field].f1 >= TARGETS[field] for field in FIELDS) and theirs / ours >= SPEED_TARGET
+    met = (all(cv.learned_loso[field].f1 >= target for field, target in LOSO_TARGETS.items())
+           and theirs / ours >= SPEED_TARGET)
     console.print("[bold green]all targets met[/]" if met else "[bold red]some targets not met[/]")
     return 0 if met else 1
 

@@ -332,6 +332,15 @@ def parse_gtin(value: Any) -> str | None:
     return digits if digits.isdigit() and len(digits) in (8, 12, 13, 14) else None
 
 
+def gtin_valid(code: str) -> bool:
+    """A GTIN-8/12/13/14 whose last digit is its GS1 check digit ("4006381333931" yes, "4006381333932" no)."""
+    if not code.isdigit() or len(code) not in (8, 12, 13, 14):
+        return False
+    digits = [int(c) for c in code]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits[:-1])))
+    return (10 - total % 10) % 10 == digits[-1]
+
+
 def clean_code(value: Any) -> str | None:
     """An identifier (sku, mpn) stripped of whitespace; empty → ``None``."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):

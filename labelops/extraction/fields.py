@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-LAYER_ORDER = ("json-ld", "microdata", "rdfa", "profile", "opengraph", "page")
+LAYER_ORDER = ("json-ld", "microdata", "rdfa", "profile", "state", "opengraph", "page")
 """The layers, best first (a profile's source is ``profile:<name>``, the page heuristics' ``page``).
 List fields (images, category path) come from the first layer that has them; scalar fields are
 resolved by the weight of evidence (``resolve.py``), this order breaking ties."""
@@ -50,3 +50,6 @@ class Candidate:
     value: Any
     weight: float
     source: str
+    features: dict[str, float] | None = None
+    """What the learned chooser (``chooser.py``) reads about this candidate beyond its source,
+    e.g. a visible price's distance to the title; ``None`` when there is nothing more."""

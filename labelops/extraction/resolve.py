@@ -17,7 +17,7 @@ from typing import Any
 from labelops.extraction.fields import Candidate, LayerResult, is_empty
 from labelops.extraction.heuristics.brand import clean_brand
 
-LAYER_WEIGHTS = {"json-ld": 5.0, "microdata": 5.0, "rdfa": 4.0, "opengraph": 3.0}
+LAYER_WEIGHTS = {"json-ld": 5.0, "microdata": 5.0, "rdfa": 4.0, "opengraph": 3.0, "state": 2.5}
 PROFILE_WEIGHT = 3.5
 """A site profile reads the page's own markup: below structured data, above OpenGraph."""
 OTHER_OFFER_SHARE = 0.5
@@ -68,8 +68,9 @@ def layer_candidates(layers: Iterable[LayerResult]) -> list[Candidate]:
             for candidate in found:
                 if candidate.source == layer.source and candidate.field == "price":
                     candidate.weight *= AMBIGUOUS_SHARE
+                    candidate.features = {"offer_ambiguous": 1.0}
             for price in others:
-                found.append(Candidate("price", price, weight * OTHER_OFFER_SHARE, layer.source))
+                found.append(Candidate("price", price, weight * OTHER_OFFER_SHARE, layer.source, {"offer_other": 1.0}))
     return found
 
 

@@ -120,7 +120,8 @@ def test_benchmark_script_prints_the_table(dev: Path, tmp_path: Path, capsys: py
     monkeypatch.setattr(bench, "run", lambda pages, repeat=1: real_run(dict(list(pages.items())[:3]), repeat))
     code = bench.main([str(dev), "--out", str(tmp_path / "preds.json")])
     output = capsys.readouterr().out
-    for word in ("price", "sku", "availability", "brand", "currency", "labelops", "Zyte", "extruct", "pages/s"):
+    for word in ("price", "sku", "availability", "brand", "currency", "labelops", "Zyte", "extruct", "pages/s",
+                 "leave-one-shop-out", "shop families", "evidence"):
         assert word in output
     assert json.loads((tmp_path / "preds.json").read_text())
     assert code == 1  # 3 of 69 pages predicted: the targets are not met

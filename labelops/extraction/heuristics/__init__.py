@@ -24,6 +24,7 @@ from labelops.extraction.heuristics.currency import locale_currency
 from labelops.extraction.heuristics.identifiers import (
     attribute_candidates,
     label_candidates,
+    loose_itemprop_candidates,
     named_candidates,
     url_candidates,
 )
@@ -57,6 +58,7 @@ def page_evidence(page: Page) -> PageEvidence:
     candidates += attribute_candidates(page)
     candidates += named_candidates(page)
     candidates += url_candidates(page)
+    candidates += loose_itemprop_candidates(page)
     candidates += brand_candidates(page, labelled)
     candidates += extract_availability(page, labelled, has_price)
     candidates += extract_scripts(page.tree)
@@ -66,11 +68,15 @@ def page_evidence(page: Page) -> PageEvidence:
     description = next(iter(page.metas.get("description", [])), None)
     if description and (text := clean_text(description)):
         candidates.append(Candidate("description", text, 1.0, "page:meta"))
+    has_button = page.buy_button is not None
+    has_code = any(c.field == "sku" and c.source == "page:label" for c in candidates)
+    # a title, a price, and a buy button or a labelled code; with both, a weaker price will do
+    # (one nested deep in wrappers far from the title in tree steps)
     is_product = bool(
         title is not None
         and winner is not None
-        and winner.score >= 2
-        and (page.buy_button is not None or any(c.field == "sku" and c.source == "page:label" for c in candidates))
+        and winner.score >= (1 if has_button and has_code else 2)
+        and (has_button or has_code)
     )
     return PageEvidence(candidates, is_product)
 

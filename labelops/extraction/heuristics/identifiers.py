@@ -14,7 +14,7 @@ from labelops.extraction.fields import Candidate
 from labelops.extraction.heuristics.labels import Labelled, match_label
 from labelops.extraction.page import Page
 from labelops.extraction.vocabulary import token_set
-from labelops.normalize import clean_code, parse_gtin
+from labelops.normalize import clean_code, currency_code, gtin_valid, normalize_availability, parse_gtin, parse_price
 
 SOURCE_LABEL = "page:label"
 SOURCE_ATTRIBUTE = "page:attribute"
@@ -63,12 +63,14 @@ def label_candidates(page: Page, labelled: list[Labelled]) -> list[Candidate]:
         value = value.strip(".,;:()[]")
         if item.field == "gtin":
             gtin = parse_gtin(value)
-            if gtin:
+            if gtin and gtin_valid(gtin):  # a labelled "EAN" whose check digit fails is some other number
                 found.append(Candidate("gtin", gtin, _weight(page, item, 3.0), SOURCE_LABEL))
             continue
         if not looks_like_code(value):
             continue
         found.append(Candidate(item.field, clean_code(value), _weight(page, item, 4.0), SOURCE_LABEL))
+        if len(value) >= 12 and gtin_valid(value):  # a code labelled "Art.-Nr." that is a GTIN is one too
+            found.append(Candidate("gtin", value, _weight(page, item, 2.0), SOURCE_LABEL))
     return found
 
 
@@ -126,6 +128,42 @@ def named_candidates(page: Page) -> list[Candidate]:
             if distance is not None and distance > 16:
                 weight /= 2
             found.append(Candidate("sku", text, weight, SOURCE_NAMED))
+    return found
+
+
+SOURCE_ITEMPROP = "page:itemprop"
+_XP_LOOSE_ITEMPROPS = lxml.etree.XPath("//*[@itemprop][@content][not(ancestor-or-self::*[@itemscope])]")
+_LOOSE_FIELDS = {"price": "price", "lowprice": "price", "pricecurrency": "currency", "sku": "sku", "mpn": "mpn",
+                 "gtin": "gtin", "gtin13": "gtin", "gtin12": "gtin", "gtin14": "gtin", "gtin8": "gtin", "brand": "brand",
+                 "availability": "availability"}
+
+
+def loose_itemprop_candidates(page: Page) -> list[Candidate]:
+    """``<meta itemprop="price" content="19.99">`` outside any ``itemscope``: microdata readers
+    skip these (no item holds them), shops still write them beside the product."""
+    if page.source and b"itemprop" not in page.source:
+        return []
+    found: list[Candidate] = []
+    for element in _XP_LOOSE_ITEMPROPS(page.tree):
+        field = _LOOSE_FIELDS.get((element.get("itemprop") or "").strip().lower())
+        content = (element.get("content") or "").strip()
+        if field is None or not content or len(content) > 80:
+            continue
+        if field == "price":
+            value, _ = parse_price(content)
+        elif field == "currency":
+            value = currency_code(content)
+        elif field == "gtin":
+            value = parse_gtin(content)
+            value = value if value and gtin_valid(value) else None
+        elif field == "availability":
+            value = normalize_availability(content)
+        elif field == "brand":
+            value = content
+        else:
+            value = clean_code(content) if looks_like_code(content) else None
+        if value:
+            found.append(Candidate(field, value, 2.0, SOURCE_ITEMPROP))
     return found
 
 

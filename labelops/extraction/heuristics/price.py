@@ -23,13 +23,18 @@ from price_parser import Price
 
 from labelops.currencies import iso_codes
 from labelops.extraction.fields import Candidate
-from labelops.extraction.heuristics.currency import symbol_currency
+from labelops.extraction.heuristics.currency import page_countries, page_languages, symbol_currency
+from labelops.extraction.numbers import decimal_mark_of, locale_decimal_mark, read_amount
 from labelops.extraction.page import Page, Text
 from labelops.extraction.vocabulary import OLD_PRICE_TAGS, OLD_PRICE_TOKENS, PRICE_TOKENS
 from labelops.normalize import parse_price
 
 SOURCE = "page:price"
 SOURCE_OLD = "page:old-price"
+SOURCE_SEEN = "page:price-seen"
+"""Every amount shown near the product, with its features and no weight: for the learned chooser."""
+MAX_SEEN = 8
+"""Distinct amounts handed to the learned chooser, at most (the best by the hand score)."""
 MAX_PRICE_TEXT = 80
 """Texts longer than this are not prices (they are sentences that mention one)."""
 OLD_PRICE_WEIGHT = -3.0
@@ -77,6 +82,7 @@ class PriceCandidate:
     score: float
     element: lxml.etree._Element
     old: bool = False
+    features: dict[str, float] | None = None
 
 
 # ----------------------------------------------------------------------------- features
@@ -121,40 +127,62 @@ def _big_font(element: lxml.etree._Element) -> bool:
     return False
 
 
-def score(page: Page, element: lxml.etree._Element, text: str, context: str, has_currency: bool) -> tuple[float, bool]:
-    """``(score, old)`` of a price text shown in ``element``; ``context`` is the text around it."""
-    value = 0.0
-    if has_currency:
-        value += 2
-    if _price_named(page, element, 1):
-        value += 2
-    elif _price_named(page, element.getparent() if element.getparent() is not None else element, 3):
-        value += 1
-    if len(text) <= 20:
-        value += 1
-    if _big_font(element):
-        value += 1
-    old = is_old(page, element)
-    if old:
-        value -= 3
-    if _AUX_TEXT.search(text) or _AUX_TEXT.search(context):
-        value -= 2
-    if page.in_side_region(element):
-        value -= 4
+def price_features(page: Page, element: lxml.etree._Element, text: str, context: str,
+                   has_currency: bool) -> dict[str, float]:
+    """What a price text shown in ``element`` looks like: the raw facts, unweighted (the learned
+    chooser weighs them; :func:`score` is the hand-set sum)."""
+    named1 = _price_named(page, element, 1)
+    parent = element.getparent() if element.getparent() is not None else element
     distance = page.anchor_distance(element)
-    if distance is not None:
-        value -= 0.25 * min(distance, 24)
-    return value, old
+    return {
+        "currency": float(has_currency),
+        "named": float(named1),
+        "named_near": float(not named1 and _price_named(page, parent, 3)),
+        "short": float(len(text) <= 20),
+        "big_font": float(_big_font(element)),
+        "old": float(is_old(page, element)),
+        "aux": float(bool(_AUX_TEXT.search(text) or _AUX_TEXT.search(context))),
+        "side": float(page.in_side_region(element)),
+        "distance": float(min(distance, 24)) if distance is not None else 24.0,
+        "no_anchor": float(distance is None),
+    }
 
 
-def _parse(text: str, page: Page) -> tuple[Decimal | None, str | None]:
+HAND_WEIGHTS = {"currency": 2.0, "named": 2.0, "named_near": 1.0, "short": 1.0, "big_font": 1.0, "old": -3.0,
+                "aux": -2.0, "side": -4.0, "distance": -0.25}
+"""The hand-set score of a price text (``distance``: tree steps to the title or buy button, 24 at most)."""
+
+
+def score(page: Page, element: lxml.etree._Element, text: str, context: str, has_currency: bool) -> tuple[float, bool, dict[str, float]]:
+    """``(score, old, features)`` of a price text shown in ``element``; ``context`` is the text around it."""
+    features = price_features(page, element, text, context, has_currency)
+    value = sum(HAND_WEIGHTS[name] * features[name] for name in HAND_WEIGHTS if not features["no_anchor"] or name != "distance")
+    return value, bool(features["old"]), features
+
+
+def _parse(text: str, page: Page, mark: str | None = None) -> tuple[Decimal | None, str | None]:
     parsed = Price.fromstring(text)
-    if parsed.amount is None or parsed.amount <= _ZERO:
-        return None, None
     currency = symbol_currency(parsed.currency, page)
-    if currency is None and (mark := _CURRENCY_MARK.search(text)):
-        currency = symbol_currency(mark.group(0), page)
-    return parsed.amount, currency
+    if currency is None and (mark_found := _CURRENCY_MARK.search(text)):
+        currency = symbol_currency(mark_found.group(0), page)
+    amount = read_amount(text, mark, currency)
+    if amount is None:
+        amount = parsed.amount
+    if amount is None or amount <= _ZERO:
+        return None, None
+    return amount, currency
+
+
+def page_decimal_mark(page: Page) -> str | None:
+    """The page's decimal mark: the one its unambiguous prices use, else its locale's."""
+    mark = decimal_mark_of(t.text for t in page.texts[:5000] if len(t.text) <= 40 and _CURRENCY_MARK.search(t.text))
+    if mark:
+        return mark
+    countries = page_countries(page)
+    for language in page_languages(page):
+        if found := locale_decimal_mark(language, countries[0] if countries else None):
+            return found
+    return locale_decimal_mark(None, countries[0]) if countries else None
 
 
 # --------------------------------------------------------------------------- candidates
@@ -164,8 +192,10 @@ def _context(page: Page, texts: list[Text], i: int) -> str:
     """The text just before a price (a label such as "Was" or "excl. VAT") when it sits next to
     it, plus a unit right after it ("/ 100 g")."""
     parts = []
-    if i > 0 and page.distance(texts[i - 1].element, texts[i].element) <= 2 and len(texts[i - 1].text) <= 40:
-        parts.append(texts[i - 1].text)
+    before = texts[i - 1].text if i > 0 else ""
+    if i > 0 and page.distance(texts[i - 1].element, texts[i].element) <= 2 and len(before) <= 40 and \
+            not (_DIGIT.search(before) and _CURRENCY_MARK.search(before)):  # a price of its own is no label of this one
+        parts.append(before)
     if i + 1 < len(texts) and texts[i + 1].text.lstrip().startswith(("/", "per ", "pro ")):
         parts.append(texts[i + 1].text)
     return " ".join(parts)
@@ -176,15 +206,17 @@ def price_candidates(page: Page) -> list[PriceCandidate]:
     found: list[PriceCandidate] = []
     texts = page.texts
 
+    mark = page_decimal_mark(page)
+
     def add(element: lxml.etree._Element, text: str, context: str = "") -> None:
-        amount, currency = _parse(text, page)
+        amount, currency = _parse(text, page, mark)
         if amount is None:
             return
         has_currency = currency is not None and bool(_CURRENCY_MARK.search(text))
         if not has_currency and not _price_named(page, element, 3):
             return  # a number with neither a currency nor a price-like name is no price
-        value, old = score(page, element, text, context, has_currency)
-        found.append(PriceCandidate(amount, currency, value, element, old))
+        value, old, features = score(page, element, text, context, has_currency)
+        found.append(PriceCandidate(amount, currency, value, element, old, features))
 
     low, high = page.window(WINDOW)
     for i, text in enumerate(texts):
@@ -217,8 +249,9 @@ def price_candidates(page: Page) -> list[PriceCandidate]:
             if value and _DIGIT.search(value) and len(value) < 20:
                 amount, _ = parse_price(value)
                 if amount is not None and Decimal(amount) > _ZERO:
-                    points, old = score(page, element, value, "", False)
-                    found.append(PriceCandidate(Decimal(amount), None, points - 0.5, element, old))
+                    points, old, features = score(page, element, value, "", False)
+                    features["attribute"] = 1.0
+                    found.append(PriceCandidate(Decimal(amount), None, points - 0.5, element, old, features))
     found.sort(key=lambda c: -c.score)
     return found
 
@@ -268,4 +301,39 @@ def extract_price(page: Page) -> tuple[PriceCandidate | None, list[Candidate]]:
     for old in old_amounts(candidates):
         amount, _ = parse_price(old)
         found.append(Candidate("price", amount, OLD_PRICE_WEIGHT, SOURCE_OLD))
+    found += seen_amounts(page, candidates)
     return winner, found
+
+
+def seen_amounts(page: Page, candidates: list[PriceCandidate]) -> list[Candidate]:
+    """One weightless candidate per amount shown (at most :data:`MAX_SEEN`), its features summed
+    up over the places it is shown: the best of each good sign, the share of bad signs, how often
+    it is shown, where the nearest one sits."""
+    by_amount: dict[Decimal, list[PriceCandidate]] = {}
+    for candidate in candidates:  # best first
+        if candidate.features is not None and (candidate.amount in by_amount or len(by_amount) < MAX_SEEN):
+            by_amount.setdefault(candidate.amount, []).append(candidate)
+    if not by_amount:
+        return []
+    n_elements = max(1, len(page.elements))
+    nearest_distance = sorted({min(c.features["distance"] for c in shown) for shown in by_amount.values()})
+    found = []
+    for amount, shown in by_amount.items():
+        feats = [c.features for c in shown]
+        n = len(feats)
+        nearest = min(shown, key=lambda c: c.features["distance"])
+        features = {f"p_{name}": max(f.get(name, 0.0) for f in feats)
+                    for name in ("currency", "named", "named_near", "short", "big_font", "attribute")}
+        features |= {f"p_{name}": sum(f[name] for f in feats) / n for name in ("old", "aux", "side")}
+        features["p_all_old"] = float(all(f["old"] for f in feats))
+        features["p_distance"] = nearest.features["distance"] / 24
+        features["p_no_anchor"] = nearest.features["no_anchor"]
+        features["p_distance_rank"] = min(nearest_distance.index(nearest.features["distance"]), 4) / 4
+        features["p_shown"] = min(n, 6) / 6
+        features["p_position"] = page.index.get(nearest.element, 0) / n_elements
+        features["p_depth"] = min(len(page.path(nearest.element)), 40) / 40
+        features["p_cents"] = float(amount != amount.to_integral_value())
+        features["p_currency_written"] = float(any(c.currency for c in shown))
+        value, _ = parse_price(amount)
+        found.append(Candidate("price", value, 0.0, SOURCE_SEEN, features))
+    return found

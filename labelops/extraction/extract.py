@@ -27,7 +27,7 @@ from labelops.extraction.opengraph import extract_opengraph
 from labelops.extraction.page import Page
 from labelops.extraction.profile import SiteProfiles
 from labelops.extraction.rdfa import extract_rdfa
-from labelops.extraction.state import extract_state
+from labelops.extraction.state import extract_state, settle_price
 from labelops.extraction.resolve import RESOLVED_FIELDS, choose, layer_candidates
 
 _SCALAR_FIELDS = (
@@ -36,7 +36,7 @@ _SCALAR_FIELDS = (
 )
 _LIST_FIELDS = ("rating", "review_count", "category_path", "image_urls")
 _XP_HAS_JSONLD = lxml.etree.XPath('boolean(//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")])')
-_STATE_HINT = re.compile(rb"__[A-Z_]+__\s*=|/json[\"' ]|json\+")
+_STATE_HINT = re.compile(rb"__[A-Z_]+__\s*=|/json[\"' ]|json\+|=\s?\{\"")
 """A quick look at the raw page for embedded JSON state (``__NEXT_DATA__``, ``application/json``)."""
 _XP_HAS_OG = lxml.etree.XPath('boolean(//meta[starts-with(@property, "og:") or starts-with(@property, "product:")])')
 
@@ -111,6 +111,7 @@ def gather(html: str | bytes, url: str = "", *, profiles: SiteProfiles | None = 
     profiles = SiteProfiles.builtin() if profiles is None else profiles
     layers = structured_layers(tree, page.base_url, profiles, warnings, body)
     evidence = page_evidence(page)
+    settle_price(layers, evidence.candidates)  # units or cents: the amount the page shows
     is_product = any(layer.is_product for layer in layers) or evidence.is_product
     return Gathered(page, layers, layer_candidates(layers) + evidence.candidates, is_product, warnings)
 

@@ -10,7 +10,8 @@ and returns weighted :class:`~labelops.extraction.fields.Candidate` values:
 * ``availability``: stock texts and the buy button;
 * ``brand``: labelled brands, brand links, brand elements;
 * ``currency``: the page's locale (country domain, ``lang``) for prices written without one;
-* ``scripts``: analytics data layers in inline scripts.
+* ``scripts``: analytics data layers in inline scripts;
+* ``data_attributes``: ``data-price``-like and analytics JSON attributes of any element.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from labelops.extraction.fields import Candidate
 from labelops.extraction.heuristics.availability import extract_availability
 from labelops.extraction.heuristics.brand import brand_candidates
 from labelops.extraction.heuristics.currency import locale_currency
+from labelops.extraction.heuristics.data_attributes import SOURCE as ATTRIBUTE_SOURCE
+from labelops.extraction.heuristics.data_attributes import data_attribute_candidates
 from labelops.extraction.heuristics.identifiers import (
     attribute_candidates,
     label_candidates,
@@ -51,8 +54,10 @@ def page_evidence(page: Page) -> PageEvidence:
     labelled = labelled_values(page)
     winner, prices = extract_price(page)
     candidates += prices
+    attributed = data_attribute_candidates(page)
+    candidates += attributed
     has_price = winner is not None
-    if not any(c.field == "currency" for c in prices) and (code := locale_currency(page)):
+    if not any(c.field == "currency" for c in (*prices, *attributed)) and (code := locale_currency(page)):
         candidates.append(Candidate("currency", code, 1.0, "page:locale"))
     candidates += label_candidates(page, labelled)
     candidates += attribute_candidates(page)
@@ -72,10 +77,11 @@ def page_evidence(page: Page) -> PageEvidence:
     has_code = any(c.field == "sku" and c.source == "page:label" for c in candidates)
     # a title, a price, and a buy button or a labelled code; with both, a weaker price will do
     # (one nested deep in wrappers far from the title in tree steps)
+    # (a price the markup names beside the title and buy button, data-price="12.50", counts as one)
+    attribute_price = any(c.source == ATTRIBUTE_SOURCE and c.weight >= 1.0 for c in attributed)
     is_product = bool(
         title is not None
-        and winner is not None
-        and winner.score >= (1 if has_button and has_code else 2)
+        and ((winner is not None and winner.score >= (1 if has_button and has_code else 2)) or attribute_price)
         and (has_button or has_code)
     )
     return PageEvidence(candidates, is_product)

@@ -55,3 +55,20 @@ def test_an_unreachable_robots_txt_disallows_the_site_and_a_missing_one_allows_i
     with fault_server(robots_status=404) as base_url:
         missing = crawl([base_url + "/"], root, settings, crawl_id="robots-404")
     assert missing.sites_robots_unreachable == 0 and missing.product_pages >= GOOD_PRODUCTS
+
+
+def test_requests_waiting_together_for_robots_txt_are_all_judged_by_it(tmp_path):
+    """Every request that arrives while robots.txt is being fetched waits for it. Scrapy handed the
+    rules to the first waiter only and "no rules" to the others, so disallowed pages requested in
+    that moment were fetched (a distributed crawl's process starts with many at once)."""
+    from labelops.shop import generate_demo_shop
+    from tests.helpers.counting_server import counting_server
+
+    site = tmp_path / "site"
+    generate_demo_shop(site, products=4, seed=0)
+    settings = CrawlSettings(download_images=False, retry_times=0, autothrottle=False)
+    with counting_server(site) as (base_url, record):
+        report = crawl([f"{base_url}/cart/add/item-{i}.html" for i in range(8)] + [base_url + "/"],
+                       DataRoot(str(tmp_path / "data")), settings, crawl_id="waiters")
+    assert not [path for path in record.paths() if path.startswith("/cart/")]
+    assert report.pages_skipped_by_robots >= 8 and report.product_pages == 4

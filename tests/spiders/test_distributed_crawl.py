@@ -66,7 +66,7 @@ def test_two_processes_crawl_the_demo_shop_once_and_publish_what_one_process_doe
         single = crawl([base_url_one + "/"], root, CrawlSettings(autothrottle=False), crawl_id="one")
 
     assert max(fetched_by_two.values()) == 1, {p: n for p, n in fetched_by_two.items() if n > 1}
-    assert len(fetched_by_two) == len(_page_requests(record_one))  # nothing missed
+    assert len(fetched_by_two) == len(_page_requests(record_one)), sorted(set(fetched_by_two) ^ set(_page_requests(record_one)))  # nothing missed
     assert len(report.pages_by_worker) == 2 and all(report.pages_by_worker.values()), report.pages_by_worker
     assert (report.pages_seen, report.product_pages, report.items_written) == (
         single.pages_seen, single.product_pages, single.items_written)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,14 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.helpers.servers import start, stop
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 
 def _dask(*args: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))}
-    with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_" + args[0], *args[1:]], cwd=PROJECT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return start([sys.executable, "-m", "distributed.cli.dask_" + args[0], *args[1:]], log, env=env, cwd=PROJECT)
 
 
 @contextmanager
@@ -48,12 +47,5 @@ def dask_cluster(folder: Path, workers: int = 2, timeout: float = 60) -> Iterato
             client.wait_for_workers(workers, timeout=timeout)
         yield address
     finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        for process in reversed(processes):  # the workers first, then the scheduler
+            stop(process)

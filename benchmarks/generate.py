@@ -71,7 +71,15 @@ def main() -> None:
                              "retrieve-and-fill baseline, as when the gate finds no model better")
     parser.add_argument("--one-process-cores", default=None,
                         help="core counts of the one-process runs (default: each worker count)")
+    parser.add_argument("--progress", action="store_true",
+                        help="log labelling's progress (partitions done, products labelled) to stderr")
     args = parser.parse_args()
+    if args.progress:
+        import logging
+
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+        for name in ("labelops.labelling", "labelops.distributed", "labelops.textgen.tagging"):
+            logging.getLogger(name).setLevel(logging.INFO)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ["LABELOPS_DATA"] = tempfile.mkdtemp(prefix="labelops-generate-bench-")
 

@@ -58,8 +58,9 @@ class TagClassifier:
     """Fact tags and a top-level category predicted from a product's words (module docstring)."""
 
     def __init__(self, *, min_support: int = 3, max_labels: int = 256, max_features: int = 8192,
-                 target_precision: float = 0.9, c: float = 4.0, seed: int = 0) -> None:
+                 target_precision: float = 0.9, c: float = 4.0, seed: int = 0, max_rows: int = 20_000) -> None:
         self.min_support = min_support
+        self.max_rows = max_rows
         self.max_labels = max_labels
         self.max_features = max_features
         self.target_precision = target_precision
@@ -78,8 +79,15 @@ class TagClassifier:
 
     # ------------------------------------------------------------------------------- fitting
     def fit(self, rows: Iterable[Mapping[str, Any]]) -> TagClassifier:
-        """Learn from training rows (Listing fields); rows without words are skipped."""
+        """Learn from training rows (Listing fields); rows without words are skipped. Past ``max_rows``
+        rows it learns from a sample of that many (the same rows for the same input): one regression
+        per tag, cross-validated, over a whole large snapshot took the driver over ten minutes at
+        100,000 products, and the tags' frequencies are plain at 20,000."""
         rows = [r for r in rows if product_words(r)]
+        if self.max_rows and len(rows) > self.max_rows:
+            keep = np.sort(np.random.default_rng(self.seed).choice(len(rows), self.max_rows, replace=False))
+            log.info("tag classifier: learning from a sample of %d of %d products", self.max_rows, len(rows))
+            rows = [rows[i] for i in keep]
         with_kinds = [listing_tag_kinds(r) for r in rows]
         tags = [{t for t, _ in pairs} for pairs in with_kinds]
         counts = Counter(t for row_tags in tags for t in row_tags)

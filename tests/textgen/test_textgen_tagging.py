@@ -76,3 +76,16 @@ def test_merge_puts_facts_first_then_guesses_then_the_writers_tags():
 def test_a_bare_yes_or_no_is_no_tag():
     row = {"category_path": ["Watches"], "attributes": {"Water Resistant": "Yes", "Alarm": "No", "Dial Color": "Black"}}
     assert fact_tags(row) == ["watches", "black"]
+
+
+def test_a_large_snapshot_is_learned_from_a_sample_that_still_reads_its_products(demo):
+    """Past max_rows the classifier learns from a fixed sample (the same for the same rows), so a
+    snapshot of 100,000 products does not hold the driver for many minutes; a model from a sample
+    of 150 still reads held-out products' categories."""
+    _, held = demo
+    rows = [r for r in demo_rows(500) if split_of(r["listing_id"]) == "train"]
+    first, again = TagClassifier(max_rows=150).fit(rows), TagClassifier(max_rows=150).fit(rows)
+    assert first.labels == again.labels and first.threshold == again.threshold
+    assert first.labels != TagClassifier().fit(rows).labels or len(rows) <= 150
+    read = [category for category, _ in first.category(held)]
+    assert sum(c == top_category(r) for c, r in zip(read, held)) / len(held) >= 0.8

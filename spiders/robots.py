@@ -23,7 +23,6 @@ from typing import Any
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet.defer import Deferred
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
     async def robot_parser(self, request: Any) -> Any:
         parser = await super().robot_parser(request)
         kept = self._parsers.get(urlparse_cached(request).netloc)
-        if kept is not None and not isinstance(kept, Deferred):
+        if kept is not None and not hasattr(kept, "addCallback"):  # the rules, not the Deferred still pending
             return kept  # the rules themselves: a waiter on the Deferred may have been handed None
         return parser
 

@@ -167,14 +167,15 @@ def _peak_rss_mib() -> float:
     return int(line.split()[1]) / 1024
 
 
-def _same_labels(root, run_id: str, reference: list[tuple] | None) -> tuple[list[tuple], int]:  # noqa: ANN001
+def _same_labels(root, run_id: str, reference: list[tuple] | None) -> tuple[list[tuple], int | None]:  # noqa: ANN001
+    """The rows to compare later runs with, and how many of this run's differ (None: nothing to compare with yet)."""
     from labelops.catalog import labels_path
 
     table = root.read_parquet(labels_path(run_id), columns=["listing_id", "description", "tags", "category",
                                                             "text_category", "text_source", "findings"])
     rows = [tuple(str(v) for v in row.values()) for row in table.to_pylist()]
     if reference is None:
-        return rows, 0
+        return rows, None
     return reference, sum(a != b for a, b in zip(rows, reference)) + abs(len(rows) - len(reference))
 
 
@@ -205,7 +206,7 @@ def engine_table(console, snapshot: str, products: int, workers: list[int], one_
             reference, differ = _same_labels(root, run.run_id, reference)
             alone[cores] = products / measured.seconds
             table.add_row("one process", str(cores), f"{measured.seconds:.1f}", f"{alone[cores]:.1f}", "1.00×", "-",
-                          f"{measured.peak:.0f}", "-", "-", "yes" if not differ else f"{differ} differ")
+                          f"{measured.peak:.0f}", "-", "-", "- (first run)" if differ is None else "yes" if not differ else f"{differ} differ")
             console.print(f"one process, {cores} core(s): {alone[cores]:.1f} products/s")
         if cores in workers:
             started = time.perf_counter()
@@ -221,7 +222,7 @@ def engine_table(console, snapshot: str, products: int, workers: list[int], one_
             versus = f"{rate / alone[cores]:.2f}×" if cores in alone else "-"
             table.add_row(f"Dask, {cores} worker(s)", str(cores), f"{measured.seconds:.1f}", f"{rate:.1f}", versus,
                           f"{start_s:.1f}", f"{measured.peak:.0f}", " / ".join(f"{p:.0f}" for p in peaks.values()),
-                          " / ".join(str(n) for n in run.workers.values()), "yes" if not differ else f"{differ} differ")
+                          " / ".join(str(n) for n in run.workers.values()), "- (first run)" if differ is None else "yes" if not differ else f"{differ} differ")
             console.print(f"Dask, {cores} worker(s): {rate:.1f} products/s")
     console.print(table)
 

@@ -23,23 +23,13 @@ FLOW_RUN_URL = "prefect.flow_run_url"
 TASK_RUN_ID = "prefect.task_run_id"
 
 
-def prefect_ui_url() -> str | None:
-    """The Prefect UI: ``PREFECT_UI_URL``, else the API URL without its ``/api`` (None when neither is
-    known, e.g. the ephemeral server a process starts for itself)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
-
-    ui = PREFECT_UI_URL.value()
-    if not ui:
-        api = PREFECT_API_URL.value()
-        if not api:
-            return None
-        ui = api.rstrip("/").removesuffix("/api")
-    return ui.rstrip("/")
-
-
 def flow_run_url(flow_run_id: str) -> str | None:
-    ui = prefect_ui_url()
-    return f"{ui}/runs/flow-run/{flow_run_id}" if ui else None
+    """The flow run's page in the Prefect UI (Prefect's own ``url_for``: ``PREFECT_UI_URL``, else the
+    API URL without its ``/api``); None when neither is known, e.g. the ephemeral server a process
+    starts for itself."""
+    from prefect.utilities.urls import url_for
+
+    return url_for("flow-run", obj_id=flow_run_id)
 
 
 def prefect_run_tags() -> dict[str, str]:

@@ -55,7 +55,7 @@ def test_an_mlflow_run_names_its_prefect_run_and_the_prefect_run_opens_it(prefec
         run_id, flow_run_id = linked(tag_later)
         tags = MlflowClient().get_run(run_id).data.tags
         assert tags[links.FLOW_RUN_ID] == flow_run_id and links.TASK_RUN_ID in tags
-        if links.prefect_ui_url():
+        if links.flow_run_url("probe"):
             assert tags[links.FLOW_RUN_URL].endswith(f"/runs/flow-run/{flow_run_id}")
         (artifact,) = read_artifacts("mlflow-run", flow_run_id)
         assert artifact.type == "markdown"  # a SQLite tracking URI: no page to link to, the command that serves one
@@ -79,14 +79,15 @@ def test_an_mlflow_run_names_its_prefect_run_and_the_prefect_run_opens_it(prefec
 def test_the_prefect_ui_url_comes_from_the_api_url_when_unset():
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-    from tasks.links import flow_run_url, prefect_ui_url
+    from tasks.links import flow_run_url
 
     with temporary_settings(updates={PREFECT_API_URL: "http://prefect.internal:4200/api"},
                             restore_defaults={PREFECT_UI_URL}):
-        assert prefect_ui_url() == "http://prefect.internal:4200"
         assert flow_run_url("f1") == "http://prefect.internal:4200/runs/flow-run/f1"
     with temporary_settings(updates={PREFECT_UI_URL: "https://prefect.example.org/"}):
-        assert prefect_ui_url() == "https://prefect.example.org"
+        assert flow_run_url("f1") == "https://prefect.example.org/runs/flow-run/f1"
+    with temporary_settings(restore_defaults={PREFECT_UI_URL, PREFECT_API_URL}):
+        assert flow_run_url("f1") is None  # an ephemeral server has no UI to link to
 
 
 def gate_result() -> GateResult:

@@ -116,8 +116,8 @@ class TextImageNet(nn.Module):
         def block(a: int, b: int) -> list[nn.Module]:
             return [nn.Conv2d(a, b, 3, padding=1), nn.GroupNorm(8, b), nn.ReLU(), nn.MaxPool2d(2)]
 
-        self.image = nn.Sequential(*block(3, 32), *block(32, 64), *block(64, 128), nn.AdaptiveAvgPool2d(1),
-                                   nn.Flatten(), nn.Linear(128, width), nn.ReLU(), nn.Linear(width, dim))
+        self.image = nn.Sequential(*block(3, 16), *block(16, 32), *block(32, 64), nn.AdaptiveAvgPool2d(1),
+                                   nn.Flatten(), nn.Linear(64, width), nn.ReLU(), nn.Linear(width, dim))
         self.words = nn.EmbeddingBag(buckets, width, mode="mean")
         self.text = nn.Sequential(nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, dim))
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))

@@ -11,7 +11,7 @@ one thread; CPU seconds measured), and on the held-out split (val + test) retrie
 ways (photo → the right description among 10, description → the right photo among 10), each with
 a 95% bootstrap interval, for the model and for the simple method (the photo's 5 nearest training
 photos in pixels, their descriptions' TF-IDF cosine to the candidate), on the same rows and the
-same candidates. Also: the disagreement threshold, the share of true and of mismatched held-out
+same candidates, and the model's gain over it (paired bootstrap over the rows). Also: the disagreement threshold, the share of true and of mismatched held-out
 pairs below it, and whether the scorer is trusted. Prints one table.
 """
 
@@ -38,6 +38,10 @@ def snapshot(name: str, root) -> str:  # noqa: ANN001
 
 def cell(found: dict) -> str:
     return f"{found['mean']:.3f} [{found['low']:.3f}, {found['high']:.3f}]"
+
+
+def gain(interval: dict) -> str:
+    return f"{interval['gain']:+.3f} [{interval['low']:+.3f}, {interval['high']:+.3f}]"
 
 
 def main() -> None:
@@ -67,11 +71,13 @@ def main() -> None:
             m = scorer.metrics
             rows.append([name, f"{m['train_pairs']}/{m['heldout_pairs']}", f"{m['train_cpu_seconds']:.0f}",
                          cell(m["model_image_to_text"]), cell(m["neighbours_image_to_text"]),
+                         gain(m["gain_image_to_text"]),
                          cell(m["model_text_to_image"]), cell(m["neighbours_text_to_image"]),
+                         gain(m["gain_text_to_image"]),
                          f"{scorer.threshold:.3f}", f"{m['true_pairs_flagged']:.3f}",
                          f"{m['mismatched_pairs_flagged']:.3f}", "yes" if scorer.trusted else "no"])
-    headers = ["data", "train/held-out pairs", "train CPU s", "photo→text model", "photo→text neighbours",
-               "text→photo model", "text→photo neighbours", "threshold", "true flagged", "mismatched flagged",
+    headers = ["data", "train/held-out pairs", "train CPU s", "photo→text model", "photo→text neighbours", "gain",
+               "text→photo model", "text→photo neighbours", "gain", "threshold", "true flagged", "mismatched flagged",
                "trusted"]
     print("retrieval@1 of 10 on held-out real pairs (chance 0.100), 95% bootstrap intervals")
     print("| " + " | ".join(headers) + " |")

@@ -16,7 +16,8 @@ the scores it gives labels, the report, the review page and the gate.
   is its own description the best of 10 (its own and 9 other held-out descriptions, drawn with a
   fixed seed)? And for each description, its photo among 10 photos. Each with a 95% bootstrap
   interval, beside the simple method on the same rows (:func:`neighbour_scores`: the photo's 5
-  nearest training photos in pixels, their descriptions as TF-IDF, cosine to the candidate).
+  nearest training photos in pixels, their descriptions as TF-IDF, cosine to the candidate), and
+  the model's gain over it with a paired bootstrap interval (``gain_image_to_text``, ...).
   The scorer is *trusted* only when the lower bound of its photo → description accuracy exceeds
   ``LABELOPS_TEXT_IMAGE_TRUST`` (chance is 0.1); an untrusted scorer's scores are still written,
   but nothing is flagged and the gate does not use it, and :attr:`TextImageScorer.reason` says why.
@@ -50,6 +51,7 @@ from torch.nn import functional as F
 
 from labelops import catalog
 from labelops.settings import Settings, get_settings
+from labelops.significance import paired_bootstrap
 from labelops.snapshot import split_of
 from labelops.storage import DataRoot
 
@@ -357,10 +359,15 @@ def measure(net: TextImageNet, train: Pairs, held: Pairs, trust: float) -> tuple
     simple = neighbour_scores(train.pixels, train.descriptions, held.pixels, held.descriptions)
     metrics: dict[str, Any] = {"heldout_pairs": len(held.descriptions), "train_pairs": len(train.descriptions),
                                "candidates": CANDIDATES}
+    hits = {}
     for name, matrix in (("model", model), ("neighbours", simple)):
-        to_text, to_image = retrieval_hits(matrix)
-        metrics[f"{name}_image_to_text"] = mean_interval(to_text)
-        metrics[f"{name}_text_to_image"] = mean_interval(to_image)
+        hits[name, "image_to_text"], hits[name, "text_to_image"] = retrieval_hits(matrix)
+        for way in ("image_to_text", "text_to_image"):
+            metrics[f"{name}_{way}"] = mean_interval(hits[name, way])
+    for way in ("image_to_text", "text_to_image"):  # the model's gain over the neighbours, paired by row
+        ours, theirs = np.asarray(hits["model", way]), np.asarray(hits["neighbours", way])
+        metrics[f"gain_{way}"] = paired_bootstrap(lambda idx: float(ours[idx].mean()),
+                                                  lambda idx: float(theirs[idx].mean()), len(ours)).model_dump()
     true = np.diag(model)
     threshold = round(float(np.quantile(true, DISAGREE_QUANTILE)), DIGITS) if len(true) else 0.0
     mismatched = model[~np.eye(len(model), dtype=bool)]

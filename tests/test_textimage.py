@@ -41,6 +41,9 @@ def test_the_scorer_finds_the_right_description_among_10_on_held_out_pairs(train
     assert found["n"] >= 40 and simple["n"] == found["n"]  # the simple method on the same rows
     assert found["low"] > 0.1  # clearly above chance (1 in 10), with its interval
     assert scorer.metrics["model_text_to_image"]["low"] > 0.1
+    gain = scorer.metrics["gain_image_to_text"]  # the model beside the neighbours, paired by row
+    assert gain["low"] <= gain["gain"] <= gain["high"]
+    assert gain["gain"] == pytest.approx(found["mean"] - simple["mean"])
     assert scorer.trusted and "above 0.3" in scorer.reason
     # the threshold: 5% of true held-out pairs fall below it, and many more mismatched ones
     assert scorer.metrics["true_pairs_flagged"] <= 0.1

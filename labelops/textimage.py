@@ -410,24 +410,35 @@ def text_image_scorer(snapshot_id: str, settings: Settings | None = None,
     and cached; None when the snapshot has too few photos with a text to train on (then too a
     file in the cache says so, so it is not tried again)."""
     from labelops.snapshot import read_snapshot
+    from labelops.locks import named_lock
 
     settings = settings or get_settings()
     folder = catalog.text_image_dir(settings, snapshot_id)
-    if (folder / "text-image.json").exists():
-        if json.loads((folder / "text-image.json").read_text()).get("format") == FORMAT:
-            return TextImageScorer.load(folder)
-    if (folder / "none.json").exists():
-        return None
+    found, scorer = _cached(folder)
+    if found:
+        return scorer
     root = DataRoot(settings.data)
     rows = rows if rows is not None else read_snapshot(root, snapshot_id).to_pylist()
-    scorer = fit_scorer(snapshot_id, rows, root, settings.text_image_steps, settings.text_image_trust)
-    if scorer is None:
-        folder.mkdir(parents=True, exist_ok=True)
-        _atomic(folder / "none.json", lambda path: Path(path).write_text(json.dumps(
-            {"reason": f"fewer than {MIN_TRAIN_PAIRS} training pairs of a photo and a text"})))
-        return None
-    scorer.save(folder)
+    with named_lock(f"text-image-{snapshot_id}", settings):  # one process trains it; the others load it
+        found, scorer = _cached(folder)
+        if found:
+            return scorer
+        scorer = fit_scorer(snapshot_id, rows, root, settings.text_image_steps, settings.text_image_trust)
+        if scorer is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            _atomic(folder / "none.json", lambda path: Path(path).write_text(json.dumps(
+                {"reason": f"fewer than {MIN_TRAIN_PAIRS} training pairs of a photo and a text", "format": FORMAT})))
+            return None
+        scorer.save(folder)
     return scorer
+
+
+def _cached(folder: Path) -> tuple[bool, TextImageScorer | None]:
+    """(whether the cache decided, the scorer): a scorer of this format, or a note that there is none."""
+    for name in ("text-image.json", "none.json"):
+        if (folder / name).exists() and json.loads((folder / name).read_text()).get("format") == FORMAT:
+            return True, TextImageScorer.load(folder) if name == "text-image.json" else None
+    return False, None
 
 
 def score_labels(scorer: TextImageScorer | None, labels: Sequence[Any], photos: Sequence[Any],

@@ -194,6 +194,11 @@ def evaluator_dir(settings: Settings, snapshot_id: str, size: int) -> Path:
     return scratch_dir(settings) / "evaluation" / snapshot_id / f"image-evaluator-{size}"
 
 
+def text_image_dir(settings: Settings, snapshot_id: str) -> Path:
+    """The snapshot's text-image scorer (:mod:`labelops.textimage`), trained once and cached."""
+    return scratch_dir(settings) / "evaluation" / snapshot_id / "text-image"
+
+
 def demo_shop_dir(settings: Settings, products: int, seed: int) -> Path:
     return scratch_dir(settings) / f"demo-shop-{products}-{seed}"
 

@@ -12,6 +12,10 @@ and the benchmarks report are computed here, by the same functions, on the same 
   checker's findings rate (share of texts with at least one finding) with a rate per kind. The
   same text as labels state it (grounded and completed) is measured too and reported beside
   (``label_metrics``), never decided on: completion states every fact by construction.
+  ``text_image_agreement``: how well each description fits the product's real photo, by the
+  snapshot's text-image scorer (:mod:`labelops.textimage`; NaN for a row without a photo), only
+  when that scorer is trusted; otherwise the metric is absent and ``notes`` says why (the gate
+  then skips its checks, saying so).
 - Text baselines (:func:`text_baseline_scores`): the template and retrieve-and-fill
   (:mod:`labelops.textgen.baselines`), fitted on the training rows, scored the same way.
 - Images (:mod:`labelops.imagegen.evaluation`): conditional accuracy, KID and the tagger's
@@ -92,6 +96,8 @@ class Scores(BaseModel):
     rows: dict[str, list] = Field(default_factory=dict)
     label_metrics: dict[str, float] = Field(default_factory=dict)
     samples: list[dict[str, Any]] = Field(default_factory=list)
+    notes: dict[str, str] = Field(default_factory=dict, description="why a metric was not measured, by name "
+                                  "(the gate skips a check whose metric neither side has, and says why)")
 
     @property
     def n(self) -> int:
@@ -122,6 +128,9 @@ def _row_metric(scores: Scores, name: str) -> RowMetric | None:
     if name == "tag_f1" and "tags" in rows:
         counts = np.asarray(rows["tags"], dtype=np.float64)
         return lambda idx: f1_from_counts(*counts[idx].sum(0))
+    if name == TEXT_IMAGE_AGREEMENT and name in rows:
+        values = np.asarray(rows[name], dtype=np.float64)
+        return lambda idx: float(np.nanmean(values[idx])) if np.isfinite(values[idx]).any() else 0.0
     if name == "attribute_coverage" and "coverage" in rows:
         values = np.asarray(rows["coverage"], dtype=np.float64)
         return lambda idx: float(np.nanmean(values[idx])) if np.isfinite(values[idx]).any() else 0.0
@@ -151,10 +160,51 @@ def score_texts(system: str, descriptions: Sequence[str], tags: Sequence[Sequenc
     }
     for kind in FINDING_KINDS:
         per_row[f"findings.{kind}"] = [float(any(x.kind == kind for x in f)) for f in findings]
+    agreement, note = text_image_agreement(descriptions, evaluation)
+    notes = {}
+    if agreement is None:
+        notes[TEXT_IMAGE_AGREEMENT] = note
+    else:
+        per_row[TEXT_IMAGE_AGREEMENT] = agreement
+        finite = [v for v in agreement if not math.isnan(v)]
+        metrics[TEXT_IMAGE_AGREEMENT] = sum(finite) / len(finite) if finite else math.nan
     shown = [{"listing_id": r["listing_id"], "title": r.get("title"), "text": d, "tags": list(t),
               "findings": [str(x) for x in f]} for r, d, t, f in zip(rows, descriptions, tags, findings)][:samples]
     return Scores(system=system, kind="text", metrics={k: float(v) for k, v in metrics.items()}, rows=per_row,
-                  samples=shown)
+                  samples=shown, notes=notes)
+
+
+TEXT_IMAGE_AGREEMENT = "text_image_agreement"
+
+
+def text_image_agreement(descriptions: Sequence[str], evaluation: EvaluationSet) -> tuple[list[float] | None, str]:
+    """Per held-out row, the text-image score of its description against the product's first
+    photo (NaN without one), by the snapshot's scorer when it is trusted; else None and why."""
+    from labelops.imagegen.data import load_pixels
+    from labelops.settings import get_settings
+    from labelops.textimage import text_image_scorer, text_of
+
+    settings = get_settings()
+    try:
+        scorer = text_image_scorer(evaluation.snapshot_id, settings)
+    except FileNotFoundError as error:
+        return None, f"no text-image scorer: {error}"
+    if scorer is None:
+        return None, "no text-image scorer: the snapshot has too few products with a photo and a text"
+    if not scorer.trusted:
+        return None, f"the text-image scorer is not trusted: {scorer.reason}"
+    root = DataRoot(settings.data)
+    firsts = [next((p for p in (r.get("images") or []) if p), None) for r in evaluation.rows]
+    pixels = [load_pixels(root, first, scorer.net.image_size)[0] if first else None for first in firsts]
+    shown = [i for i, p in enumerate(pixels) if p is not None]
+    scores = [math.nan] * len(pixels)
+    if shown:
+        import torch
+
+        values = scorer.score(torch.stack([pixels[i] for i in shown]), [text_of(descriptions[i]) for i in shown])
+        for i, value in zip(shown, values):
+            scores[i] = value
+    return scores, ""
 
 
 def evaluate_text_generator(generator, evaluation: EvaluationSet, system: str = "model",  # noqa: ANN001

@@ -92,6 +92,7 @@ class Check(BaseModel):
     passed: bool
     reason: str
     interval: Interval | None = None
+    skipped: bool = False  # neither side measured the metric, and the scores say why (Scores.notes)
 
 
 class Decision(BaseModel):
@@ -127,6 +128,9 @@ def _compare(kind: str, metric: str, against: str, new, old, higher_is_better: b
     ``must_win``, otherwise not significantly worse (upper bound not below ``-threshold``)."""
     first, second = new.row_metric(metric), old.row_metric(metric)
     a, b = _value(new.metrics, metric), _value(old.metrics, metric)
+    if a is None and b is None and (getattr(new, "notes", {}) or {}).get(metric):
+        return Check(kind=kind, metric=metric, against=against, passed=True, skipped=True,
+                     reason=f"{metric} skipped: not measured ({new.notes[metric]})")
     if a is None or b is None:
         missing = new.system if a is None else old.system
         return Check(kind=kind, metric=metric, against=against, passed=False, reason=f"{metric} is missing for {missing}")
@@ -401,7 +405,8 @@ def decision_rows(gates: list[GateResult]) -> list[dict[str, Any]]:
                          "gain": None if interval is None else interval.gain,
                          "low": None if interval is None else interval.low,
                          "high": None if interval is None else interval.high,
-                         "verdict": "pass" if check.passed else "fail", "reason": check.reason})
+                         "verdict": "skipped" if check.skipped else "pass" if check.passed else "fail",
+                         "reason": check.reason})
     return rows
 
 
@@ -421,5 +426,5 @@ def decisions_markdown(snapshot_id: str, gates: list[GateResult]) -> str:
                                                   for m, values in rows], right=range(1, len(headers) + 1))
             lines.append("")
         if gate.decision:
-            lines += [*[f"- {'✔' if c.passed else '✘'} {c.reason}" for c in gate.decision.checks], ""]
+            lines += [*[f"- {'–' if c.skipped else '✔' if c.passed else '✘'} {c.reason}" for c in gate.decision.checks], ""]
     return "\n".join(lines)

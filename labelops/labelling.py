@@ -11,7 +11,9 @@ the label's *text* reads as (that classifier on the title and the written descri
 least ``TEXT_CATEGORY_CONFIDENCE`` sure; without a classifier, the first tag that names a known
 top-level category) and, when an image model is given, the category its tagger reads from the
 product photo, with its confidence; products without a usable photo get a generated placeholder
-image (marked as generated).
+image (marked as generated). The snapshot's text-image scorer (:mod:`labelops.textimage`) scores
+each label's description against the product's photo and each generated image against the
+listing's text, and flags the pairs that do not fit (when it is trusted).
 
 Who writes is the gate's choice (:attr:`labelops.gate.GateResult.writer`): the champion when it
 beats the baselines on the snapshot's held-out rows, otherwise the best baseline (text: the
@@ -66,6 +68,7 @@ from labelops.snapshot import read_snapshot, split_of
 from labelops.storage import DataRoot
 from labelops.textgen.generate import GenerationOptions, batches
 from labelops.textgen.tagging import TagClassifier, merge_tags
+from labelops.textimage import TextImageScorer, score_labels, text_image_scorer, text_of
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +114,14 @@ def make_labels(
     root: DataRoot, checker: FactChecker | None = None, image_model: ImageLabeller | None = None,
     image_version: str | None = None, categories: Iterable[str] = (), batch_size: int = 256,
     options: GenerationOptions = GenerationOptions(), progress: Callable[[int], None] | None = None,
-    tag_classifier: TagClassifier | None = None,
+    tag_classifier: TagClassifier | None = None, text_image: TextImageScorer | None = None,
 ) -> Iterator[list[Label]]:
     """Labels for ``rows`` (Listing fields), a batch at a time; ``progress(n)`` after each batch.
 
     With a ``tag_classifier``, each label also gets its tags for facts the listing lacks, and its
     text category is the one the classifier reads from the title and the written description.
-    Generated images are written to ``labels/<run_id>/images/<label_id>.png``.
+    Generated images are written to ``labels/<run_id>/images/<label_id>.png``. With a
+    ``text_image`` scorer, each label gets its text-image scores (:func:`labelops.textimage.score_labels`).
     """
     categories = list(categories) or list(getattr(image_model, "categories", []) or [])
     for batch in batches(rows, batch_size):
@@ -126,7 +130,7 @@ def make_labels(
         read_as = _text_categories(batch, texts, tag_classifier, categories)
         products = _product_categories(batch, tag_classifier, categories)
         photos = [None] * len(batch)
-        if image_model is not None:
+        if image_model is not None or text_image is not None:
             photos = [next((img for img in (_open_image(root, p) for p in (r.get("images") or [])) if img), None)
                       for r in batch]
         now = datetime.now(timezone.utc)
@@ -143,6 +147,11 @@ def make_labels(
                 image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
         if image_model is not None:
             label_images(labels, photos, image_model, root, run_id)
+        if text_image is not None:
+            generated = {i: _open_image(root, label.image) for i, label in enumerate(labels)
+                         if label.image_generated and label.image}
+            score_labels(text_image, labels, photos, {i: g for i, g in generated.items() if g is not None},
+                         [text_of(row.get("description")) or text_of(None, row.get("title")) for row in batch])
         if progress:
             progress(len(batch))
         yield labels
@@ -222,6 +231,7 @@ class LabelRun(BaseModel):
                 ("labels with findings", self.counts.with_findings),
                 ("descriptions the baseline wrote (no clean candidate of the model's)", self.counts.text_fallbacks),
                 ("text and photo name different categories", self.counts.category_disagreements),
+                ("text and image do not fit (text-image scorer)", self.counts.text_image_disagreements),
                 ("guessed tags", self.counts.guessed_tags),
                 ("generated images", self.counts.generated_images),
                 *((f"broke {name}", n) for name, n in sorted(self.counts.failed_expectations.items()))]
@@ -359,6 +369,7 @@ class Writers:
     image_version: str | None = None
     image_model: ImageLabeller | None = None
     tagger: Any = None  # the TaggerChoice, where this process chose it
+    text_image: TextImageScorer | None = None  # the snapshot's text-image scorer (None: too few photos)
 
     def labels(self, rows: Sequence[Mapping[str, Any]], *, run_id: str, batch_size: int,
                progress: Callable[[int], None] | None = None) -> Iterator[list[Label]]:
@@ -367,7 +378,7 @@ class Writers:
                            text_version=self.text_version, root=DataRoot(self.plan.settings["data"]),
                            checker=self.checker, image_model=self.image_model, image_version=self.image_version,
                            categories=self.categories, batch_size=batch_size, progress=progress,
-                           tag_classifier=self.tag_classifier)
+                           tag_classifier=self.tag_classifier, text_image=self.text_image)
 
 
 def load_writers(plan: WriterPlan, rows: list[dict[str, Any]] | None = None, load_text: bool = True) -> Writers:
@@ -408,7 +419,7 @@ def load_writers(plan: WriterPlan, rows: list[dict[str, Any]] | None = None, loa
         plan = plan.model_copy(update={"tagger": choice.name, "tagger_size": size})
         image_model = TaggedLabeller(image_model, choice.tagger)
     return Writers(plan, rows, text_version, generator, checker, tag_classifier, categories, image_version, image_model,
-                   choice)
+                   choice, text_image_scorer(plan.snapshot_id, settings, rows))
 
 
 _WORKER_WRITERS: dict[str, Writers] = {}  # this process's writers, by plan (one plan at a time)
@@ -417,7 +428,7 @@ _WORKER_WRITERS: dict[str, Writers] = {}  # this process's writers, by plan (one
 def for_workers(writers: Writers) -> Writers:
     """What a cluster's workers get of this process's writers (sent once to each): everything
     fitted on the snapshot (fact checker, tag classifier, a baseline, the image writer and its
-    tagger), without the rows (each partition brings its own) and without a registered text model
+    tagger, the text-image scorer), without the rows (each partition brings its own) and without a registered text model
     (each worker loads it from the registry once, :func:`worker_writers`)."""
     model = writers.plan.text_writer.system == MODEL
     return replace(writers, rows=[], generator=None if model else writers.generator, tagger=None)
@@ -542,7 +553,8 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
         html = render_report(run_id=run_id, snapshot_id=snapshot_id, labels=valid, gates=list(gates),
                              counts=counts.model_dump(), models={TEXT_MODEL: text_version, IMAGE_MODEL: image_version},
                              writers={"text": f"{text_writer} ({text_writer.reason})",
-                                      "images": f"{image_writer} ({image_writer.reason})" if image_writer else "none"})
+                                      "images": f"{image_writer} ({image_writer.reason})" if image_writer else "none"},
+                             text_image=writers.text_image.summary() if writers.text_image else None)
         report = write_report(root, run_id, html)
         publish_label_run(root, run_id, {**lineage, "counts": counts.model_dump()})
         seconds = time.perf_counter() - started
@@ -550,6 +562,7 @@ def label_snapshot(snapshot_id: str, gates: Sequence[Any] = (), settings: Settin
                             "labels_with_findings": counts.with_findings,
                             "text_fallbacks": counts.text_fallbacks, "generated_images": counts.generated_images,
                             "guessed_tags": counts.guessed_tags, "category_disagreements": counts.category_disagreements,
+                            "text_image_disagreements": counts.text_image_disagreements,
                             **{f"tag_classifier_{k}": v for k, v in tag_classifier.report.items()},
                             "products_per_s": len(rows) / seconds if seconds else 0.0})
         mlflow.set_tags({"labels": root.uri(catalog.labels_path(run_id)), "report": report})

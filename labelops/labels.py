@@ -3,7 +3,9 @@ files go, and how a run is stored and published (writing the labels is :mod:`lab
 
 Every label records what wrote it (the model versions, or ``baseline:<name>`` when the gate found
 no model better than a baseline), the snapshot and the run, and the fact checker's findings on
-its description (``findings``: each "kind: text (why)", and ``has_findings``; :mod:`labelops.factcheck`).
+its description (``findings``: each "kind: text (why)", and ``has_findings``; :mod:`labelops.factcheck`),
+and whether its text and image agree (``text_image_score``, ``image_text_score`` and
+``text_image_disagreement``: :mod:`labelops.textimage`).
 
 Labels are checked by the ``labels`` Great Expectations suite: failing ones go to
 ``quarantine/labels-<run_id>.parquet`` with the expectations they broke, the others to
@@ -67,6 +69,12 @@ class Label(BaseModel):
     image_model_version: str | None = Field(None, description="the image model's version, or baseline:<name>")
     has_findings: bool
     findings: list[str] = Field(default_factory=list, description="the fact checker's findings: kind: text (why)")
+    text_image_score: float | None = Field(None, description="how well the description fits the product's photo "
+                                           "(the snapshot's text-image scorer, cosine in [-1, 1]; None: no photo)")
+    image_text_score: float | None = Field(None, description="how well the generated image fits the listing's text "
+                                           "(None: no image was generated)")
+    text_image_disagreement: bool | None = Field(None, description="a score below the scorer's disagreement "
+                                                 "threshold (None: no score, or the scorer is not trusted)")
 
 
 LABEL_SCHEMA = arrow_schema(Label, not_null=("label_id", "listing_id", "run_id", "snapshot_id", "created_at"))
@@ -123,6 +131,7 @@ class LabelCounts(BaseModel):
     text_fallbacks: int = 0  # descriptions the model's best baseline wrote (no clean candidate of the model's)
     guessed_tags: int = 0  # tags the tag classifier read from products' words for facts their listings lack
     category_disagreements: int = 0  # labels whose text and photo name different categories
+    text_image_disagreements: int = 0  # labels whose text and image the text-image scorer finds do not fit
     generated_images: int = 0
     failed_expectations: dict[str, int] = Field(default_factory=dict)
 
@@ -159,6 +168,7 @@ def store_labels(root: DataRoot, run_id: str, batches: Iterable[list[Label]], ex
             counts.generated_images += sum(label.image_generated for label in batch)
             counts.guessed_tags += sum(len(label.guessed_tags) for label in batch)
             counts.category_disagreements += sum(label.categories_agree is False for label in batch)
+            counts.text_image_disagreements += sum(bool(label.text_image_disagreement) for label in batch)
     if counts.quarantined == 0:
         root.remove(catalog.labels_quarantine_path(run_id))
     if docs is not None:

@@ -63,7 +63,8 @@ REQUEST_SECONDS = 10.0
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 PAGE_COLUMNS = ("label_id", "listing_id", "title", "description", "tags", "guessed_tags", "image", "image_generated",
                 "category", "text_category", "image_category", "image_category_confidence", "categories_agree",
-                "text_model_version", "image_model_version", "findings")
+                "text_model_version", "image_model_version", "findings", "text_image_score", "image_text_score",
+                "text_image_disagreement")
 FIELDS = ("label_id", "verdict", "edited_description", "edited_tags", "rating", "reason", "reviewer")
 
 

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         None, description="local TorchScript Inception feature extractor for FID (nothing is downloaded)")
     image_evaluator_steps: int = Field(
         400, ge=1, description="training steps of the image evaluator (the CNN that judges generated images)")
+    text_image_steps: int = Field(
+        400, ge=1, description="training steps of the text-image scorer (the contrastive model that scores whether "
+                               "a label's text and image agree)")
+    text_image_trust: float = Field(
+        0.3, ge=0, le=1, description="the text-image scorer flags disagreements (and gates) only when the lower "
+                                     "bound of its held-out photo-to-description retrieval among 10 is above this")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     train_deployment: str = Field(
         "train/labelops-train", description="deployment the feedback flow runs to retrain (<flow>/<deployment>)")

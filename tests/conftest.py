@@ -14,6 +14,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("LABELOPS_IMAGE_EVALUATOR_STEPS", "20")  # the image evaluator trains briefly in tests
+os.environ.setdefault("LABELOPS_TEXT_IMAGE_STEPS", "20")  # so does the text-image scorer
 
 pytest_plugins = ["tests.helpers.s3"]  # s3_endpoint, s3_root: an S3 server on 127.0.0.1 for s3:// data roots
 

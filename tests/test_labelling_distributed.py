@@ -60,6 +60,8 @@ def test_a_two_worker_cluster_writes_the_labels_one_process_writes(data_root: Pa
     assert [r["listing_id"] for r in many] == [r["listing_id"] for r in one]  # the snapshot's order
     assert many == one
     assert sum(r["image_category"] is not None for r in many) > 0  # photos were tagged on the workers
+    assert sum(r["text_image_score"] is not None for r in many) > 0  # and scored against their texts
+    assert sum(r["image_text_score"] is not None for r in many) > 0  # so were the generated images
     for run in (alone, spread):  # validated, reported and published by the driver, as in one process
         assert (data_root / catalog.report_path(run.run_id)).exists()
         assert (data_root / catalog.label_manifest_path(run.run_id)).exists()

@@ -37,6 +37,12 @@
     if (l.text_category && l.category && l.text_category.toLowerCase() !== l.category.toLowerCase())
       cats += " · the text reads as another category than the product's";
     right.appendChild(el("div", "meta", cats));
+    var fit = [];
+    if (typeof l.text_image_score === "number") fit.push("description fits the photo: " + l.text_image_score.toFixed(3));
+    if (typeof l.image_text_score === "number") fit.push("generated image fits the listing: " + l.image_text_score.toFixed(3));
+    if (fit.length) right.appendChild(el("div", "meta text-image", "text–image agreement · " + fit.join(" · ")));
+    if (l.text_image_disagreement === true)
+      right.appendChild(el("div", "warn disagreement", "⚠ the text and the image do not fit (text–image score below the threshold)"));
     (l.findings || []).forEach(function (f) { right.appendChild(el("div", "warn finding", "⚠ " + f)); });
     right.appendChild(el("div", "meta", "listing " + l.listing_id + " · text by " + writer(l.text_model_version) +
       (l.image_model_version ? " · images by " + writer(l.image_model_version) : "")));

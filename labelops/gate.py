@@ -15,8 +15,9 @@ model it names:
   significantly worse when it is worse by more than 1.96 times the two measurements' combined
   standard deviation, plus the tolerance;
 - *floors*: absolute bounds (a findings rate no model may exceed), or bounds relative to a
-  reference system (``of``: images must reach 0.70 × the evaluator's accuracy on real photos),
-  optionally within the measurements' spread (``within_spread``);
+  reference system (``of``: images must reach 0.70 × the evaluator's accuracy on real photos;
+  the reference's value taken as at least 0, since an unbiased KID can fall below it), optionally
+  within the measurements' spread (``within_spread``);
 - *references*: systems measured beside that no model must beat and that never write labels
   (images: ``real``, the real photos themselves), read by relative floors;
 - *versus*: per baseline, the rule of each metric, ``better`` (the gain's lower bound above the
@@ -237,6 +238,7 @@ def floor_checks(metric: str, bound: Bound, scores, systems: dict) -> list[Check
         if scale is None:
             return [Check(kind="floor", metric=metric, against=bound.of, passed=False,
                           reason=f"{metric} of the reference {bound.of} was not measured")]
+        scale = max(scale, 0.0)  # an unbiased estimate (KID) below zero means no distance, not less than none
         shown, std = f" × {bound.of} {scale:.4g}", _value(reference.metrics, f"{metric}_std") or 0.0
     checks = []
     for limit, is_min in ((bound.min, True), (bound.max, False)):

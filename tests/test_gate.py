@@ -301,3 +301,16 @@ def test_the_decision_shows_every_system_each_interval_and_the_writer(demo):
     assert "Labels are written by the retrieve_fill baseline" in markdown
     assert "| metric | challenger v2 | template baseline | retrieve_fill baseline |" in markdown
     assert "- ✘ chrf 0 vs template" in markdown and "(95%)" in markdown
+
+
+def test_a_policy_that_names_an_unmeasured_system_or_a_metric_without_a_direction_is_refused():
+    base = {"primary": {"metric": "conditional_accuracy"}, "baselines": ["class_mean"], "references": ["real"],
+            "guards": {"kid": {"higher_is_better": False}}}
+    ModelPolicy.model_validate({**base, "versus": {"class_mean": {"kid": "better"}}, "floors": {"kid": {"max": 2, "of": "real"}}})
+    for bad, message in (({"versus": {"noise": {"kid": "better"}}}, "not one of the baselines"),
+                         ({"versus": {"class_mean": {"recall": "better"}}}, "higher is better"),
+                         ({"versus": {"class_mean": {"kid": "beats"}}}, "better"),
+                         ({"floors": {"kid": {"max": 2, "of": "champion"}}}, "neither a baseline nor a reference"),
+                         ({"writers": ["real"]}, "not baselines")):
+        with pytest.raises(ValueError, match=message):
+            ModelPolicy.model_validate({**base, **bad})

@@ -14,7 +14,17 @@ model it names:
   interval of the gain lies wholly below ``-tolerance``); a metric that is not per row (KID) is
   significantly worse when it is worse by more than 1.96 times the two measurements' combined
   standard deviation, plus the tolerance;
-- *floors*: absolute bounds (a findings rate no model may exceed).
+- *floors*: absolute bounds (a findings rate no model may exceed), or bounds relative to a
+  reference system (``of``: images must reach 0.70 × the evaluator's accuracy on real photos;
+  the reference's value taken as at least 0, since an unbiased KID can fall below it), optionally
+  within the measurements' spread (``within_spread``);
+- *references*: systems measured beside that no model must beat and that never write labels
+  (images: ``real``, the real photos themselves), read by relative floors;
+- *versus*: per baseline, the rule of each metric, ``better`` (the gain's lower bound above the
+  threshold) or ``not_worse`` (non-inferiority: the gain's upper bound not below minus the
+  tolerance); a baseline listed here is judged on these rules instead of the default ones
+  (primary better, baseline guards not worse);
+- *writers*: the baselines that may write labels (default: every baseline).
 
 Every check, passed or failed, is kept with its interval, so a person reading the decision sees
 why. The same baseline checks decide who writes the labels (:func:`choose_writer`): the champion
@@ -25,9 +35,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from labelops.markdown import table
 from labelops.policy import read_policy
@@ -41,8 +51,14 @@ LAST_RESORT = {"chrf": "retrieve_fill", "conditional_accuracy": "class_mean"}  #
 
 
 class Bound(BaseModel):
+    """An absolute bound, or with ``of`` a multiple of a reference system's value of the metric;
+    ``within_spread``: the bound moves by 1.96 × the combined standard deviation of both
+    measurements (``<metric>_std``, for metrics that are not per row such as KID)."""
+
     min: float | None = None
     max: float | None = None
+    of: str | None = None
+    within_spread: bool = False
 
 
 class Primary(BaseModel):
@@ -56,12 +72,47 @@ class Guard(BaseModel):
     tolerance: float = 0.0
 
 
+Rule = Literal["better", "not_worse"]
+
+
 class ModelPolicy(BaseModel):
     primary: Primary
     baselines: list[str] = Field(default_factory=list)
     baseline_guards: list[str] = Field(default_factory=list)
     floors: dict[str, Bound] = Field(default_factory=dict)
     guards: dict[str, Guard] = Field(default_factory=dict)
+    references: list[str] = Field(default_factory=list, description="measured beside, never beaten, never writers")
+    versus: dict[str, dict[str, Rule]] = Field(default_factory=dict, description="per baseline: metric → rule")
+    writers: list[str] | None = Field(None, description="the baselines that may write labels (None: all)")
+
+    @model_validator(mode="after")
+    def _known_systems_and_directions(self) -> ModelPolicy:
+        measured = set(self.baselines) | set(self.references)
+        for name, rules in self.versus.items():
+            if name not in self.baselines:
+                raise ValueError(f"versus.{name}: {name} is not one of the baselines {self.baselines}")
+            for metric in rules:
+                if metric != self.primary.metric and metric not in self.guards:
+                    raise ValueError(f"versus.{name}.{metric}: say whether higher is better (a guard, or the primary)")
+        for metric, bound in self.floors.items():
+            if bound.of is not None and bound.of not in measured:
+                raise ValueError(f"floors.{metric}: {bound.of} is neither a baseline nor a reference")
+        unknown = set(self.writers or []) - set(self.baselines)
+        if unknown:
+            raise ValueError(f"writers {sorted(unknown)} are not baselines")
+        return self
+
+    def direction(self, metric: str) -> tuple[bool, float]:
+        """(higher is better, threshold) of a metric: the primary's or its guard's."""
+        if metric == self.primary.metric:
+            return self.primary.higher_is_better, self.primary.min_improvement
+        guard = self.guards.get(metric, Guard(higher_is_better=False))
+        return guard.higher_is_better, guard.tolerance
+
+    @property
+    def measured(self) -> list[str]:
+        """Every system measured beside a model: its baselines, then its references."""
+        return list(dict.fromkeys([*self.baselines, *self.references]))
 
 
 class GatePolicy(BaseModel):
@@ -155,12 +206,19 @@ def _compare(kind: str, metric: str, against: str, new, old, higher_is_better: b
 
 
 def baseline_checks(policy: ModelPolicy, scores, baselines: dict, gate_policy: GatePolicy) -> list[Check]:  # noqa: ANN001
-    """Does ``scores`` beat every baseline on the primary metric, and is it no worse on the baseline guards?"""
+    """Does ``scores`` meet every baseline's rules (``versus``), or by default beat it on the
+    primary metric and be no worse on the baseline guards?"""
     checks = []
     for name in policy.baselines:
         if name not in baselines:
             checks.append(Check(kind="baseline", metric=policy.primary.metric, against=name, passed=False,
                                 reason=f"baseline {name} was not measured"))
+            continue
+        if name in policy.versus:
+            for metric, rule in policy.versus[name].items():
+                higher_is_better, threshold = policy.direction(metric)
+                checks.append(_compare("baseline", metric, name, scores, baselines[name], higher_is_better, threshold,
+                                       gate_policy, rule == "better"))
             continue
         checks.append(_compare("baseline", policy.primary.metric, name, scores, baselines[name],
                                policy.primary.higher_is_better, policy.primary.min_improvement, gate_policy, True))
@@ -171,6 +229,37 @@ def baseline_checks(policy: ModelPolicy, scores, baselines: dict, gate_policy: G
     return checks
 
 
+def floor_checks(metric: str, bound: Bound, scores, systems: dict) -> list[Check]:  # noqa: ANN001 - Scores
+    """``scores``' value of ``metric`` within ``bound``: absolute, or relative to ``systems[bound.of]``."""
+    value = _value(scores.metrics, metric)
+    if value is None:
+        return [Check(kind="floor", metric=metric, against=bound.of or "", passed=False,
+                      reason=f"{metric} was not measured")]
+    scale, shown, std = 1.0, "", 0.0
+    if bound.of is not None:
+        reference = systems.get(bound.of)
+        scale = _value(reference.metrics, metric) if reference is not None else None
+        if scale is None:
+            return [Check(kind="floor", metric=metric, against=bound.of, passed=False,
+                          reason=f"{metric} of the reference {bound.of} was not measured")]
+        scale = max(scale, 0.0)  # an unbiased estimate (KID) below zero means no distance, not less than none
+        shown, std = f" × {bound.of} {scale:.4g}", _value(reference.metrics, f"{metric}_std") or 0.0
+    checks = []
+    for limit, is_min in ((bound.min, True), (bound.max, False)):
+        if limit is None:
+            continue
+        spread = KID_SPREAD * math.hypot(_value(scores.metrics, f"{metric}_std") or 0.0, limit * std) \
+            if bound.within_spread else 0.0
+        edge = limit * scale - spread if is_min else limit * scale + spread
+        ok = value >= edge if is_min else value <= edge
+        sign = ("≥" if ok else "<") if is_min else ("≤" if ok else ">")
+        allowance = f" {'−' if is_min else '+'} spread {spread:.3g}" if bound.within_spread else ""
+        what = "floor" if is_min else "ceiling"
+        reason = f"{metric} {value:.4g} {sign} {what} {limit:g}{shown}{allowance}" + (f" = {edge:.4g}" if shown or allowance else "")
+        checks.append(Check(kind="floor", metric=metric, against=bound.of or "", passed=ok, reason=reason))
+    return checks
+
+
 def decide(model_name: str, policy: ModelPolicy, challenger, champion=None,  # noqa: ANN001 - Scores
            baselines: dict | None = None, gate_policy: GatePolicy | None = None) -> Decision:
     """Apply ``policy`` to the challenger's scores, beside the baselines' and the champion's."""
@@ -178,18 +267,7 @@ def decide(model_name: str, policy: ModelPolicy, challenger, champion=None,  # n
     baselines = baselines or {}
     checks: list[Check] = []
     for metric, bound in policy.floors.items():
-        value = _value(challenger.metrics, metric)
-        if value is None:
-            checks.append(Check(kind="floor", metric=metric, passed=False, reason=f"{metric} was not measured"))
-            continue
-        if bound.min is not None:
-            ok = value >= bound.min
-            checks.append(Check(kind="floor", metric=metric, passed=ok,
-                                reason=f"{metric} {value:.4g} {'≥' if ok else '<'} floor {bound.min:g}"))
-        if bound.max is not None:
-            ok = value <= bound.max
-            checks.append(Check(kind="floor", metric=metric, passed=ok,
-                                reason=f"{metric} {value:.4g} {'≤' if ok else '>'} ceiling {bound.max:g}"))
+        checks += floor_checks(metric, bound, challenger, baselines)
     checks += baseline_checks(policy, challenger, baselines, gate_policy)
     if champion is not None:
         primary = policy.primary
@@ -208,7 +286,8 @@ def best_baseline(policy: ModelPolicy, baselines: dict, gate_policy: GatePolicy 
     """The writer when no model beats the baselines: the one with the best primary metric among
     those not significantly worse than another on a baseline guard (fewer findings first)."""
     gate_policy = gate_policy or GatePolicy(version=0, models={})
-    scored = [(name, _value(baselines[name].metrics, policy.primary.metric)) for name in policy.baselines if name in baselines]
+    writers = policy.baselines if policy.writers is None else policy.writers
+    scored = [(name, _value(baselines[name].metrics, policy.primary.metric)) for name in writers if name in baselines]
     scored = [(name, value) for name, value in scored if value is not None]
     if not scored:
         return None
@@ -270,6 +349,40 @@ class GateResult(BaseModel):
     writer: Writer | None = None
     baselines: dict[str, dict[str, float]] = Field(default_factory=dict)
     champion_metrics: dict[str, float] | None = None
+    references: list[str] = Field(default_factory=list)  # which of ``baselines`` are references (never beaten)
+    # per system ("challenger v3", "champion v2"): its sample grid, a base64 PNG (images); kept for
+    # the report, left out of dumps (the gate's MLflow run has them as files)
+    grids: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+
+def _grid_png(scores) -> str | None:  # noqa: ANN001 - Scores
+    """The base64 PNG sample grid an image system's scores keep, if any."""
+    for sample in (scores.samples if scores is not None else []):
+        if isinstance(sample, dict) and isinstance(sample.get("grid_png"), str):
+            return sample["grid_png"]
+    return None
+
+
+def _json_samples(scores, artifact: str) -> list:  # noqa: ANN001 - Scores
+    """Samples for decision.json: a grid is named by its artifact path, not inlined."""
+    return [{**{k: v for k, v in s.items() if k != "grid_png"}, "grid": artifact} if isinstance(s, dict) and "grid_png" in s
+            else s for s in scores.samples]
+
+
+def _log_grids(grids: dict[str, str]) -> dict[str, str]:
+    """Log each system's grid as ``samples/<system>.png`` in the active run; their artifact paths."""
+    import base64
+    import io
+
+    import mlflow
+    from PIL import Image
+
+    paths = {}
+    for system, png in grids.items():
+        path = f"samples/{system.replace(' ', '-')}.png"
+        mlflow.log_image(Image.open(io.BytesIO(base64.b64decode(png))), artifact_file=path)
+        paths[system] = path
+    return paths
 
 
 def run_gate(model_name: str, evaluation, policy: GatePolicy | None = None,  # noqa: ANN001 - EvaluationSet
@@ -299,21 +412,26 @@ def run_gate(model_name: str, evaluation, policy: GatePolicy | None = None,  # n
     champion = champion_version(model_name)
     challenger_version = None if challenger is None else str(challenger.version)
     like = challenger_version or champion
-    baselines = (baseline_evaluators or BASELINE_EVALUATORS)[model_name](evaluation, model_policy.baselines, like) \
-        if model_policy.baselines else {}
+    baselines = (baseline_evaluators or BASELINE_EVALUATORS)[model_name](evaluation, model_policy.measured, like) \
+        if model_policy.measured else {}
     baseline_metrics = {name: b.metrics for name, b in baselines.items()}
+    references = [name for name in model_policy.references if name in baselines]
 
     if challenger_version is None or challenger_version == champion:
         (old,) = evaluate_versions(model_name, [champion], evaluation, evaluators)
         writer = choose_writer(model_policy, champion, old, baselines, policy)
         summary = "no challenger registered: nothing to decide" if challenger_version is None else \
             f"version {champion} is already the champion: nothing to decide"
+        grid = _grid_png(old)
         return GateResult(model_name=model_name, challenger_version=challenger_version, champion_before=champion,
                           champion_after=champion, promoted=False, summary=summary, writer=writer,
-                          baselines=baseline_metrics, champion_metrics=old.metrics if old else None)
+                          baselines=baseline_metrics, champion_metrics=old.metrics if old else None,
+                          references=references, grids={f"champion v{champion}": grid} if grid else {})
 
     new, old = evaluate_versions(model_name, [challenger_version, champion], evaluation, evaluators)
     decision = decide(model_name, model_policy, new, old, baselines, policy)
+    grids = {system: png for system, png in ((f"challenger v{challenger_version}", _grid_png(new)),
+                                             (f"champion v{champion}", _grid_png(old))) if png}
     client = MlflowClient()
     experiment_id = ensure_experiment("gate", settings)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"gate-{model_name}-v{challenger_version}",
@@ -328,7 +446,9 @@ def run_gate(model_name: str, evaluation, policy: GatePolicy | None = None,  # n
         if old:
             mlflow.log_metrics(_metric_names("champion", old.metrics))
         for name, scores in baselines.items():
-            mlflow.log_metrics(_metric_names(f"baseline.{name}", scores.metrics))
+            mlflow.log_metrics(_metric_names(f"{'reference' if name in references else 'baseline'}.{name}",
+                                             scores.metrics))
+        grid_paths = _log_grids(grids)
         for check in decision.checks:
             if check.interval is not None:
                 mlflow.log_metrics(_metric_names(f"gain.{check.against}.{check.metric}", {
@@ -347,14 +467,15 @@ def run_gate(model_name: str, evaluation, policy: GatePolicy | None = None,  # n
                          "summary": summary[:5000], "writer": str(writer), "writer_reason": writer.reason[:5000]})
         mlflow.log_dict({"decision": decision.model_dump(), "promoted": promoted, "summary": summary,
                          "writer": writer.model_dump(), "policy": policy.model_dump(),
-                         "samples": {"challenger": new.samples, **{n: b.samples for n, b in baselines.items()}},
+                         "samples": {"challenger": _json_samples(new, grid_paths.get(f"challenger v{challenger_version}", "")),
+                                     **{n: b.samples for n, b in baselines.items()}},
                          "test_listing_ids": evaluation.listing_ids}, "decision.json")
     client.set_model_version_tag(model_name, challenger_version, "gate_verdict", "promote" if promoted else "refuse")
     client.set_model_version_tag(model_name, challenger_version, "gate_run_id", run.info.run_id)
     return GateResult(model_name=model_name, challenger_version=challenger_version, champion_before=champion,
                       champion_after=champion_version(model_name), promoted=promoted, summary=summary,
                       decision=decision, run_id=run.info.run_id, writer=writer, baselines=baseline_metrics,
-                      champion_metrics=old.metrics if old else None)
+                      champion_metrics=old.metrics if old else None, references=references, grids=grids)
 
 
 def _metric_names(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
@@ -375,7 +496,8 @@ def systems_table(gate: GateResult | dict) -> tuple[list[str], list[tuple[str, l
             systems["challenger as labels (grounded, completed; not gated)"] = gate.decision.challenger_labels
     if gate.champion_metrics:
         systems[f"champion v{gate.champion_before}"] = gate.champion_metrics
-    systems.update({f"{name} baseline": metrics for name, metrics in gate.baselines.items()})
+    systems.update({f"{name} {'(reference)' if name in gate.references else 'baseline'}": metrics
+                    for name, metrics in gate.baselines.items()})
     if not systems:
         return [], []
     metrics = list(dict.fromkeys(m for s in systems.values() for m in s))

@@ -1,21 +1,25 @@
 """The HTML report of a generation run: ``labels/<run_id>/report.html``.
 
 Who wrote the labels and why, the gate's decision with every system's metrics (challenger,
-champion, baselines) and each check with its interval, then every product with its photo (or the
+champion, baselines, references) and each check with its interval, the image model's sample grids
+(a row per class: generated images beside real photos), then every product with its photo (or the
 generated image, marked), description, tags, categories, the fact checker's findings and the
 text-image scores (the distribution, whether the scorer is trusted and why, and the labels whose
-text and image do not fit; :mod:`labelops.textimage`), searchable and paginated in the page (thousands of products stay fast: only one page is in the
+text and image do not fit; :mod:`labelops.textimage`), searchable and paginated in the page
+(thousands of products stay fast: only one page is in the
 document at a time).
 
 Every scraped or generated string is untrusted. The template is rendered with autoescaping; the
 labels travel as JSON inside a ``<script type="application/json">`` block with ``<``, ``>``,
 ``&`` and line separators escaped, so no string can close the block; the page script builds
 the product cards with ``textContent`` only, never as HTML; and a Content-Security-Policy
-allows no script but the page's own.
+allows no script but the page's own. A sample grid travels as a ``data:`` URL of a PNG whose
+base64 text is checked to be nothing but base64.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -29,6 +33,7 @@ from labelops.storage import DataRoot
 from labelops.web import script_safe_json
 
 PAGE_SIZE = 50
+BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 REPORT_COLUMNS = ("listing_id", "title", "description", "tags", "guessed_tags", "category", "text_category",
                   "image_category",
                   "image_category_confidence", "categories_agree", "image", "image_generated", "text_model_version",
@@ -54,7 +59,7 @@ def render_report(*, run_id: str, snapshot_id: str, labels: Iterable[Mapping[str
     return template_environment().get_template("report.html").render(
         run_id=run_id, snapshot_id=snapshot_id, created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         gates=[g if isinstance(g, Mapping) else g.model_dump() for g in gates], counts=counts, models=models,
-        tables=[systems_table(g) for g in gates], writers=writers or {},
+        tables=[systems_table(g) for g in gates], grids=[sample_grids(g) for g in gates], writers=writers or {},
         labels_json=script_safe_json(rows), page_size=page_size,
         agreement=text_image_section(rows, text_image))
 
@@ -89,3 +94,11 @@ def write_report(root: DataRoot, run_id: str, html: str) -> str:
     with root.open(catalog.report_path(run_id), "w", encoding="utf-8") as handle:
         handle.write(html)
     return root.uri(catalog.report_path(run_id))
+
+
+def sample_grids(gate: Any) -> list[tuple[str, str]]:
+    """(system, base64 PNG) of each sample grid a gate kept (:attr:`labelops.gate.GateResult.grids`),
+    only those whose text is plain base64 of a PNG."""
+    grids = gate.get("grids") if isinstance(gate, Mapping) else getattr(gate, "grids", None)
+    return [(str(system), png) for system, png in (grids or {}).items()
+            if isinstance(png, str) and png.startswith("iVBORw0KGgo") and BASE64.match(png)]

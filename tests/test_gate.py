@@ -124,16 +124,140 @@ def image_scores(system: str, correct: list[float], kid: float = 0.1, kid_std: f
                            "tagger_accuracy": sum(correct) / len(correct), "kid": kid, "kid_std": kid_std})
 
 
+def rows(share: float, n: int = 100, offset: int = 0) -> list[float]:
+    """``n`` per-row hits (0/1), a ``share`` of them 1, spread over the rows from ``offset``."""
+    hits = round(share * n)
+    return [1.0 if (i + offset) % n < hits else 0.0 for i in range(n)]
+
+
+def image_systems() -> dict[str, Scores]:
+    """What the image gate measures beside a generator: the baselines and the real reference
+    (the evaluator on real held-out photos: 0.90; KID of real training vs held-out photos: 0.10)."""
+    return {"class_mean": image_scores("class_mean", rows(0.85, offset=7), kid=1.5, kid_std=0.2),
+            "class_colour_mean": image_scores("class_colour_mean", rows(0.86, offset=11), kid=1.4, kid_std=0.2),
+            "noise": image_scores("noise", rows(0.25, offset=3), kid=14.0, kid_std=0.7),
+            "real": image_scores("real", rows(0.90, offset=5), kid=0.10, kid_std=0.03)}
+
+
+def failed_checks(challenger: Scores, champion: Scores | None = None) -> set[tuple[str, str, str]]:
+    decision = decide(IMAGE_MODEL, POLICY.for_model(IMAGE_MODEL), challenger, champion, image_systems(), POLICY)
+    return {(c.kind, c.metric, c.against) for c in decision.checks if not c.passed}
+
+
+def test_real_training_photos_pass_the_image_gate():
+    assert failed_checks(image_scores("real training photos", rows(0.95, offset=2), kid=0.11, kid_std=0.03)) == set()
+
+
+def test_noise_fails_the_image_gate():
+    noise = image_systems()["noise"]
+    failed = failed_checks(noise)
+    assert {("baseline", "conditional_accuracy", "class_mean"), ("floor", "conditional_accuracy", "real"),
+            ("baseline", "kid", "noise"), ("floor", "kid", "real")} <= failed
+
+
+def test_class_mean_images_fail_the_image_gate_for_want_of_diversity():
+    failed = failed_checks(image_systems()["class_mean"])
+    assert ("baseline", "kid", "class_mean") in failed and ("floor", "kid", "real") in failed
+    assert ("baseline", "conditional_accuracy", "class_mean") not in failed  # as recognisable as themselves
+
+
+def test_a_generator_that_draws_the_wrong_class_fails_however_real_it_looks():
+    failed = failed_checks(image_scores("wrong class", rows(0.02), kid=0.12, kid_std=0.03))
+    assert {("baseline", "conditional_accuracy", "class_mean"), ("floor", "conditional_accuracy", "real")} <= failed
+    assert not {f for f in failed if f[1] == "kid"}
+
+
+def test_a_generator_as_recognisable_as_class_means_within_noise_and_close_to_real_passes():
+    """Non-inferiority: a little below class means, within the interval, passes when its KID is near real photos'."""
+    gan = image_scores("v1", rows(0.80, offset=1), kid=0.25, kid_std=0.05)
+    assert failed_checks(gan) == set()
+    far = image_scores("v1", rows(0.80, offset=1), kid=0.45, kid_std=0.05)  # 0.45 > 2 × 0.10 + spread
+    assert failed_checks(far) == {("floor", "kid", "real")}
+    unrecognisable = image_scores("v1", rows(0.55, offset=1), kid=0.25, kid_std=0.05)
+    assert ("floor", "conditional_accuracy", "real") in failed_checks(unrecognisable)  # 0.55 < 0.70 × 0.90
+
+
+def test_a_ceiling_relative_to_a_kid_below_zero_is_taken_from_zero():
+    """KID is unbiased: real photos against real photos can score below zero, meaning no distance;
+    twice a negative number would be a ceiling below the reference itself."""
+    systems = {**image_systems(), "real": image_scores("real", rows(0.90, offset=5), kid=-0.05, kid_std=0.03)}
+    gan = image_scores("v1", rows(0.85, offset=1), kid=0.02, kid_std=0.02)
+    decision = decide(IMAGE_MODEL, POLICY.for_model(IMAGE_MODEL), gan, None, systems, POLICY)
+    ceiling = next(c for c in decision.checks if c.kind == "floor" and c.metric == "kid")
+    assert ceiling.passed and "× real 0 " in ceiling.reason, ceiling.reason
+
+
+def test_with_a_champion_the_challenger_must_also_beat_it():
+    champion = image_scores("v1", rows(0.80, offset=1), kid=0.25, kid_std=0.05)
+    same = image_scores("v2", rows(0.80, offset=1), kid=0.25, kid_std=0.05)
+    assert failed_checks(same, champion) == {("primary", "conditional_accuracy", "champion")}
+    better = image_scores("v2", rows(0.97, offset=1), kid=0.20, kid_std=0.05)
+    assert failed_checks(better, champion) == set()
+
+
 def test_a_gan_below_class_mean_images_is_refused():
     policy = POLICY.for_model(IMAGE_MODEL)
-    gan = image_scores("v1", [1.0] * 40 + [0.0] * 60)
-    baselines = {"class_mean": image_scores("class_mean", [1.0] * 75 + [0.0] * 25, kid=1.5),
-                 "noise": image_scores("noise", [1.0] * 25 + [0.0] * 75, kid=14.0)}
+    gan = image_scores("v1", [1.0] * 40 + [0.0] * 60, kid=0.15)
+    baselines = {**image_systems(), "class_mean": image_scores("class_mean", [1.0] * 75 + [0.0] * 25, kid=1.5)}
     decision = decide(IMAGE_MODEL, policy, gan, None, baselines, POLICY)
     assert not decision.promote
-    (failed,) = [c for c in decision.checks if not c.passed]
-    assert failed.against == "class_mean" and "significantly worse" in failed.reason
+    failed = {(c.metric, c.against) for c in decision.checks if not c.passed}
+    assert ("conditional_accuracy", "class_mean") in failed
+    assert "conditional_accuracy 0.4 vs class_mean 0.75" in decision.summary() and "significantly worse" in decision.summary()
+    # only the class means draw placeholder images: neither the real photos nor noise write labels
     assert choose_writer(policy, "1", gan, baselines, POLICY).system == "class_mean"
+    assert choose_writer(policy, None, None, baselines, POLICY).system == "class_mean"
+
+
+def test_the_image_gate_with_real_tensors_and_a_tiny_evaluator():
+    """Real images (coloured squares of three classes), an evaluator trained on the training ones,
+    every system scored as the gate scores it: real training photos pass; noise, class-mean images
+    and a generator that draws the wrong class fail."""
+    import torch
+
+    from labelops.imagegen.data import normalise
+    from labelops.imagegen.evaluation import HeldoutImages, baseline_scores, score_images
+    from labelops.imagegen.evaluator import class_mean_sampler, noise_sampler, train_evaluator
+
+    colours = torch.tensor([[220, 30, 30], [30, 160, 40], [40, 60, 220]], dtype=torch.float)
+
+    def squares(labels: torch.Tensor, seed: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(seed)
+        pixels = torch.full((len(labels), 3, 16, 16), 255.0)
+        for i, label in enumerate(labels.tolist()):
+            side = int(torch.randint(5, 10, (1,), generator=generator))
+            top, left = (int(v) for v in torch.randint(0, 16 - side + 1, (2,), generator=generator))
+            pixels[i, :, top:top + side, left:left + side] = \
+                (colours[label] + torch.randn(3, generator=generator) * 15).clamp(0, 255)[:, None, None]
+        return pixels.to(torch.uint8)
+
+    train_labels, held_labels = torch.arange(3).repeat(50), torch.arange(3).repeat(30)
+    train = squares(train_labels, seed=1)
+    evaluator = train_evaluator(train, train_labels, ["red", "green", "blue"], steps=80, batch_size=32, seed=0)
+    held = HeldoutImages(evaluator, ["red", "green", "blue"], squares(held_labels, seed=2), held_labels, train, train_labels)
+    systems = baseline_scores(held)
+
+    def real_training_photos(requested: torch.Tensor) -> torch.Tensor:  # each class's photos in turn
+        order = {c: torch.nonzero(train_labels == c).flatten().tolist() for c in range(3)}
+        seen = {c: 0 for c in range(3)}
+        chosen = []
+        for c in requested.tolist():
+            chosen.append(order[c][seen[c] % len(order[c])])
+            seen[c] += 1
+        return normalise(train[chosen])
+
+    challengers = {"real training photos": real_training_photos(held.labels),
+                   "noise": noise_sampler(16, seed=1)(held.labels),
+                   "class means": class_mean_sampler(train, train_labels, 3)(held.labels),
+                   "wrong class": normalise(squares((held.labels + 1) % 3, seed=4))}
+    policy = POLICY.for_model(IMAGE_MODEL)
+    verdicts = {}
+    for name, images in challengers.items():
+        decision = decide(IMAGE_MODEL, policy, score_images(name, images, held), None, systems, POLICY)
+        verdicts[name] = decision.promote
+    assert verdicts == {"real training photos": True, "noise": False, "class means": False, "wrong class": False}, \
+        {name: decide(IMAGE_MODEL, policy, score_images(name, images, held), None, systems, POLICY).summary()
+         for name, images in challengers.items()}
 
 
 def test_kid_is_judged_within_its_own_spread():
@@ -149,7 +273,9 @@ def test_kid_is_judged_within_its_own_spread():
 def test_the_shipped_policy_has_baselines_for_both_models_and_is_fingerprinted():
     assert POLICY.version >= 2 and len(POLICY.sha256) == 64
     assert TEXT.baselines == ["template", "retrieve_fill"] and TEXT.primary.metric == "chrf"
-    assert POLICY.for_model(IMAGE_MODEL).baselines == ["class_mean", "noise"]
+    images = POLICY.for_model(IMAGE_MODEL)
+    assert images.baselines == ["class_mean", "class_colour_mean", "noise"] and images.references == ["real"]
+    assert images.writers == ["class_mean"] and images.floors["kid"].of == "real"
 
 
 def test_a_broken_policy_file_is_a_clear_error(tmp_path):
@@ -175,3 +301,16 @@ def test_the_decision_shows_every_system_each_interval_and_the_writer(demo):
     assert "Labels are written by the retrieve_fill baseline" in markdown
     assert "| metric | challenger v2 | template baseline | retrieve_fill baseline |" in markdown
     assert "- ✘ chrf 0 vs template" in markdown and "(95%)" in markdown
+
+
+def test_a_policy_that_names_an_unmeasured_system_or_a_metric_without_a_direction_is_refused():
+    base = {"primary": {"metric": "conditional_accuracy"}, "baselines": ["class_mean"], "references": ["real"],
+            "guards": {"kid": {"higher_is_better": False}}}
+    ModelPolicy.model_validate({**base, "versus": {"class_mean": {"kid": "better"}}, "floors": {"kid": {"max": 2, "of": "real"}}})
+    for bad, message in (({"versus": {"noise": {"kid": "better"}}}, "not one of the baselines"),
+                         ({"versus": {"class_mean": {"recall": "better"}}}, "higher is better"),
+                         ({"versus": {"class_mean": {"kid": "beats"}}}, "better"),
+                         ({"floors": {"kid": {"max": 2, "of": "champion"}}}, "neither a baseline nor a reference"),
+                         ({"writers": ["real"]}, "not baselines")):
+        with pytest.raises(ValueError, match=message):
+            ModelPolicy.model_validate({**base, **bad})

@@ -84,3 +84,57 @@ def test_two_gates_at_the_same_time_promote_at_most_once(data_root):
     assert champion_version(MODEL) == v1 and champion_history(MODEL) == [v1]
     verdicts = {r.run_id: MlflowClient().get_run(r.run_id).data.tags["verdict"] for r in results}
     assert sorted(verdicts.values()) == ["promote", "refuse"]
+
+
+def test_the_image_gate_measures_the_real_reference_and_keeps_the_sample_grid(data_root):
+    """An image challenger with the baselines and the real reference: the gate's run logs each
+    (references under ``reference.``), the challenger's per-class grid as a PNG file, and keeps it
+    for the report without inlining it in decision.json."""
+    import base64
+    import io
+    import json
+
+    from PIL import Image
+
+    from labelops.registry import IMAGE_MODEL
+
+    configure_mlflow(get_settings())
+    client = MlflowClient()
+    client.create_registered_model(IMAGE_MODEL)
+    version = str(client.create_model_version(IMAGE_MODEL, source="file:///nowhere/gan").version)
+    client.set_registered_model_alias(IMAGE_MODEL, "challenger", version)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 4), (10, 200, 10)).save(buffer, format="PNG")
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    def scores(system: str, share: float, kid: float, grid: bool = False) -> Scores:
+        correct = [1.0 if i < share * 100 else 0.0 for i in range(100)]
+        return Scores(system=system, kind="image", rows={"correct": correct, "tagged": correct},
+                      metrics={"n": 100.0, "conditional_accuracy": share, "tagger_accuracy": share, "kid": kid,
+                               "kid_std": 0.03},
+                      samples=[{"grid_png": png, "rows": ["Clothing > T-Shirts"]}] if grid else [])
+
+    measured = []
+
+    def baselines(evaluation, names, like):  # noqa: ANN001
+        measured.extend(names)
+        systems = {"class_mean": scores("class_mean", 0.80, 1.5), "class_colour_mean": scores("class_colour_mean", 0.80, 1.4),
+                   "noise": scores("noise", 0.25, 14.0), "real": scores("real", 0.90, 0.10)}
+        return {name: systems[name] for name in names}
+
+    result = run_gate(IMAGE_MODEL, EvaluationSet("snap", [], [], FactChecker()),
+                      evaluators={IMAGE_MODEL: lambda v, e: scores(f"version {v}", 0.82, 0.2, grid=True)},
+                      baseline_evaluators={IMAGE_MODEL: baselines})
+    assert measured == ["class_mean", "class_colour_mean", "noise", "real"]
+    assert result.promoted, result.summary
+    assert result.grids == {f"challenger v{version}": png} and "grids" not in result.model_dump()
+    run = client.get_run(result.run_id)
+    assert run.data.metrics["reference.real.kid"] == 0.10 and "baseline.noise.kid" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(result.run_id, "samples")}
+    assert artifacts == {f"samples/challenger-v{version}.png"}
+    decision = json.loads(open(client.download_artifacts(result.run_id, "decision.json")).read())
+    assert decision["samples"]["challenger"] == [{"rows": ["Clothing > T-Shirts"], "grid": f"samples/challenger-v{version}.png"}]
+    from labelops.gate import systems_table
+
+    headers, _ = systems_table(result)
+    assert "real (reference)" in headers and "noise baseline" in headers

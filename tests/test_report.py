@@ -88,3 +88,20 @@ def test_report_renders_pages_searches_and_executes_nothing_in_chromium(page, tm
         assert page.evaluate("window.__pwned") is None
         assert page.dialogs == []
         assert page.locator("img[src='x']").count() == 0
+
+
+def test_the_image_models_sample_grid_is_shown_and_only_a_png_is_let_in():
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 10, 10)).save(buffer, format="PNG")
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    image_gate = {**gate(), "model_name": "product-image-gan",
+                  "grids": {"challenger v2 <b>": png, "champion v9": 'x" onload="window.__grid=1'}}
+    html = render_report(run_id="r", snapshot_id="snap", labels=labels(3), gates=[image_gate], counts={"valid": 3},
+                         models={})
+    assert f'src="data:image/png;base64,{png}"' in html and "challenger v2 &lt;b&gt;" in html
+    assert "__grid" not in html and "champion v9" not in html  # not base64 of a PNG: left out

@@ -1,15 +1,21 @@
 """Measuring generated images offline: a classifier trained only on real images, and what it says.
 
 - **Evaluator**: a small CNN trained on the real *training* images of the snapshot (never on
-  generated ones), with flips and DiffAugment translation. Its accuracy on real held-out images
-  is the ceiling the generator is compared with.
+  generated ones), with flips and DiffAugment translation (never colour jitter). It has a class
+  head and, where the snapshot knows products' colours, a colour head beside it (its loss skips
+  images of unknown colour, -1), so its features know the category and the colour. Its accuracy
+  on real held-out images is the ceiling the generator is compared with.
 - **Conditional accuracy**: the share of images generated for a category that the evaluator
-  assigns to that category.
+  assigns to that category; **colour accuracy**: the same for the colour asked, where one was.
+- **Precision and recall** of the generated distribution (Kynkäänniemi et al. 2019, "Improved
+  precision and recall metric for assessing generative models"): each set's manifold is the
+  union of balls around its points reaching their k-th nearest neighbour (k = 3) in the
+  evaluator's feature space; precision is the share of generated images inside the real
+  manifold (realism), recall the share of real images inside the generated one (diversity).
 - **KID** (torchmetrics' Kernel Inception Distance, computed in the evaluator's feature space
   rather than Inception's): between real held-out images and a system's images. The subset size
   fits small sets (at most the smaller of the two sets).
-- **Baselines** (:func:`evaluate_systems`): real training images (the ceiling: what real data
-  scores against held-out real data), per-class mean images and uniform noise (the floors).
+- **Baselines**: per-class (or per class and colour) mean images and uniform noise (the floors).
 - **Inception FID** only when ``LABELOPS_INCEPTION_WEIGHTS`` names a local TorchScript Inception
   feature extractor (e.g. ``inception-2015-12-05.pt``: uint8 N×3×299×299 in, 2048 features out);
   nothing is ever downloaded.
@@ -21,7 +27,7 @@ import json
 import logging
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -33,14 +39,16 @@ from labelops.imagegen.diffaugment import translation
 
 log = logging.getLogger(__name__)
 
-Sampler = Callable[[torch.Tensor], torch.Tensor]
-"""labels → images in [-1, 1] (a generator, or a baseline)."""
+Sampler = Callable[..., torch.Tensor]
+"""(class ids, colour ids or None; -1 = no colour asked) → images in [-1, 1] (a generator, or a baseline)."""
 
 
 class EvaluatorNet(nn.Module):
-    """Conv–BN–ReLU stages halving the side down to 4×4, global average pooling, a linear classifier."""
+    """Conv–BN–ReLU stages halving the side down to 4×4, global average pooling, a linear class
+    head and, with ``num_colours``, a linear colour head on the same features."""
 
-    def __init__(self, num_classes: int, image_size: int, width: int = 32, features_dim: int = 128):
+    def __init__(self, num_classes: int, image_size: int, width: int = 32, features_dim: int = 128,
+                 num_colours: int = 0):
         super().__init__()
         layers: list[nn.Module] = []
         channels, side = 3, image_size
@@ -52,7 +60,8 @@ class EvaluatorNet(nn.Module):
         self.stages = nn.Sequential(*layers)
         self.project = nn.Sequential(nn.Conv2d(channels, features_dim, 3, padding=1), nn.ReLU(inplace=True))
         self.head = nn.Linear(features_dim, num_classes)
-        self.num_classes, self.image_size = num_classes, image_size
+        self.colour_head = nn.Linear(features_dim, num_colours) if num_colours else None
+        self.num_classes, self.image_size, self.num_colours = num_classes, image_size, num_colours
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.project(self.stages(x)).mean(dim=(2, 3))
@@ -60,12 +69,19 @@ class EvaluatorNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
+    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(class logits, colour logits or None)."""
+        features = self.features(x)
+        return self.head(features), None if self.colour_head is None else self.colour_head(features)
+
 
 @dataclass
 class Evaluator:
     net: EvaluatorNet
     classes: list[str]
     heldout_accuracy: float = float("nan")
+    colours: list[str] = field(default_factory=list)  # the colour head's names; empty: no colour head
+    heldout_colour_accuracy: float = float("nan")
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -73,6 +89,15 @@ class Evaluator:
         self.net.eval()
         return torch.cat([F.softmax(self.net(images[i:i + batch_size]), dim=1)
                           for i in range(0, len(images), batch_size)]) if len(images) else torch.zeros(0, len(self.classes))
+
+    @torch.no_grad()
+    def predict_colours(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        """Colour probabilities of images in [-1, 1] (N×0 without a colour head)."""
+        self.net.eval()
+        if self.net.colour_head is None or not len(images):
+            return torch.zeros(len(images), len(self.colours))
+        return torch.cat([F.softmax(self.net.colour_head(self.net.features(images[i:i + batch_size])), dim=1)
+                          for i in range(0, len(images), batch_size)])
 
     @torch.no_grad()
     def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -84,26 +109,41 @@ class Evaluator:
             return float("nan")
         return float((self.predict(images).argmax(1) == labels).float().mean())
 
+    def colour_accuracy(self, images: torch.Tensor, colour_labels: torch.Tensor) -> float:
+        """The colour head's accuracy on the images of a known colour (NaN when none, or no head)."""
+        known = colour_labels >= 0
+        if self.net.colour_head is None or not known.any():
+            return float("nan")
+        return float((self.predict_colours(images[known]).argmax(1) == colour_labels[known]).float().mean())
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         torch.save(self.net.state_dict(), folder / "evaluator.pt")
         (folder / "evaluator.json").write_text(json.dumps({
-            "classes": self.classes, "image_size": self.net.image_size, "heldout_accuracy": self.heldout_accuracy,
-            "trained_on": "real training images only"}, indent=2))
+            "classes": self.classes, "colours": self.colours, "image_size": self.net.image_size,
+            "heldout_accuracy": self.heldout_accuracy, "heldout_colour_accuracy": self.heldout_colour_accuracy,
+            "trained_on": "real training images only"}, indent=2, ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path) -> Evaluator:
         meta = json.loads((folder / "evaluator.json").read_text())
-        net = EvaluatorNet(len(meta["classes"]), meta["image_size"])
+        colours = meta.get("colours", [])
+        net = EvaluatorNet(len(meta["classes"]), meta["image_size"], num_colours=len(colours))
         net.load_state_dict(torch.load(folder / "evaluator.pt", map_location="cpu", weights_only=True))
-        return cls(net.eval(), meta["classes"], meta["heldout_accuracy"])
+        return cls(net.eval(), meta["classes"], meta["heldout_accuracy"], colours,
+                   meta.get("heldout_colour_accuracy", float("nan")))
 
 
 def train_evaluator(pixels: torch.Tensor, labels: torch.Tensor, classes: list[str], steps: int = 300,
-                    batch_size: int = 64, lr: float = 2e-3, seed: int = 0) -> Evaluator:
-    """Fit the evaluator on real training images (uint8 N×3×S×S) with flips and small shifts."""
+                    batch_size: int = 64, lr: float = 2e-3, seed: int = 0, colour_labels: torch.Tensor | None = None,
+                    colours: list[str] | None = None) -> Evaluator:
+    """Fit the evaluator on real training images (uint8 N×3×S×S) with flips and small shifts; with
+    ``colours`` and ``colour_labels`` (-1 = unknown, left out of the colour loss) a colour head too."""
     torch.manual_seed(seed)
-    net = EvaluatorNet(len(classes), pixels.shape[-1])
+    colours = list(colours or [])
+    if colour_labels is None or not colours or not bool((colour_labels >= 0).any()):
+        colours, colour_labels = [], None
+    net = EvaluatorNet(len(classes), pixels.shape[-1], num_colours=len(colours))
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(1, steps))
     images = normalise(pixels)
@@ -113,12 +153,44 @@ def train_evaluator(pixels: torch.Tensor, labels: torch.Tensor, classes: list[st
         x = images[index]
         flip = torch.rand(len(x)) < 0.5
         x = torch.where(flip[:, None, None, None], x.flip(3), x)
-        loss = F.cross_entropy(net(translation(x)), labels[index], label_smoothing=0.05)
+        class_logits, colour_logits = net.both(translation(x))
+        loss = F.cross_entropy(class_logits, labels[index], label_smoothing=0.05)
+        if colour_logits is not None:
+            wanted = colour_labels[index]
+            known = wanted >= 0
+            if known.any():  # a batch of unknown colours only has no colour loss (a mean over nothing is NaN)
+                loss = loss + F.cross_entropy(colour_logits[known], wanted[known], label_smoothing=0.05)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         schedule.step()
-    return Evaluator(net.eval(), list(classes))
+    return Evaluator(net.eval(), list(classes), colours=colours)
+
+
+# ---------------------------------------------------------------------- precision and recall
+def _knn_radii(points: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
+    """Each point's distance to its k-th nearest other point of the same set."""
+    k = min(k, len(points) - 1)
+    return torch.cat([torch.cdist(points[i:i + chunk], points).kthvalue(k + 1, dim=1).values  # +1: itself, at 0
+                      for i in range(0, len(points), chunk)])
+
+
+def _inside(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """Whether each point lies in at least one ball (centre, radius)."""
+    return torch.cat([(torch.cdist(points[i:i + chunk], centres) <= radii[None, :]).any(dim=1)
+                      for i in range(0, len(points), chunk)])
+
+
+def precision_recall(real_features: torch.Tensor, fake_features: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """(precision, recall) of generated features against real ones (Kynkäänniemi et al. 2019):
+    precision, the share of generated points within some real point's k-NN ball; recall, the share
+    of real points within some generated point's k-NN ball. NaN with fewer than two points a side."""
+    real, fake = real_features.double(), fake_features.double()
+    if len(real) < 2 or len(fake) < 2:
+        return float("nan"), float("nan")
+    precision = _inside(fake, real, _knn_radii(real, k)).double().mean()
+    recall = _inside(real, fake, _knn_radii(fake, k)).double().mean()
+    return float(precision), float(recall)
 
 
 # ------------------------------------------------------------------------------------- KID
@@ -148,18 +220,37 @@ def kid(real_features: torch.Tensor, fake_features: torch.Tensor, subsets: int =
 
 
 # -------------------------------------------------------------------------------- baselines
-def class_mean_sampler(pixels: torch.Tensor, labels: torch.Tensor, num_classes: int) -> Sampler:
-    """The floor that knows the category but has no diversity: the mean training image of the class."""
+def class_mean_sampler(pixels: torch.Tensor, labels: torch.Tensor, num_classes: int,
+                       colour_labels: torch.Tensor | None = None, num_colours: int = 0) -> Sampler:
+    """The floor that knows the category but has no diversity: the mean training image of the class;
+    with ``colour_labels`` (-1 = unknown) the mean image of the class in the colour asked (the
+    class's mean where the pair has no training image or no colour is asked): it knows what a
+    colour-conditioned generator knows."""
     images = normalise(pixels)
     overall = images.mean(0)
     means = torch.stack([images[labels == c].mean(0) if (labels == c).any() else overall for c in range(num_classes)])
-    return lambda requested: means[requested]
+    if colour_labels is None or num_colours == 0:
+        return lambda requested, colours=None: means[requested]
+    pairs = means[:, None].repeat(1, num_colours, 1, 1, 1)  # class × colour × image
+    for c in range(num_classes):
+        for k in range(num_colours):
+            chosen = (labels == c) & (colour_labels == k)
+            if chosen.any():
+                pairs[c, k] = images[chosen].mean(0)
+
+    def sample(requested: torch.Tensor, colours: torch.Tensor | None = None) -> torch.Tensor:
+        if colours is None:
+            return means[requested]
+        return torch.where((colours >= 0)[:, None, None, None], pairs[requested, colours.clamp(min=0)], means[requested])
+
+    return sample
 
 
 def noise_sampler(image_size: int, seed: int = 0) -> Sampler:
     """The floor that knows nothing: uniform noise."""
     generator = torch.Generator().manual_seed(seed)
-    return lambda requested: torch.rand(len(requested), 3, image_size, image_size, generator=generator) * 2 - 1
+    return lambda requested, colours=None: torch.rand(len(requested), 3, image_size, image_size,
+                                                      generator=generator) * 2 - 1
 
 
 # ------------------------------------------------------------------------- Inception FID

@@ -101,3 +101,138 @@ def test_inception_fid_only_from_a_local_file(trained, tmp_path):
     systems = {"good": lambda r: normalise(squares(r, seed=3)), "uniform noise": noise_sampler(16)}
     scores = scores_of(trained, systems, inception_weights=path)
     assert scores["good"].metrics["fid"] < scores["uniform noise"].metrics["fid"]
+
+
+# ------------------------------------------------------------------------- colours
+SHAPES = ["square", "bar"]  # the class is the shape; the colour is independent of it
+
+
+def shapes(labels: torch.Tensor, colours: torch.Tensor, size: int = 16, seed: int = 0) -> torch.Tensor:
+    """A square (class 0) or a wide bar (class 1) in one of COLOURS (jittered), at a random place, on white."""
+    generator = torch.Generator().manual_seed(seed)
+    pixels = torch.full((len(labels), 3, size, size), 255.0)
+    for i, (label, colour) in enumerate(zip(labels.tolist(), colours.tolist())):
+        h, w = (8, 8) if label == 0 else (3, 12)
+        top = int(torch.randint(0, size - h + 1, (1,), generator=generator))
+        left = int(torch.randint(0, size - w + 1, (1,), generator=generator))
+        value = (COLOURS[colour] + torch.randn(3, generator=generator) * 15).clamp(0, 255)
+        pixels[i, :, top:top + h, left:left + w] = value[:, None, None]
+    return pixels.to(torch.uint8)
+
+
+@pytest.fixture(scope="module")
+def coloured() -> HeldoutImages:
+    """Shapes in colours; a third of the training images' colours unknown (-1)."""
+    train_labels, train_colours = torch.arange(2).repeat(60), torch.arange(3).repeat_interleave(2).repeat(20)
+    known_colours = train_colours.clone()
+    known_colours[::3] = -1
+    held_labels, held_colours = torch.arange(2).repeat(18), torch.arange(3).repeat_interleave(2).repeat(6)
+    train = shapes(train_labels, train_colours, seed=1)
+    evaluator = train_evaluator(train, train_labels, SHAPES, steps=120, batch_size=32, seed=0,
+                                colour_labels=known_colours, colours=["red", "green", "blue"])
+    return HeldoutImages(evaluator, SHAPES, shapes(held_labels, held_colours, seed=2), held_labels, train, train_labels,
+                         ["red", "green", "blue"], held_colours, known_colours)
+
+
+def test_the_evaluator_reads_the_colour_beside_the_class_and_skips_unknown_colours(coloured, tmp_path):
+    evaluator, held = coloured.evaluator, coloured
+    assert evaluator.accuracy(normalise(held.real), held.labels) >= 0.9
+    assert evaluator.colour_accuracy(normalise(held.real), held.colour_labels) >= 0.9
+    evaluator.save(tmp_path / "e")
+    again = Evaluator.load(tmp_path / "e")
+    assert again.colours == ["red", "green", "blue"]
+    assert torch.allclose(again.predict_colours(normalise(held.real)), evaluator.predict_colours(normalise(held.real)),
+                          atol=1e-6)
+    # no colour known at all: no colour head, and nothing to read
+    blind = train_evaluator(held.train_pixels, held.train_labels, SHAPES, steps=2,
+                            colour_labels=torch.full_like(held.train_labels, -1), colours=["red", "green", "blue"])
+    assert blind.colours == [] and blind.net.colour_head is None
+    assert blind.colour_accuracy(normalise(held.real), held.colour_labels) != blind.colour_accuracy(normalise(held.real), held.colour_labels)  # NaN
+
+
+def test_colour_accuracy_tells_a_sampler_that_draws_the_colour_asked_from_one_that_ignores_it(coloured):
+    held = coloured
+
+    def asked(requested, colours):  # noqa: ANN001 - fresh shapes of the class, in the colour asked
+        return normalise(shapes(requested, colours, seed=5))
+
+    def ignores(requested, colours):  # noqa: ANN001 - the right shape, always red
+        return normalise(shapes(requested, torch.zeros_like(requested), seed=6))
+
+    good = score_images("good", asked(held.labels, held.colour_labels), held).metrics
+    blind = score_images("blind", ignores(held.labels, held.colour_labels), held).metrics
+    assert good["colour_accuracy"] >= 0.9 and blind["colour_accuracy"] <= 0.5
+    assert good["colour_n"] == 36 and good["conditional_accuracy"] >= 0.9 and blind["conditional_accuracy"] >= 0.9
+    assert good["colour_accuracy_low"] <= good["colour_accuracy"] <= good["colour_accuracy_high"]
+    # the class-and-colour means know the colour; the class means do not
+    from labelops.imagegen.evaluation import baseline_scores
+
+    baselines = baseline_scores(held, ["class_mean", "class_colour_mean", "real"])
+    assert baselines["class_colour_mean"].metrics["colour_accuracy"] > baselines["class_mean"].metrics["colour_accuracy"]
+    assert baselines["real"].metrics["colour_accuracy"] >= 0.9
+    assert good["kid"] < baselines["class_colour_mean"].metrics["kid"]
+
+
+def test_class_colour_means_are_the_mean_image_of_the_class_in_the_colour_asked():
+    pixels = torch.tensor([0, 10, 100, 200, 50], dtype=torch.uint8)[:, None, None, None].expand(5, 3, 2, 2).contiguous()
+    labels, colours = torch.tensor([0, 0, 0, 1, 1]), torch.tensor([0, 0, 1, -1, 1])
+    sample = class_mean_sampler(pixels, labels, 2, colours, 2)
+    drawn = sample(torch.tensor([0, 0, 0, 1, 1]), torch.tensor([0, 1, -1, 0, 1]))
+    expected = normalise(torch.tensor([5.0, 100.0, 110 / 3, 125.0, 50.0]))  # pair, pair, class, class (no pair), pair
+    assert torch.allclose(drawn[:, 0, 0, 0], expected, atol=1e-5)
+    assert torch.allclose(class_mean_sampler(pixels, labels, 2)(torch.tensor([1]))[0, 0, 0, 0], normalise(torch.tensor(125.0)))
+
+
+# ------------------------------------------------------------------ precision and recall
+def test_precision_and_recall_tell_realism_from_diversity():
+    from labelops.imagegen.evaluator import precision_recall
+
+    torch.manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [20.0, 0.0]])
+    real = torch.cat([torch.randn(100, 2) + centres[0], torch.randn(100, 2) + centres[1]])
+    same = torch.cat([torch.randn(100, 2) + centres[0], torch.randn(100, 2) + centres[1]])
+    one_mode = torch.randn(200, 2) + centres[0]  # realistic, but half the modes: recall drops, not precision
+    far = torch.randn(200, 2) + torch.tensor([0.0, 50.0])  # nothing like the real images
+    precision, recall = precision_recall(real, same)
+    assert precision >= 0.85 and recall >= 0.85
+    precision, recall = precision_recall(real, one_mode)
+    assert precision >= 0.85 and 0.35 <= recall <= 0.6
+    assert precision_recall(real, far) == (0.0, 0.0)
+    collapsed = torch.zeros(50, 2)  # one image drawn again and again: inside the real manifold, covers almost none
+    precision, recall = precision_recall(real, collapsed)
+    assert precision == 1.0 and recall < 0.05
+
+
+def test_the_scores_carry_intervals_precision_and_recall(trained):
+    evaluator, train, heldout = trained
+    held = HeldoutImages(evaluator, ["red", "green", "blue"], heldout[0], heldout[1], *train)
+    good = score_images("good", normalise(squares(held.labels, seed=3)), held).metrics
+    noise = score_images("noise", noise_sampler(16)(held.labels), held).metrics
+    assert good["conditional_accuracy_low"] <= good["conditional_accuracy"] <= good["conditional_accuracy_high"]
+    assert good["conditional_accuracy_high"] - good["conditional_accuracy_low"] < 0.3
+    assert good["precision"] > 0.5 and good["recall"] > 0.5 and noise["precision"] < 0.1
+    assert "colour_accuracy" not in good  # no colours known: none measured
+
+
+# ------------------------------------------------------------------------ sample grid
+def test_the_sample_grid_has_a_labelled_row_per_class_with_the_colours_asked(coloured):
+    import io
+
+    from PIL import Image
+
+    from labelops.imagegen.evaluation import sample_grid
+
+    asked = []
+
+    def generate(categories, colours):  # noqa: ANN001
+        asked.extend(zip(categories, colours))
+        ids = torch.tensor([SHAPES.index(c) for c in categories])
+        return shapes(ids, torch.tensor([["red", "green", "blue"].index(c) for c in colours]), seed=7)
+
+    png = sample_grid(generate, coloured, per_class=4, real_per_class=2)
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.height == 16 + 2 * (64 + 2) + 2  # a header, a row per class (16 px shown at 64)
+    assert [c for c, _ in asked] == ["square"] * 4 + ["bar"] * 4
+    assert {c for _, c in asked} == {"red", "green", "blue"}  # the colours of the class's real photos, in turn
+    labels = torch.tensor(list(image.crop((0, 16, 150, image.height)).convert("L").getdata()))
+    assert (labels < 128).sum() > 50  # the rows' names are written in the label column

@@ -144,10 +144,10 @@ class ProjectionHeads(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def judge(self, x: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None
+    def judge(self, x: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None, reconstruct: bool = False
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """(score, class logits, colour logits or None, the self-supervised loss: 0 unless the
-        architecture has one)."""
+        """(score, class logits, colour logits or None, the self-supervised loss when ``reconstruct``
+        and the architecture has one, else 0)."""
         return (*self.heads(self.features(x), y, c), x.new_zeros(()))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None
@@ -196,7 +196,158 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
         average.copy_(current)
 
 
-ARCHITECTURES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {"dcgan": (Generator, Discriminator)}
+# ------------------------------------------------------------------------ FastGAN-style networks
+class SkipExcitation(nn.Module):
+    """Skip-layer excitation (Liu et al., 2021): a low-resolution feature map gates the channels of
+    a high-resolution one (pool to 4×4, 4×4 conv to 1×1, LeakyReLU, 1×1 conv, sigmoid)."""
+
+    def __init__(self, low: int, high: int):
+        super().__init__()
+        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Conv2d(low, high, 4), nn.LeakyReLU(0.1),
+                                  nn.Conv2d(high, high, 1), nn.Sigmoid())
+
+    def forward(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+        return high * self.gate(low)
+
+
+class GluUp(nn.Module):
+    """Nearest ×2, then ``convs`` × (3×3 conv to twice the channels, conditional batch norm, GLU)."""
+
+    def __init__(self, channels_in: int, channels_out: int, num_classes: int, num_colours: int, convs: int = 1):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(channels_in if i == 0 else channels_out, 2 * channels_out, 3, padding=1)
+                                   for i in range(convs))
+        self.norms = nn.ModuleList(ConditionalBatchNorm2d(2 * channels_out, num_classes, num_colours)
+                                   for _ in range(convs))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        for conv, norm in zip(self.convs, self.norms):
+            x = F.glu(norm(conv(x), y, c), dim=1)
+        return x
+
+
+class FastGenerator(nn.Module):
+    """FastGAN's generator made class- and colour-conditional: noise → 4×4 → GLU upsampling blocks
+    (two convolutions up to 16×16, one above) → 3×3 conv → tanh; every block at 32 px and above is
+    gated by skip-layer excitation from the block eight times smaller."""
+
+    arch = "fastgan"
+
+    def __init__(self, num_classes: int, image_size: int = 64, z_dim: int = 128, width: int = 32, num_colours: int = 0):
+        super().__init__()
+        self.num_classes, self.image_size, self.z_dim, self.num_colours = num_classes, image_size, z_dim, num_colours
+        widths = _widths(image_size, width)
+        self.widths = widths
+        self.project = nn.Linear(z_dim, 2 * widths[0] * 16)
+        self.project_norm = ConditionalBatchNorm2d(2 * widths[0], num_classes, num_colours)
+        self.ups = nn.ModuleList(GluUp(a, b, num_classes, num_colours, convs=2 if 4 * 2 ** (i + 1) <= 16 else 1)
+                                 for i, (a, b) in enumerate(zip(widths, widths[1:])))
+        # block i (resolution 4·2^i) is gated by block i − 3 (an eighth of its side)
+        self.excite = nn.ModuleDict({str(i): SkipExcitation(widths[i - 3], widths[i])
+                                     for i in range(3, len(widths))})
+        self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.project(z).view(z.shape[0], -1, 4, 4)
+        feats = [F.glu(self.project_norm(x, y, c), dim=1)]
+        for i, up in enumerate(self.ups, start=1):
+            x = up(feats[-1], y, c)
+            if str(i) in self.excite:
+                x = self.excite[str(i)](feats[i - 3], x)
+            feats.append(x)
+        return torch.tanh(self.to_rgb(feats[-1]))
+
+    sample = Generator.sample
+
+
+class ResidualDown(nn.Module):
+    """Half the side: (4×4 stride-2 conv, LeakyReLU, 3×3 conv, LeakyReLU) averaged with (avg-pool, 1×1 conv),
+    spectrally normalised (FastGAN's DownBlockComp, without its batch norm: the discriminator's
+    classifier tags single photos in eval mode)."""
+
+    def __init__(self, channels_in: int, channels_out: int):
+        super().__init__()
+        self.main1 = spectral_norm(nn.Conv2d(channels_in, channels_out, 4, stride=2, padding=1))
+        self.main2 = spectral_norm(nn.Conv2d(channels_out, channels_out, 3, padding=1))
+        self.direct = spectral_norm(nn.Conv2d(channels_in, channels_out, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        main = F.leaky_relu(self.main2(F.leaky_relu(self.main1(x), 0.2)), 0.2)
+        direct = F.leaky_relu(self.direct(F.avg_pool2d(x, 2)), 0.2)
+        return (main + direct) / 2
+
+
+class Decoder(nn.Module):
+    """8×8 features → a 32×32 image (two GLU upsampling blocks): the discriminator's self-supervision."""
+
+    def __init__(self, channels_in: int, width: int):
+        super().__init__()
+        widths = [channels_in, 2 * width, width]
+        self.convs = nn.ModuleList(nn.Conv2d(a, 2 * b, 3, padding=1) for a, b in zip(widths, widths[1:]))
+        self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = F.glu(conv(F.interpolate(x, scale_factor=2, mode="nearest")), dim=1)
+        return torch.tanh(self.to_rgb(x))
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-1] == size:
+        return x
+    return F.interpolate(x, size=size, mode="area" if x.shape[-1] > size else "bilinear", align_corners=None)
+
+
+class FastDiscriminator(ProjectionHeads):
+    """FastGAN's discriminator with projection heads: a strided conv, residual down blocks to 8×8 and
+    to 4×4, summed over space into ``h``. Self-supervision on real images: one decoder draws the
+    whole image (at 32 px) from the 8×8 features, another a random quarter of it from that quarter
+    of the 16×16 features (at 64 px and above); the reconstruction loss is their L1 error."""
+
+    arch = "fastgan"
+
+    def __init__(self, num_classes: int, image_size: int = 64, width: int = 32, num_colours: int = 0):
+        super().__init__()
+        self.num_classes, self.image_size, self.num_colours = num_classes, image_size, num_colours
+        widths = list(reversed(_widths(image_size, width)))  # image_size → 4×4
+        self.first = spectral_norm(nn.Conv2d(3, widths[1], 4, stride=2, padding=1))
+        self.downs = nn.ModuleList(ResidualDown(a, b) for a, b in zip(widths[1:], widths[2:]))
+        self.resolutions = [image_size // 2 ** (i + 2) for i in range(len(self.downs))]  # after each down block
+        self.init_heads(widths[-1], num_classes, num_colours)
+        at_8 = widths[-2] if image_size > 8 else widths[-1]
+        self.decode_whole = Decoder(at_8, width)
+        self.decode_part = Decoder(widths[-3], width) if image_size >= 64 else None
+
+    def feature_maps(self, x: torch.Tensor) -> dict[int, torch.Tensor]:
+        maps = {x.shape[-1] // 2: F.leaky_relu(self.first(x), 0.2)}
+        h = maps[x.shape[-1] // 2]
+        for down in self.downs:
+            h = down(h)
+            maps[h.shape[-1]] = h
+        return maps
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feature_maps(x)[4].sum(dim=(2, 3))
+
+    def judge(self, x: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None, reconstruct: bool = False
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        maps = self.feature_maps(x)
+        score, logits, colour_logits = self.heads(maps[4].sum(dim=(2, 3)), y, c)
+        loss = x.new_zeros(())
+        if reconstruct:
+            loss = F.l1_loss(self.decode_whole(maps[min(8, max(maps))]), _resize(x, 32))
+            if self.decode_part is not None:
+                top, left = (int(v) for v in torch.randint(0, 2, (2,)))
+                part = maps[16][:, :, 8 * top:8 * top + 8, 8 * left:8 * left + 8]
+                half = x.shape[-1] // 2
+                crop = x[:, :, half * top:half * top + half, half * left:half * left + half]
+                loss = loss + F.l1_loss(self.decode_part(part), _resize(crop, 32))
+        return score, logits, colour_logits, loss
+
+
+ARCHITECTURES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
+    "dcgan": (Generator, Discriminator), "fastgan": (FastGenerator, FastDiscriminator)}
 """Generator and discriminator classes by the training config's ``arch``."""
 
 
@@ -263,7 +414,7 @@ class GanModule(L.LightningModule):
         # discriminator: hinge on real vs generated, cross-entropy of the classifiers on real images
         fake = self.generator(z, labels, c)
         real_scores, real_logits, real_colour_logits, recon = self.discriminator.judge(
-            diff_augment(real, hp.augment), labels, c)
+            diff_augment(real, hp.augment), labels, c, reconstruct=hp.recon_weight > 0)
         fake_scores, _, _, _ = self.discriminator.judge(diff_augment(fake.detach(), hp.augment), labels, c)
         d_adversarial = hinge_d_loss(real_scores, fake_scores)
         d_class = F.cross_entropy(real_logits, labels)

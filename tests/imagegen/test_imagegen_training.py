@@ -143,3 +143,20 @@ def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
     assert client.get_run(result.run_id).data.params["devices"] == "2"
     runs = client.search_runs([client.get_experiment_by_name(IMAGE_MODEL).experiment_id])
     assert [r.info.run_id for r in runs] == [result.run_id]  # rank 1 opened no run of its own
+
+
+def test_the_architecture_is_a_recorded_option(data_root, snapshot):
+    from mlflow import MlflowClient
+
+    from labelops.imagegen.model import FastDiscriminator, FastGenerator
+    from labelops.imagegen.train import build_module
+
+    config = GanTrainConfig(snapshot_id=snapshot, max_steps=2, arch="fastgan", **TINY)
+    assert config.key() != GanTrainConfig(snapshot_id=snapshot, max_steps=2, **TINY).key()
+    work = prepare(config)
+    run = MlflowClient().get_run(json.loads((work / "prepared.json").read_text())["run_id"])
+    assert run.data.params["arch"] == "fastgan" and run.data.params["recon_weight"] == "1.0"
+    assert int(run.data.params["colours"]) >= 2  # the demo's colours, counted
+    module = build_module(config, 8, 5)
+    assert isinstance(module.generator, FastGenerator) and isinstance(module.discriminator, FastDiscriminator)
+    assert module.hparams.arch == "fastgan" and module.hparams.num_colours == 5

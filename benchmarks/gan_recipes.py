@@ -46,6 +46,9 @@ RECIPES: dict[str, dict] = {
     "fastgan-w16": {"arch": "fastgan", "g_width": 16, "d_width": 16, "batch_size": 32},
     "fastgan-w8-norecon": {"arch": "fastgan", "g_width": 8, "d_width": 8, "batch_size": 32, "recon_weight": 0.0},
     "dcgan-w16-nocolour": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32, "colours": False},
+    "fastgan-w8-b16": {"arch": "fastgan", "g_width": 8, "d_width": 8, "batch_size": 16},
+    "dcgan-w16-b16-lr5": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 16, "lr_g": 5e-4, "lr_d": 5e-4},
+    "fastgan-w8-b16-lr5": {"arch": "fastgan", "g_width": 8, "d_width": 8, "batch_size": 16, "lr_g": 5e-4, "lr_d": 5e-4},
 }
 
 
@@ -128,7 +131,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> list[dict]:
     from labelops.snapshot import read_snapshot
     from labelops.storage import DataRoot
 
-    data = tempfile.mkdtemp(prefix=f"labelops-gan-recipes-{name}-")
+    data = str(args.data / name) if args.data else tempfile.mkdtemp(prefix=f"labelops-gan-recipes-{name}-")
     os.environ["LABELOPS_DATA"] = data
     get_settings.cache_clear()
     root = DataRoot(data)
@@ -216,6 +219,8 @@ def main() -> None:
     parser.add_argument("--evaluator-steps", type=int, default=400)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "labelops-gan-recipes")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="data root folder per data set (DATA/demo, ...), kept: a second run reuses its evaluator")
     args = parser.parse_args()
     torch.set_num_threads(1)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

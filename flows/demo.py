@@ -33,7 +33,7 @@ from tasks.shop import build_demo_shop
 # The demo's GAN: small enough to train, evaluate and register in about two minutes on two CPU cores.
 DEMO_IMAGE_SIZE = 64
 DEMO_GAN_WIDTH = 16
-DEMO_GAN_STEPS = 500
+DEMO_GAN_STEPS = 600
 
 
 @flow(name="demo", log_prints=True)

@@ -1,6 +1,6 @@
 """Training throughput of the conditional GAN: the Lightning module vs a plain PyTorch loop.
 
-    python benchmarks/gan_training.py [--steps 60] [--image-size 32] [--width 16] [--device cpu|cuda]
+    python benchmarks/gan_training.py [--steps 60] [--image-size 32] [--width 16] [--arch dcgan|fastgan] [--device cpu|cuda]
 
 Same model, same batches of demo-shop photos in the same order, same optimizers and the same
 step code (GanModule.adversarial_step: one discriminator and one generator update, then the
@@ -44,7 +44,8 @@ def fresh_module(num_classes: int, args: argparse.Namespace):  # noqa: ANN201
     from labelops.imagegen.model import GanModule
 
     torch.manual_seed(0)
-    return GanModule(num_classes, image_size=args.image_size, g_width=args.width, d_width=args.width, log_every=10**9)
+    return GanModule(num_classes, image_size=args.image_size, g_width=args.width, d_width=args.width, log_every=10**9,
+                     arch=args.arch)
 
 
 def run_lightning(data: list, num_classes: int, args: argparse.Namespace) -> tuple[float, float]:
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--arch", default="dcgan", help="labelops.imagegen.model.ARCHITECTURES")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
@@ -112,7 +114,7 @@ def main() -> None:
     from rich.table import Table
 
     table = Table(title=f"conditional GAN training, {args.steps} iterations × {args.batch_size} images, "
-                        f"{args.image_size} px, width {args.width}, {parameters / 1e6:.2f} M trainable parameters, "
+                        f"{args.arch}, {args.image_size} px, width {args.width}, {parameters / 1e6:.2f} M trainable parameters, "
                         f"{args.device}, {torch.get_num_threads()} threads, best of {args.repeats}")
     for column in ("run", "wall s", "images/s", "overhead (wall)", "CPU s", "images/CPU-s", "overhead (CPU)"):
         table.add_column(column, justify="left" if column == "run" else "right")

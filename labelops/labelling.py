@@ -83,8 +83,8 @@ class ImageLabeller(Protocol):
     def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
         """(category, confidence) for each PIL image (an empty list: no tagger)."""
 
-    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
-        """One generated PIL image per requested category."""
+    def sample(self, categories: Sequence[str], seed: int = 0, colours: Sequence[str | None] | None = None) -> list[Any]:
+        """One generated PIL image per requested category (and colour: None, any)."""
 
 
 def text_category(tags: Iterable[str], categories: Iterable[str]) -> str | None:
@@ -146,7 +146,7 @@ def make_labels(
                 text_source=text.source,
                 image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
         if image_model is not None:
-            label_images(labels, photos, image_model, root, run_id)
+            label_images(labels, photos, image_model, root, run_id, batch)
         if text_image is not None:
             generated = {i: _open_image(root, label.image) for i, label in enumerate(labels)
                          if label.image_generated and label.image}
@@ -188,19 +188,30 @@ def _product_categories(rows: Sequence[Mapping[str, Any]], tag_classifier: TagCl
     return own
 
 
-def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str) -> None:
-    """The image tagger's category for each photo; a generated image where there is none."""
+def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str,
+                 rows: Sequence[Mapping[str, Any]] | None = None) -> None:
+    """The image tagger's category for each photo; a generated image where there is none, of the
+    product's image class (:func:`~labelops.imagegen.data.class_of` its category path, e.g.
+    "Clothing > T-Shirts") in its colour (``attributes["color"]``; any colour where it has none)."""
+    from labelops.imagegen.data import CLASS_SEPARATOR, class_of, colour_of
+
     with_photo = [i for i, p in enumerate(photos) if p is not None]
     for i, (category, confidence) in zip(with_photo, image_model.tag([photos[i] for i in with_photo]) or []):
         labels[i].image_category, labels[i].image_category_confidence = category, float(confidence)
-        if labels[i].text_category:
-            labels[i].categories_agree = labels[i].text_category.casefold() == category.casefold()
+        if labels[i].text_category:  # the text names a top-level category; an image class may be a path below one
+            top = category.split(CLASS_SEPARATOR)[0]
+            labels[i].categories_agree = labels[i].text_category.casefold() in (category.casefold(), top.casefold())
     without = [i for i, p in enumerate(photos) if p is None]
     if not without:
         return
-    wanted = [labels[i].category if labels[i].category in image_model.categories else image_model.categories[0]
-              for i in without]
-    for i, image in zip(without, image_model.sample(wanted, seed=len(without))):
+    classes, frequency = image_model.categories, getattr(image_model, "frequency", None)
+    wanted, colours = [], []
+    for i in without:
+        row = rows[i] if rows is not None else {}
+        path = row.get("category_path") or ([labels[i].category] if labels[i].category else [])
+        wanted.append(class_of(path, classes, frequency) or classes[0])
+        colours.append(colour_of(row.get("attributes")))
+    for i, image in zip(without, image_model.sample(wanted, seed=len(without), colours=colours)):
         relative = catalog.generated_image(run_id, labels[i].label_id)
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
@@ -253,10 +264,11 @@ class GanLabeller:
     def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
         return self.gan.tag(images)
 
-    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
+    def sample(self, categories: Sequence[str], seed: int = 0, colours: Sequence[str | None] | None = None) -> list[Any]:
         from labelops.imagegen.data import uint8_to_pil
 
-        return [uint8_to_pil(pixels) for pixels in self.gan.generate(list(categories), seed=seed)]
+        colours = None if colours is None else list(colours)
+        return [uint8_to_pil(pixels) for pixels in self.gan.generate(list(categories), seed=seed, colours=colours)]
 
 
 def load_image_labeller(version: str) -> GanLabeller:
@@ -267,7 +279,8 @@ def load_image_labeller(version: str) -> GanLabeller:
 
 
 class ClassMeanLabeller:
-    """The image baseline as labelling needs it: the mean training photo of a category as the
+    """The image baseline as labelling needs it: the mean training photo of a category (of the
+    category in the colour asked for, where the training photos have that colour) as the
     placeholder of a product without a photo, and no tagger."""
 
     def __init__(self, rows: Sequence[Any], root: DataRoot, size: int = 64) -> None:
@@ -275,17 +288,30 @@ class ClassMeanLabeller:
 
         train = [r for r in rows if split_of(r["listing_id"]) == "train"]
         image_set = build_image_set(train, root, size)
-        self.categories = list(image_set.classes)
-        self._means = [image_set.pixels[image_set.labels == i].float().mean(0).round().to(image_set.pixels.dtype)
-                       for i in range(len(self.categories))]
+        self.categories, self.colours = list(image_set.classes), list(image_set.colours)
+        self.frequency = image_set.class_frequency()
+
+        def mean(mask: Any) -> Any:
+            return image_set.pixels[mask].float().mean(0).round().to(image_set.pixels.dtype)
+
+        self._means = [mean(image_set.labels == i) for i in range(len(self.categories))]
+        self._colour_means = {(i, k): mean((image_set.labels == i) & (image_set.colour_labels == k))
+                              for i in range(len(self.categories)) for k in range(len(self.colours))
+                              if bool(((image_set.labels == i) & (image_set.colour_labels == k)).any())}
 
     def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
         return []
 
-    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
+    def sample(self, categories: Sequence[str], seed: int = 0, colours: Sequence[str | None] | None = None) -> list[Any]:
         from labelops.imagegen.data import uint8_to_pil
 
-        return [uint8_to_pil(self._means[self.categories.index(c)]) for c in categories]
+        colours = list(colours) if colours is not None else [None] * len(categories)
+        images = []
+        for category, colour in zip(categories, colours):
+            i = self.categories.index(category)
+            k = self.colours.index(colour) if colour in self.colours else -1
+            images.append(uint8_to_pil(self._colour_means.get((i, k), self._means[i])))
+        return images
 
 
 class TaggedLabeller:
@@ -294,12 +320,13 @@ class TaggedLabeller:
 
     def __init__(self, writer: Any, tagger: Any | None) -> None:
         self.writer, self.tagger, self.categories = writer, tagger, list(writer.categories)
+        self.frequency = getattr(writer, "frequency", None)
 
     def tag(self, images: Sequence[Any]) -> list[tuple[str, float]]:
         return self.tagger.tag(images) if self.tagger is not None else []
 
-    def sample(self, categories: Sequence[str], seed: int = 0) -> list[Any]:
-        return self.writer.sample(categories, seed=seed)
+    def sample(self, categories: Sequence[str], seed: int = 0, colours: Sequence[str | None] | None = None) -> list[Any]:
+        return self.writer.sample(categories, seed=seed, colours=colours)
 
 
 def _text_writer(gates: Sequence[Any]) -> Writer:

@@ -1,9 +1,14 @@
 """Images for the conditional GAN: from a snapshot's listings to tensors, one class per category.
 
-- **Class**: the top-level category (``category_path[0]``). When every product of a snapshot
-  shares its top level (books.toscrape: all under "Books"), the first level below at which
-  products differ is used instead (``category_level=None``, the default); a number fixes the level.
-  The ``max_classes`` most frequent categories with at least ``min_class_images`` images are kept.
+- **Class**: the category path down to a level, joined with " > " ("Clothing > T-Shirts"). By
+  default (``level=None``) the deepest level, at most :data:`MAX_LEVEL`, at which products still
+  differ and at which the kept classes (the ``max_classes`` most frequent with at least
+  ``min_class_images`` images) hold most products (:func:`pick_level`); a number fixes the level.
+  :func:`class_of` maps any listing's category path to one of the classes.
+- **Colour**: ``attributes["color"]`` (or ``"colour"``), lower-cased. The vocabulary
+  (:attr:`ImageSet.colours`) is the at most :data:`MAX_COLOURS` most frequent values with at least
+  :data:`MIN_COLOUR_IMAGES` images; :attr:`ImageSet.colour_labels` indexes it, ``-1`` for a
+  listing without a colour or with a rare one.
 - **Pixels**: the listing's first image, transparency flattened on white, padded to a square on
   white, resized (Lanczos), stored as uint8; :func:`normalise` maps them to [-1, 1] for the models.
 - **Skipped, never fatal**: a product without a category, without an image (none listed, or the
@@ -35,6 +40,11 @@ log = logging.getLogger(__name__)
 
 WHITE = (255, 255, 255)
 SKIP_REASONS = ("no_category", "missing", "unreadable", "rare_category")
+CLASS_SEPARATOR = " > "
+MAX_LEVEL = 2
+"""The deepest category level (0: the top) a class is taken at by default."""
+MAX_COLOURS = 24
+MIN_COLOUR_IMAGES = 3
 MAX_IMAGE_PIXELS = 50_000_000
 """An image declaring more pixels than this is not decoded (counted as unreadable)."""
 
@@ -48,14 +58,70 @@ def category_of(path: Sequence[str] | None, level: int = 0) -> str | None:
     return value or None
 
 
-def pick_level(paths: Iterable[Sequence[str] | None]) -> int:
-    """The top level, or the first level below it at which the products' categories differ."""
+def class_name(path: Sequence[str] | None, level: int) -> str | None:
+    """The path down to ``level`` joined with " > " ("Clothing > T-Shirts"), or None when shorter."""
+    if not path or len(path) <= level:
+        return None
+    parts = [str(p).strip() for p in path[:level + 1]]
+    return CLASS_SEPARATOR.join(parts) if all(parts) else None
+
+
+def _kept(frequency: Counter, max_classes: int, min_class_images: int) -> list[str]:
+    return [c for c, n in frequency.most_common() if n >= min_class_images][:max_classes]
+
+
+def pick_level(paths: Iterable[Sequence[str] | None], min_class_images: int = 2, max_classes: int = 16,
+               max_level: int = MAX_LEVEL) -> int:
+    """The deepest level (at most ``max_level``) at which the products differ (two classes or more)
+    and the classes kept there hold most products; else the first level at which they differ; else 0."""
     paths = [p for p in paths if p]
-    depth = max((len(p) for p in paths), default=0)
-    for level in range(depth):
-        if len({category_of(p, level) for p in paths} - {None}) >= 2:
+    depth = min(max((len(p) for p in paths), default=0), max_level + 1)
+    differ = [level for level in range(depth) if len({class_name(p, level) for p in paths} - {None}) >= 2]
+    for level in reversed(differ):
+        frequency = Counter(c for c in (class_name(p, level) for p in paths) if c is not None)
+        kept = _kept(frequency, max_classes, min_class_images)
+        if len(kept) >= 2 and 2 * sum(frequency[c] for c in kept) > len(paths):
             return level
-    return 0
+    return differ[0] if differ else 0
+
+
+def class_of(category_path: Sequence[str] | None, classes: Sequence[str],
+             frequency: Mapping[str, int] | None = None) -> str | None:
+    """The class (of ``classes``) of a listing's category path: the longest prefix of the path that
+    is a class (case-insensitive); a path only as deep as the top of some classes gets the most
+    frequent of them (by ``frequency``, else the first); None when nothing matches."""
+    if not category_path:
+        return None
+    parts = [str(p).strip() for p in category_path]
+    spelled = {c.casefold(): c for c in classes}
+    for depth in range(len(parts), 0, -1):
+        found = spelled.get(CLASS_SEPARATOR.join(parts[:depth]).casefold())
+        if found is not None:
+            return found
+    prefix = (CLASS_SEPARATOR.join(parts) + CLASS_SEPARATOR).casefold()
+    below = [c for c in classes if c.casefold().startswith(prefix)]
+    if not below:
+        return None
+    return max(below, key=lambda c: (frequency or {}).get(c, 0)) if frequency else below[0]
+
+
+def colour_of(attributes: Any) -> str | None:
+    """The listing's colour, lower-cased: ``attributes["color"]`` or ``["colour"]`` (any case of the key).
+    ``attributes`` is a mapping or a list of (key, value) pairs (how Arrow returns a map)."""
+    if not attributes:
+        return None
+    items = attributes.items() if isinstance(attributes, Mapping) else attributes
+    for key, value in items:
+        if str(key).strip().casefold() in ("color", "colour") and value is not None and str(value).strip():
+            return " ".join(str(value).split()).casefold()
+    return None
+
+
+def colour_vocabulary(colours: Iterable[str | None], max_colours: int = MAX_COLOURS,
+                      min_images: int = MIN_COLOUR_IMAGES) -> list[str]:
+    """The most frequent colours with at least ``min_images`` images, at most ``max_colours``, sorted."""
+    frequency = Counter(c for c in colours if c)
+    return sorted(c for c, n in frequency.most_common(max_colours) if n >= min_images)
 
 
 # ------------------------------------------------------------------------------------ pixels
@@ -160,17 +226,36 @@ class ImageSet:
     classes: list[str]
     level: int
     skipped: dict[str, int] = field(default_factory=dict)
+    colours: list[str] = field(default_factory=list)  # the colour vocabulary
+    colour_labels: torch.Tensor | None = None  # N int64, indexes ``colours``; -1: none or a rare one
+
+    def __post_init__(self) -> None:
+        if self.colour_labels is None:  # a set saved before colours
+            self.colour_labels = torch.full((len(self.labels),), -1, dtype=torch.long)
+
+    def class_frequency(self) -> dict[str, int]:
+        counts = Counter(self.labels.tolist())
+        return {c: counts.get(i, 0) for i, c in enumerate(self.classes)}
 
     def subset(self, *splits: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Pixels and labels of the given splits."""
-        index = torch.tensor([i for i, s in enumerate(self.splits) if s in splits], dtype=torch.long)
+        index = self._index(splits)
         return self.pixels[index], self.labels[index]
+
+    def subset_with_colours(self, *splits: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pixels, labels and colour labels of the given splits."""
+        index = self._index(splits)
+        return self.pixels[index], self.labels[index], self.colour_labels[index]
+
+    def _index(self, splits: Sequence[str]) -> torch.Tensor:
+        return torch.tensor([i for i, s in enumerate(self.splits) if s in splits], dtype=torch.long)
 
     def counts(self) -> dict[str, int]:
         """Images by split and skipped products by reason (for the run's params)."""
         by_split = Counter(self.splits)
         return {**{f"images_{s}": by_split.get(s, 0) for s in ("train", "val", "test")},
-                "classes": len(self.classes), **{f"skipped_{r}": self.skipped.get(r, 0) for r in SKIP_REASONS}}
+                "classes": len(self.classes), "colours": len(self.colours),
+                "images_with_colour": int((self.colour_labels >= 0).sum()), **{f"skipped_{r}": self.skipped.get(r, 0) for r in SKIP_REASONS}}
 
     def save(self, path: Path) -> None:
         torch.save(self.__dict__, path)
@@ -181,14 +266,16 @@ class ImageSet:
 
 
 def build_image_set(rows: Iterable[Mapping[str, Any]], root: DataRoot, size: int, level: int | None = None,
-                    max_classes: int = 16, min_class_images: int = 2) -> ImageSet:
+                    max_classes: int = 16, min_class_images: int = 2, max_colours: int = MAX_COLOURS,
+                    min_colour_images: int = MIN_COLOUR_IMAGES) -> ImageSet:
     """Load the first image of every listing with a category; skip and count the rest."""
     rows = list(rows)
-    level = pick_level(r.get("category_path") for r in rows) if level is None else level
+    if level is None:
+        level = pick_level((r.get("category_path") for r in rows), min_class_images, max_classes)
     skipped: Counter[str] = Counter({reason: 0 for reason in SKIP_REASONS})
-    loaded: list[tuple[str, str, torch.Tensor]] = []
+    loaded: list[tuple[str, str, torch.Tensor, str | None]] = []
     for row in rows:
-        category = category_of(row.get("category_path"), level)
+        category = class_name(row.get("category_path"), level)
         if category is None:
             skipped["no_category"] += 1
             continue
@@ -197,24 +284,27 @@ def build_image_set(rows: Iterable[Mapping[str, Any]], root: DataRoot, size: int
         if pixels is None:
             skipped[problem] += 1
             continue
-        loaded.append((row["listing_id"], category, pixels))
-    frequency = Counter(category for _, category, _ in loaded)
-    kept = [c for c, n in frequency.most_common() if n >= min_class_images][:max_classes]
-    classes = sorted(kept)
+        loaded.append((row["listing_id"], category, pixels, colour_of(row.get("attributes"))))
+    frequency = Counter(item[1] for item in loaded)
+    classes = sorted(_kept(frequency, max_classes, min_class_images))
     index = {c: i for i, c in enumerate(classes)}
     chosen = [item for item in loaded if item[1] in index]
     skipped["rare_category"] += len(loaded) - len(chosen)
     if skipped["missing"] or skipped["unreadable"]:
         log.warning("image set: skipped %d products without an image and %d with an unreadable one",
                     skipped["missing"], skipped["unreadable"])
-    pixels = torch.stack([p for _, _, p in chosen]) if chosen else torch.zeros((0, 3, size, size), dtype=torch.uint8)
-    return ImageSet(pixels=pixels, labels=torch.tensor([index[c] for _, c, _ in chosen], dtype=torch.long),
-                    listing_ids=[i for i, _, _ in chosen], splits=[split_of(i) for i, _, _ in chosen],
-                    classes=classes, level=level, skipped=dict(skipped))
+    colours = colour_vocabulary((item[3] for item in chosen), max_colours, min_colour_images)
+    colour_index = {c: i for i, c in enumerate(colours)}
+    pixels = torch.stack([item[2] for item in chosen]) if chosen else torch.zeros((0, 3, size, size), dtype=torch.uint8)
+    return ImageSet(pixels=pixels, labels=torch.tensor([index[item[1]] for item in chosen], dtype=torch.long),
+                    listing_ids=[item[0] for item in chosen], splits=[split_of(item[0]) for item in chosen],
+                    classes=classes, level=level, skipped=dict(skipped), colours=colours,
+                    colour_labels=torch.tensor([colour_index.get(item[3], -1) for item in chosen], dtype=torch.long))
 
 
 class ImageDataModule(L.LightningDataModule):
-    """The training split of an :class:`ImageSet` file, as shuffled batches of (uint8 pixels, labels)."""
+    """The training split of an :class:`ImageSet` file, as shuffled batches of (uint8 pixels, labels,
+    colour labels)."""
 
     def __init__(self, path: str | Path, batch_size: int, num_workers: int = 0):
         super().__init__()
@@ -223,10 +313,10 @@ class ImageDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         image_set = ImageSet.load(self.path)
-        pixels, labels = image_set.subset("train")
+        pixels, labels, colours = image_set.subset_with_colours("train")
         if len(labels) == 0:  # tiny snapshots: every image trains
-            pixels, labels = image_set.pixels, image_set.labels
-        self.train = TensorDataset(pixels, labels)
+            pixels, labels, colours = image_set.pixels, image_set.labels, image_set.colour_labels
+        self.train = TensorDataset(pixels, labels, colours)
 
     def train_dataloader(self) -> DataLoader:
         assert self.train is not None

@@ -50,18 +50,23 @@ DESCRIPTION = ("Product image GAN: a class-conditional GAN (EMA generator) that 
                "(input: a `category` column to generate, an `image` column to tag; params task, seed, per_category).")
 
 MODULE_ARGS = ("image_size", "z_dim", "g_width", "d_width", "lr_g", "lr_d", "ac_weight", "ema_decay", "ema_start",
-               "augment", "seed")
+               "augment", "seed", "arch", "colour_dropout", "recon_weight")
 
 
 class GanTrainConfig(training.TrainConfig):
     """Everything that defines one GAN training; its hash is the training's key."""
 
-    recipe: str = Field("gan-v1", description="version of the data preparation; change it when that changes")
+    recipe: str = Field("gan-v2", description="version of the data preparation; change it when that changes")
+    arch: str = Field("dcgan", description="generator and discriminator (labelops.imagegen.model.ARCHITECTURES)")
     image_size: int = Field(64, description="32, 64 or 128 (any power of two ≥ 8)")
-    category_level: int | None = Field(None, description="category_path level to condition on; None: the top level "
-                                                         "(or the first level at which products differ)")
+    category_level: int | None = Field(None, description="category_path level to condition on (0: the top); None: "
+                                                         "the deepest (≤ 2) at which the kept classes hold most products")
     max_classes: int = 16
     min_class_images: int = 2
+    max_colours: int = Field(24, description="colours conditioned on (0: none): the most frequent with min_colour_images")
+    min_colour_images: int = 3
+    colour_dropout: float = Field(0.3, description="share of known colours trained as 'any colour'")
+    recon_weight: float = Field(1.0, description="weight of the discriminator's reconstruction loss (fastgan)")
     z_dim: int = 128
     g_width: int = 16
     d_width: int = 16
@@ -90,16 +95,17 @@ def prepare(config: GanTrainConfig, settings: Settings | None = None) -> Path:
     if prepared:
         return work
     root = DataRoot(settings.data)
-    rows = read_snapshot(root, config.snapshot_id, columns=["listing_id", "category_path", "images"]).to_pylist()
+    rows = read_snapshot(root, config.snapshot_id,
+                         columns=["listing_id", "category_path", "images", "attributes"]).to_pylist()
     image_set = build_image_set(rows, root, config.image_size, config.category_level, config.max_classes,
-                                config.min_class_images)
+                                config.min_class_images, config.max_colours, config.min_colour_images)
     if len(image_set.labels) == 0:
         raise ValueError(f"snapshot {config.snapshot_id} has no product with a readable image and a category "
                          f"(skipped: {image_set.skipped})")
     image_set.save(work / "images.pt")
     counts = image_set.counts()
-    (work / "classes.json").write_text(json.dumps({"classes": image_set.classes, "category_level": image_set.level},
-                                                  indent=2, ensure_ascii=False))
+    (work / "classes.json").write_text(json.dumps({"classes": image_set.classes, "category_level": image_set.level,
+                                                   "colours": image_set.colours}, indent=2, ensure_ascii=False))
     run_id = training.start_run(IMAGE_MODEL, config, config.key(), config.snapshot_id,
                                 f"gan-{config.snapshot_id}-{config.key()[:6]}", settings,
                                 {**counts, "category_level_used": image_set.level})
@@ -113,10 +119,10 @@ def prepare(config: GanTrainConfig, settings: Settings | None = None) -> Path:
 
 
 # ---------------------------------------------------------------------------------------- fit
-def build_module(config: GanTrainConfig, num_classes: int):  # noqa: ANN201 - GanModule, imported lazily
+def build_module(config: GanTrainConfig, num_classes: int, num_colours: int = 0):  # noqa: ANN201 - GanModule
     from labelops.imagegen.model import GanModule
 
-    return GanModule(num_classes, betas=config.betas, log_every=config.log_every_steps,
+    return GanModule(num_classes, num_colours=num_colours, betas=config.betas, log_every=config.log_every_steps,
                      sample_every=config.sample_every_steps, sample_columns=config.grid_columns,
                      **{name: getattr(config, name) for name in MODULE_ARGS})
 
@@ -133,8 +139,9 @@ def fit(work: Path) -> None:
     prepared = json.loads((work / "prepared.json").read_text())
     run_id = prepared["run_id"]
     L.seed_everything(config.seed, workers=True, verbose=False)
-    classes = ImageSet.load(work / "images.pt").classes
-    module = build_module(config, len(classes))
+    image_set = ImageSet.load(work / "images.pt")
+    classes, colours = image_set.classes, image_set.colours
+    module = build_module(config, len(classes), len(colours))
     samples = work / "samples"
 
     def log_grid(iteration: int, image) -> None:  # noqa: ANN001 - a PIL image
@@ -166,7 +173,7 @@ def fit(work: Path) -> None:
         torch.save(module.generator_ema.state_dict(), final / "generator.pt")
         torch.save(module.discriminator.state_dict(), final / "discriminator.pt")
         (final / "meta.json").write_text(json.dumps({
-            "classes": classes, "image_size": config.image_size, "z_dim": config.z_dim, "g_width": config.g_width,
+            "classes": classes, "colours": colours, "arch": config.arch, "image_size": config.image_size, "z_dim": config.z_dim, "g_width": config.g_width,
             "d_width": config.d_width, "snapshot_id": config.snapshot_id, "training_key": config.key()},
             indent=2, ensure_ascii=False))
         samples.mkdir(exist_ok=True)

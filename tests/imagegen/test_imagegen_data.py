@@ -8,8 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from labelops.imagegen.data import (ImageDataModule, _is_file, ImageSet, build_image_set, category_of, denormalise, grid_image,
-                                    normalise, open_image, pick_level, pil_to_uint8, to_square)
+from labelops.imagegen.data import (ImageDataModule, _is_file, ImageSet, build_image_set, category_of, class_of,
+                                    colour_of, colour_vocabulary, denormalise, grid_image, normalise, open_image,
+                                    pick_level, pil_to_uint8, to_square)
 from labelops.storage import DataRoot
 
 
@@ -54,8 +55,35 @@ def test_levels():
     assert category_of(["Clothing", "T-Shirts"]) == "Clothing"
     assert category_of(["Books", "Poetry"], 1) == "Poetry"
     assert category_of([], 0) is None
-    assert pick_level([["Clothing", "A"], ["Home", "B"]]) == 0
-    assert pick_level([["Books", "Poetry"], ["Books", "Travel"], None]) == 1  # everything under "Books"
+    assert pick_level([["Books", "Poetry"]] * 2 + [["Books", "Travel"]] * 2 + [None]) == 1  # all under "Books"
+    # the deepest level at which products differ and the kept classes hold most products
+    assert pick_level([["Clothing", "Shirts"]] * 3 + [["Home", "Mugs"]] * 3) == 1
+    assert pick_level([["Clothing", "Shirts", "Polo"]] * 3 + [["Home", "Mugs", "Tall"]] * 3) == 2
+    assert pick_level([["Clothing", "Shirts", "Polo"]] * 3 + [["Home", "Mugs", "Tall"]] * 3, max_level=1) == 1
+    # one product per sub-category: the sub-categories are rare, the top level is kept
+    assert pick_level([["Clothing", f"S{i}"] for i in range(4)] + [["Home", f"H{i}"] for i in range(4)]) == 0
+    # level 2 holds only a minority (most paths stop at level 1): level 1
+    assert pick_level([["A", "X"]] * 5 + [["B", "Y"]] * 5 + [["A", "X", "1"]] * 2 + [["B", "Y", "2"]] * 2) == 1
+
+
+def test_class_of_maps_a_listing_to_its_class():
+    classes = ["Clothing > Sneakers", "Clothing > T-Shirts", "Home & Kitchen > Mugs", "Toys"]
+    assert class_of(["Clothing", "T-Shirts"], classes) == "Clothing > T-Shirts"
+    assert class_of(["clothing", "t-shirts", "Polo"], classes) == "Clothing > T-Shirts"  # the longest prefix
+    assert class_of(["Toys", "Robots"], classes) == "Toys"
+    assert class_of(["Clothing"], classes) == "Clothing > Sneakers"  # the top level only: the first sub-class
+    frequency = {"Clothing > Sneakers": 3, "Clothing > T-Shirts": 9}
+    assert class_of(["Clothing"], classes, frequency) == "Clothing > T-Shirts"  # … or the most frequent
+    assert class_of(["Garden", "Tools"], classes) is None and class_of(None, classes) is None
+    assert class_of(["Clothing", "T-Shirts"], ["Clothing", "Home"]) == "Clothing"  # a model of top-level classes
+
+
+def test_colours():
+    assert colour_of({"color": " Navy  Blue "}) == "navy blue" and colour_of({"Colour": "Red"}) == "red"
+    assert colour_of([("Brand", "X"), ("Color", "Black")]) == "black"  # Arrow's map: a list of pairs
+    assert colour_of({"material": "cotton"}) is None and colour_of(None) is None
+    assert colour_vocabulary(["red"] * 3 + ["blue"] * 5 + ["teal"] * 2 + [None]) == ["blue", "red"]
+    assert colour_vocabulary(["a"] * 5 + ["b"] * 4 + ["c"] * 3, max_colours=2) == ["a", "b"]
 
 
 def test_missing_and_unreadable_images_are_counted_and_skipped(tmp_path):
@@ -96,8 +124,39 @@ def test_missing_and_unreadable_images_are_counted_and_skipped(tmp_path):
     assert again.listing_ids == image_set.listing_ids and torch.equal(again.pixels, image_set.pixels)
     data = ImageDataModule(tmp_path / "images.pt", batch_size=2)
     data.setup()
-    pixels, labels = next(iter(data.train_dataloader()))
-    assert pixels.dtype == torch.uint8 and labels.dtype == torch.long
+    pixels, labels, colours = next(iter(data.train_dataloader()))
+    assert pixels.dtype == torch.uint8 and labels.dtype == torch.long and colours.tolist() == [-1, -1]
+
+
+def test_sub_categories_and_colours_become_labels(tmp_path):
+    root = DataRoot(str(tmp_path))
+    with root.open("images/x.jpg", "wb") as handle:
+        handle.write(jpeg((1, 2, 3)))
+    rows = [{"listing_id": f"{sub}{colour}{i}", "category_path": ["Clothing", sub], "images": ["images/x.jpg"],
+             "attributes": {"color": colour}}
+            for sub, colour, n in (("Shirts", "Red", 3), ("Shirts", "Blue", 3), ("Shoes", "Red", 2), ("Shoes", "Gold", 1))
+            for i in range(n)]
+    rows.append({"listing_id": "plain", "category_path": ["Clothing", "Shoes"], "images": ["images/x.jpg"]})
+    image_set = build_image_set(rows, root, size=8)
+    assert image_set.level == 1 and image_set.classes == ["Clothing > Shirts", "Clothing > Shoes"]
+    assert image_set.colours == ["blue", "red"]  # gold: one image, rare
+    by_id = dict(zip(image_set.listing_ids, image_set.colour_labels.tolist()))
+    assert by_id["ShirtsRed0"] == 1 and by_id["ShirtsBlue0"] == 0 and by_id["ShoesGold0"] == -1 and by_id["plain"] == -1
+    assert image_set.counts()["colours"] == 2 and image_set.counts()["images_with_colour"] == 8
+    assert image_set.class_frequency() == {"Clothing > Shirts": 6, "Clothing > Shoes": 4}
+    assert build_image_set(rows, root, size=8, level=0).classes == ["Clothing"]  # a fixed level still works
+    assert build_image_set(rows, root, size=8, max_colours=0).colours == []
+
+
+def test_an_image_set_saved_before_colours_loads(tmp_path):
+    old = {"pixels": torch.zeros((2, 3, 8, 8), dtype=torch.uint8), "labels": torch.tensor([0, 1]),
+           "listing_ids": ["a", "b"], "splits": ["train", "test"], "classes": ["Home", "Toys"], "level": 0,
+           "skipped": {}}
+    torch.save(old, tmp_path / "images.pt")
+    image_set = ImageSet.load(tmp_path / "images.pt")
+    assert image_set.colours == [] and image_set.colour_labels.tolist() == [-1, -1]
+    pixels, labels, colours = image_set.subset_with_colours("train")
+    assert labels.tolist() == [0] and colours.tolist() == [-1]
 
 
 def test_max_classes_keeps_the_most_frequent(tmp_path):
@@ -116,6 +175,9 @@ def test_demo_photos_load(tmp_path, size):
 
     root = DataRoot(str(tmp_path))
     rows = [listing.model_dump() for listing in demo_listings(12, images_root=root)]
-    image_set = build_image_set(rows, root, size=size)
+    image_set = build_image_set(rows, root, size=size, min_class_images=1)
     assert len(image_set.labels) == len(rows) and image_set.pixels.shape[-1] == size
-    assert set(image_set.classes) <= {"Clothing", "Home & Kitchen", "Bags & Accessories", "Electronics"}
+    assert set(image_set.classes) <= {"Clothing > T-Shirts", "Clothing > Sneakers", "Home & Kitchen > Mugs",
+                                      "Home & Kitchen > Lamps", "Home & Kitchen > Chairs", "Bags & Accessories > Backpacks",
+                                      "Bags & Accessories > Watches", "Electronics > Headphones"}
+    assert len(image_set.classes) >= 5 and image_set.level == 1

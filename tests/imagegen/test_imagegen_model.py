@@ -6,12 +6,15 @@ import lightning as L
 import pytest
 import torch
 
-from labelops.imagegen.model import Discriminator, GanModule, Generator, ema_update, hinge_d_loss
+from labelops.imagegen.data import normalise
+from labelops.imagegen.model import (ARCHITECTURES, Discriminator, GanModule, Generator, build_networks, colour_ids,
+                                     ema_update, hinge_d_loss)
 
 
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
 @pytest.mark.parametrize("size", [32, 64, 128])
-def test_shapes_at_every_size(size):
-    generator, discriminator = Generator(3, size, z_dim=16, width=8), Discriminator(3, size, width=8)
+def test_shapes_at_every_size(arch, size):
+    generator, discriminator = build_networks(arch, 3, size, z_dim=16, g_width=8, d_width=8)
     labels = torch.tensor([0, 1, 2, 1])
     images = generator(torch.randn(4, 16), labels)
     assert images.shape == (4, 3, size, size)
@@ -19,6 +22,59 @@ def test_shapes_at_every_size(size):
     scores, logits = discriminator(images, labels)
     assert scores.shape == (4,) and logits.shape == (4, 3)
     assert discriminator.classify(images).shape == (4, 3)
+    # with colours: a colour id per image (-1 and None: any colour), colour logits, and (fastgan) a reconstruction loss
+    generator, discriminator = build_networks(arch, 3, size, z_dim=16, g_width=8, d_width=8, num_colours=5)
+    colours = torch.tensor([0, 4, -1, 2])
+    images = generator(torch.randn(4, 16), labels, colours)
+    assert images.shape == (4, 3, size, size) and generator(torch.randn(4, 16), labels).shape == images.shape
+    scores, logits, colour_logits, recon = discriminator.judge(images, labels, colours, reconstruct=True)
+    assert scores.shape == (4,) and logits.shape == (4, 3) and colour_logits.shape == (4, 5)
+    assert (float(recon) > 0) == (arch == "fastgan") and float(discriminator.judge(images, labels, colours)[3]) == 0
+
+
+def test_colour_ids_map_unknown_to_any():
+    assert colour_ids(torch.tensor([0, 2, -1, 7]), 3, 4).tolist() == [0, 2, 3, 3]
+    assert colour_ids(None, 3, 2).tolist() == [3, 3]
+
+
+def test_unknown_architecture():
+    with pytest.raises(ValueError, match="unknown GAN architecture"):
+        build_networks("stylegan9", 2, 32, 16, 8, 8)
+
+
+def test_the_asked_colour_shows_in_a_tiny_trained_model():
+    """Two shapes in red or blue on white: after a short training the red images asked for are redder than
+    the blue ones, for each class (the colour reaches the pixels, not only the plumbing)."""
+    torch.manual_seed(0)
+    pixels = torch.full((64, 3, 16, 16), 255, dtype=torch.uint8)
+    labels, colours = torch.arange(64) % 2, (torch.arange(64) // 2) % 2  # colour 0: red, 1: blue
+    for i in range(64):
+        rgb = torch.tensor([220, 30, 30] if colours[i] == 0 else [30, 30, 220], dtype=torch.uint8)[:, None, None]
+        if labels[i] == 0:
+            pixels[i, :, 4:12, 4:12] = rgb  # a square
+        else:
+            pixels[i, :, 2:14, 6:10] = rgb  # a bar
+    module = GanModule(2, image_size=16, z_dim=16, g_width=8, d_width=8, num_colours=2, lr_g=1e-3, lr_d=1e-3,
+                       ema_start=10**9, augment="translation", colour_dropout=0.2)
+    opt_g, opt_d = module.configure_optimizers()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # ~3 CPU s of small convolutions: more threads only wait on each other
+    try:
+        for step in range(120):
+            index = torch.randint(0, 64, (32,))
+            module.adversarial_step(normalise(pixels[index]), labels[index], opt_g, opt_d,
+                                    lambda loss: loss.backward(), colours[index])
+            module.update_ema(step)
+    finally:
+        torch.set_num_threads(threads)
+    generator = module.generator_ema.eval()
+    for label in (0, 1):
+        asked = torch.full((16,), label)
+        z = torch.randn(16, 16, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            red, blue = generator(z, asked, torch.zeros(16, dtype=torch.long)), generator(z, asked, torch.ones(16, dtype=torch.long))
+        redness = lambda x: float((x[:, 0] - x[:, 2]).mean())  # noqa: E731 - red minus blue channel
+        assert redness(red) > redness(blue) + 0.1, (label, redness(red), redness(blue))
 
 
 def test_image_size_must_be_a_power_of_two():

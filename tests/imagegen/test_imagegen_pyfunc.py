@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from labelops.imagegen.data import pil_to_uint8
 from labelops.imagegen.model import Discriminator, Generator
 from labelops.imagegen.pyfunc import ImageGanModel, TrainedGan, decode_image
 
@@ -56,3 +57,46 @@ def test_predict_chooses_the_task_from_the_input(final_folder):
     assert list(tags.columns) == ["category", "confidence"] and list(tags["category"]) == ["Electronics"] * 2
     with pytest.raises(ValueError, match="needs a `category` column"):
         model.predict(None, pd.DataFrame({"title": ["x"]}), params={"task": "grid"})
+
+
+@pytest.fixture
+def colour_folder(tmp_path):
+    tmp_path = tmp_path / "colour"
+    tmp_path.mkdir()
+    torch.manual_seed(0)
+    generator = Generator(3, 16, z_dim=8, width=4, num_colours=2)
+    with torch.no_grad():  # colours that say something (they start at zero: "no change")
+        for norm in generator.norms:
+            norm.colour_bias.weight.normal_(0.0, 1.0)
+    torch.save(generator.state_dict(), tmp_path / "generator.pt")
+    torch.save(Discriminator(3, 16, width=4, num_colours=2).state_dict(), tmp_path / "discriminator.pt")
+    (tmp_path / "meta.json").write_text(json.dumps({"classes": CLASSES, "colours": ["blue", "red"], "arch": "dcgan",
+                                                    "image_size": 16, "z_dim": 8, "g_width": 4, "d_width": 4}))
+    return tmp_path
+
+
+def test_a_colour_can_be_asked_for(colour_folder, final_folder):
+    gan = TrainedGan.load(colour_folder)
+    assert gan.colours == ["blue", "red"]
+    asked = ["Clothing", "Clothing", "Clothing"]
+    any_colour = gan.generate(asked, seed=1)
+    assert torch.equal(gan.generate(asked, seed=1, colours=[None, "", "mauve"]), any_colour)  # unknown: any colour
+    red, blue = gan.generate(asked, seed=1, colours=["Red", "red", "red"]), gan.generate(asked, seed=1, colours=["blue"] * 3)
+    assert not torch.equal(red, any_colour) and not torch.equal(red, blue)
+    with pytest.raises(ValueError, match="colours for"):
+        gan.generate(asked, colours=["red"])
+    model = ImageGanModel()
+    model.load_context(SimpleNamespace(artifacts={"model": str(colour_folder)}))
+    frame = model.predict(None, pd.DataFrame({"category": asked, "colour": ["red", None, "blue"]}), params={"seed": 1})
+    images = [pil_to_uint8(decode_image(i).convert("RGB")) for i in frame["image"]]
+    assert torch.equal(images[0], red[0]) and torch.equal(images[1], any_colour[1]) and torch.equal(images[2], blue[2])
+    # a model trained before colours takes the colour column and ignores it
+    old = TrainedGan.load(final_folder)
+    assert old.colours == [] and torch.equal(old.generate(asked, seed=1, colours=["red"] * 3), old.generate(asked, seed=1))
+
+
+def test_the_signature_takes_an_optional_colour():
+    from labelops.imagegen.pyfunc import SIGNATURE
+
+    assert SIGNATURE.inputs.input_names() == ["category", "colour", "image"]
+    assert all(not spec.required for spec in SIGNATURE.inputs.inputs)

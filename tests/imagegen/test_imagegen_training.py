@@ -35,7 +35,7 @@ def assert_logged_model_is_documented(client, version, snapshot: str, run_id: st
 
     folder = Path(mlflow.artifacts.download_artifacts(version.source))
     model = Model.load(folder / "MLmodel")
-    assert model.signature.inputs.input_names() == ["category", "image"]
+    assert model.signature.inputs.input_names() == ["category", "colour", "image"]
     assert {"seed", "task"} <= {p.name for p in model.signature.params.params}
     example = model.load_input_example(folder)
     assert list(example.columns) == ["category"] and len(example) >= 1
@@ -73,7 +73,11 @@ def test_train_registers_a_challenger_that_samples_and_tags_in_a_new_process(dat
     assert version.tags["training_key"] == config.key() and "metric.conditional_accuracy" in version.tags
     run = client.get_run(result.run_id)
     assert "train/d_loss" in run.data.metrics and "test/kid" in run.data.metrics
-    assert run.data.params["skipped_missing"] == "0" and run.data.params["classes"] == "4"
+    assert run.data.params["skipped_missing"] == "0" and run.data.params["arch"] == "dcgan"
+    meta = json.loads((work / "final" / "meta.json").read_text())
+    classes, colours = meta["classes"], meta["colours"]
+    assert run.data.params["classes"] == str(len(classes)) and len(classes) >= 5  # sub-categories of the demo shop
+    assert all(" > " in c for c in classes) and run.data.params["colours"] == str(len(colours)) and "red" in colours
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"samples", "evaluation.json"} <= artifacts
     assert "samples/step_000004.png" in {a.path for a in client.list_artifacts(result.run_id, "samples")}
@@ -88,10 +92,10 @@ def test_train_registers_a_challenger_that_samples_and_tags_in_a_new_process(dat
         "from PIL import Image\n"
         f"mlflow.set_tracking_uri({get_settings().tracking_uri!r})\n"
         "m = mlflow.pyfunc.load_model('models:/product-image-gan@challenger')\n"
-        "grid = m.predict(pd.DataFrame({'category': ['Clothing', 'Electronics']}),"
+        f"grid = m.predict(pd.DataFrame({{'category': {classes[:2]!r}}}),"
         " params={'task': 'grid', 'per_category': 3})\n"
         "image = Image.open(io.BytesIO(base64.b64decode(grid['image'][0])))\n"
-        "one = m.predict(pd.DataFrame({'category': ['Home & Kitchen']}), params={'seed': 1})\n"
+        f"one = m.predict(pd.DataFrame({{'category': [{classes[-1]!r}], 'colour': ['red']}}), params={{'seed': 1}})\n"
         f"tags = m.predict(pd.DataFrame({{'image': [{str(photo)!r}]}}))\n"
         "print(json.dumps({'grid': list(image.size), 'one': list(one.columns), 'n': len(one),\n"
         "                  'tag': tags.to_dict('records')}))\n"
@@ -103,7 +107,7 @@ def test_train_registers_a_challenger_that_samples_and_tags_in_a_new_process(dat
     assert output["grid"] == [3 * 18 + 2, 2 * 18 + 2]  # 3 columns, 2 rows (one per category) of 16 px + padding
     assert output["one"] == ["category", "image"] and output["n"] == 1
     (tag,) = output["tag"]
-    assert tag["category"] in {"Clothing", "Electronics", "Home & Kitchen", "Bags & Accessories"}
+    assert tag["category"] in classes
     assert 0.25 <= tag["confidence"] <= 1.0
 
 
@@ -139,3 +143,20 @@ def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
     assert client.get_run(result.run_id).data.params["devices"] == "2"
     runs = client.search_runs([client.get_experiment_by_name(IMAGE_MODEL).experiment_id])
     assert [r.info.run_id for r in runs] == [result.run_id]  # rank 1 opened no run of its own
+
+
+def test_the_architecture_is_a_recorded_option(data_root, snapshot):
+    from mlflow import MlflowClient
+
+    from labelops.imagegen.model import FastDiscriminator, FastGenerator
+    from labelops.imagegen.train import build_module
+
+    config = GanTrainConfig(snapshot_id=snapshot, max_steps=2, arch="fastgan", **TINY)
+    assert config.key() != GanTrainConfig(snapshot_id=snapshot, max_steps=2, **TINY).key()
+    work = prepare(config)
+    run = MlflowClient().get_run(json.loads((work / "prepared.json").read_text())["run_id"])
+    assert run.data.params["arch"] == "fastgan" and run.data.params["recon_weight"] == "1.0"
+    assert int(run.data.params["colours"]) >= 2  # the demo's colours, counted
+    module = build_module(config, 8, 5)
+    assert isinstance(module.generator, FastGenerator) and isinstance(module.discriminator, FastDiscriminator)
+    assert module.hparams.arch == "fastgan" and module.hparams.num_colours == 5

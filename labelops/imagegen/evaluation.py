@@ -77,6 +77,8 @@ class HeldoutImages:
     colours: Sequence[str] = ()  # colour names; empty when the snapshot knows none
     colour_labels: torch.Tensor | None = None  # held-out colour ids (index into ``colours``, -1 = unknown)
     train_colour_labels: torch.Tensor | None = None
+    snapshot_id: str = ""
+    texts: Sequence[str] = ()  # each held-out photo's listing text (description, else title)
 
     @property
     def wanted(self) -> list[str]:
@@ -115,7 +117,8 @@ def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Sett
     settings = settings or get_settings()
     root = DataRoot(settings.data)
     snapshot_id = evaluation if isinstance(evaluation, str) else evaluation.snapshot_id
-    image_set = build_image_set(read_snapshot(root, snapshot_id).to_pylist(), root, size)
+    rows = read_snapshot(root, snapshot_id).to_pylist()
+    image_set = build_image_set(rows, root, size)
     known = [c for c in image_set.classes if c in set(classes)]
     if not known:
         raise ValueError(f"snapshot {snapshot_id} has no images of the model's categories {list(classes)}")
@@ -149,9 +152,15 @@ def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Sett
                                                                       colour_labels[heldout])
         evaluator.save(folder)
     colours = list(evaluator.colours)  # no colour head (every colour unknown in training): no colours asked
+    from labelops.textimage import text_of
+
+    by_id = {r["listing_id"]: r for r in rows}
+    kept_ids = [i for i, k in zip(image_set.listing_ids, keep.tolist()) if k]
+    texts = [text_of(by_id[i].get("description"), None) or text_of(None, by_id[i].get("title"))
+             for i, h in zip(kept_ids, heldout.tolist()) if h]
     return HeldoutImages(evaluator, known, pixels[heldout], labels[heldout], pixels[train], labels[train],
                          colours, colour_labels[heldout] if colours else None,
-                         colour_labels[train] if colours else None)
+                         colour_labels[train] if colours else None, snapshot_id, texts)
 
 
 def mean_interval(values: Sequence[float] | torch.Tensor, resamples: int = INTERVAL_RESAMPLES,
@@ -173,7 +182,7 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
     colour accuracy with their intervals; ``kid_images`` (default ``images``) against the real
     held-out images: KID (± std), precision and recall; given ``tagged`` categories of the real
     images the tagger accuracy, and given local Inception weights (never downloaded) the Inception FID."""
-    from labelops.evaluation import Scores
+    from labelops.evaluation import TEXT_IMAGE_AGREEMENT, Scores
     from labelops.imagegen.data import normalise
     from labelops.imagegen.evaluator import frechet_inception_distance, kid, load_inception, precision_recall
 
@@ -199,6 +208,13 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
                         "colour_n": float(len(known)),
                         "evaluator_colour_accuracy": float(getattr(evaluator, "heldout_colour_accuracy", float("nan")))})
         rows["colour_correct"] = hits.tolist()  # NaN where no colour was asked
+    agreement, note = _text_image_agreement(images, held)
+    if agreement is None:
+        notes = {TEXT_IMAGE_AGREEMENT: note}
+    else:
+        notes = {}
+        rows[TEXT_IMAGE_AGREEMENT] = agreement
+        metrics[TEXT_IMAGE_AGREEMENT] = float(np.mean(agreement)) if agreement else float("nan")
     if inception_weights is not None:
         metrics["fid"] = frechet_inception_distance(load_inception(Path(inception_weights)), normalise(held.real),
                                                     kid_images)
@@ -206,7 +222,24 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
         hits = [float(t == w) for t, w in zip(tagged, held.wanted)]
         metrics["tagger_accuracy"] = sum(hits) / max(len(hits), 1)
         rows["tagged"] = hits
-    return Scores(system=system, kind="image", metrics=metrics, rows=rows, samples=samples or [])
+    return Scores(system=system, kind="image", metrics=metrics, rows=rows, samples=samples or [], notes=notes)
+
+
+def _text_image_agreement(images: torch.Tensor, held: HeldoutImages) -> tuple[list[float] | None, str]:
+    """Per held-out row, how well the image drawn for it fits its listing's text, by the snapshot's
+    text-image scorer (:mod:`labelops.textimage`) when it is trusted; else None and why."""
+    from labelops.textimage import image_agreement, text_image_scorer
+
+    if not held.snapshot_id or len(held.texts) != len(images):
+        return None, "no listing texts for the held-out images"
+    try:
+        scorer = text_image_scorer(held.snapshot_id)
+    except FileNotFoundError as error:
+        return None, f"no text-image scorer: {error}"
+    if scorer is None:
+        return None, "no text-image scorer: the snapshot has too few products with a photo and a text"
+    scores = image_agreement(scorer, images, list(held.texts))
+    return (None, f"the text-image scorer is not trusted: {scorer.reason}") if scores is None else (scores, "")
 
 
 # ------------------------------------------------------------------------------- generating
@@ -345,7 +378,7 @@ def baseline_scores(held: HeldoutImages, names: Sequence[str] = IMAGE_BASELINES,
 
 
 # ------------------------------------------------------------------------------------ the image tagger
-TAGGER_SIZE = 32  # the evaluator a labelling without a GAN tags with (the demo GAN's size: its evaluator is cached)
+TAGGER_SIZE = 64  # the evaluator a labelling without a GAN tags with (the demo GAN's size: its evaluator is cached)
 
 
 class EvaluatorTagger:

@@ -118,10 +118,14 @@ def test_the_writer_is_the_best_baseline_when_no_model_beats_them(demo):
     assert choose_writer(TEXT.model_copy(update={"baselines": []}), None, None, {}, POLICY).system == "retrieve_fill"
 
 
-def image_scores(system: str, correct: list[float], kid: float = 0.1, kid_std: float = 0.01) -> Scores:
-    return Scores(system=system, kind="image", rows={"correct": correct, "tagged": correct},
+def image_scores(system: str, correct: list[float], kid: float = 0.1, kid_std: float = 0.01,
+                 agreement: float = 0.5) -> Scores:
+    """Scores of an image system; ``agreement``: every drawn image's text-image score against its listing."""
+    fits = [agreement + 0.1 * ((i % 5) - 2) for i in range(len(correct))]
+    return Scores(system=system, kind="image", rows={"correct": correct, "tagged": correct, "text_image_agreement": fits},
                   metrics={"n": float(len(correct)), "conditional_accuracy": sum(correct) / len(correct),
-                           "tagger_accuracy": sum(correct) / len(correct), "kid": kid, "kid_std": kid_std})
+                           "tagger_accuracy": sum(correct) / len(correct), "kid": kid, "kid_std": kid_std,
+                           "text_image_agreement": sum(fits) / len(fits)})
 
 
 def rows(share: float, n: int = 100, offset: int = 0) -> list[float]:
@@ -146,6 +150,27 @@ def failed_checks(challenger: Scores, champion: Scores | None = None) -> set[tup
 
 def test_real_training_photos_pass_the_image_gate():
     assert failed_checks(image_scores("real training photos", rows(0.95, offset=2), kid=0.11, kid_std=0.03)) == set()
+
+
+def test_a_generator_whose_images_do_not_fit_their_listings_fails_the_image_gate():
+    """Recognisable and realistic, but the text-image scorer finds its images fit their listings'
+    words worse than the class-and-colour means do (e.g. the wrong colour drawn)."""
+    failed = failed_checks(image_scores("v1", rows(0.95, offset=2), kid=0.11, kid_std=0.03, agreement=0.3))
+    assert failed == {("baseline", "text_image_agreement", "class_colour_mean")}
+
+
+def test_without_a_trusted_text_image_scorer_the_image_gate_skips_that_check_and_says_why():
+    def untrusted(scores: Scores) -> Scores:
+        scores.rows.pop("text_image_agreement"), scores.metrics.pop("text_image_agreement")
+        scores.notes["text_image_agreement"] = "the text-image scorer is not trusted: 0.12 [0.05, 0.2]"
+        return scores
+
+    systems = {name: untrusted(scores) for name, scores in image_systems().items()}
+    gan = untrusted(image_scores("v1", rows(0.95, offset=2), kid=0.11, kid_std=0.03))
+    decision = decide(IMAGE_MODEL, POLICY.for_model(IMAGE_MODEL), gan, None, systems, POLICY)
+    assert decision.promote
+    (check,) = [c for c in decision.checks if c.metric == "text_image_agreement"]
+    assert check.skipped and "not trusted" in check.reason
 
 
 def test_noise_fails_the_image_gate():

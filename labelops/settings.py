@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         None, description="local TorchScript Inception feature extractor for FID (nothing is downloaded)")
     image_evaluator_steps: int = Field(
         400, ge=1, description="training steps of the image evaluator (the CNN that judges generated images)")
+    image_evaluator_side: int = Field(
+        32, ge=8, description="the image evaluator reads images at most this many pixels a side (larger ones are "
+                              "averaged down): its cost at 64 px and more; 64 or 128 on a GPU")
     text_image_steps: int = Field(
         400, ge=1, description="training steps of the text-image scorer (the contrastive model that scores whether "
                                "a label's text and image agree)")

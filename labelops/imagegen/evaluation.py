@@ -98,8 +98,8 @@ class HeldoutImages:
 
 def _evaluator_folder(settings: Settings, snapshot_id: str, size: int, classes: Sequence[str],
                       colours: Sequence[str]) -> Path:
-    """One folder per snapshot, size, recipe, class and colour list (a readable prefix and a hash)."""
-    key = "\n".join([EVALUATOR_RECIPE, *classes, "|", *colours])
+    """One folder per snapshot, size, recipe, side read, class and colour list (a readable prefix and a hash)."""
+    key = "\n".join([EVALUATOR_RECIPE, f"side {min(size, settings.image_evaluator_side)}", *classes, "|", *colours])
     readable = "".join(ch if ch.isalnum() else "_" for ch in "-".join(classes))[:40]
     return catalog.evaluator_dir(settings, snapshot_id, size) / f"{readable}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"  # noqa: S324
 
@@ -146,7 +146,8 @@ def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Sett
         log.info("training the image evaluator of snapshot %s on %d real training images", snapshot_id,
                  int(train.sum()))
         evaluator = train_evaluator(pixels[train], labels[train], known, steps=settings.image_evaluator_steps,
-                                    seed=SEED, colour_labels=colour_labels[train], colours=colours)
+                                    seed=SEED, colour_labels=colour_labels[train], colours=colours,
+                                    max_side=settings.image_evaluator_side)
         evaluator.heldout_accuracy = evaluator.accuracy(normalise(pixels[heldout]), labels[heldout])
         evaluator.heldout_colour_accuracy = evaluator.colour_accuracy(normalise(pixels[heldout]),
                                                                       colour_labels[heldout])

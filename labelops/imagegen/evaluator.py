@@ -83,10 +83,15 @@ class Evaluator:
     colours: list[str] = field(default_factory=list)  # the colour head's names; empty: no colour head
     heldout_colour_accuracy: float = float("nan")
 
+    def _sized(self, images: torch.Tensor) -> torch.Tensor:
+        """Images at the side the net reads (:func:`at_side`)."""
+        return at_side(images, self.net.image_size)
+
     @torch.no_grad()
     def predict(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        """Class probabilities of images in [-1, 1]."""
+        """Class probabilities of images in [-1, 1] (of any side: they are resized to the net's)."""
         self.net.eval()
+        images = self._sized(images)
         return torch.cat([F.softmax(self.net(images[i:i + batch_size]), dim=1)
                           for i in range(0, len(images), batch_size)]) if len(images) else torch.zeros(0, len(self.classes))
 
@@ -96,12 +101,14 @@ class Evaluator:
         self.net.eval()
         if self.net.colour_head is None or not len(images):
             return torch.zeros(len(images), len(self.colours))
+        images = self._sized(images)
         return torch.cat([F.softmax(self.net.colour_head(self.net.features(images[i:i + batch_size])), dim=1)
                           for i in range(0, len(images), batch_size)])
 
     @torch.no_grad()
     def features(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         self.net.eval()
+        images = self._sized(images)
         return torch.cat([self.net.features(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
 
     def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
@@ -134,19 +141,31 @@ class Evaluator:
                    meta.get("heldout_colour_accuracy", float("nan")))
 
 
+def at_side(images: torch.Tensor, side: int) -> torch.Tensor:
+    """Float images in [-1, 1] resized to ``side`` (area averaging down, bilinear up); as they are when they fit."""
+    if not len(images) or images.shape[-1] == side:
+        return images
+    if images.shape[-1] > side:
+        return F.interpolate(images, size=(side, side), mode="area")
+    return F.interpolate(images, size=(side, side), mode="bilinear", align_corners=False)
+
+
 def train_evaluator(pixels: torch.Tensor, labels: torch.Tensor, classes: list[str], steps: int = 300,
                     batch_size: int = 64, lr: float = 2e-3, seed: int = 0, colour_labels: torch.Tensor | None = None,
-                    colours: list[str] | None = None) -> Evaluator:
+                    colours: list[str] | None = None, max_side: int | None = None) -> Evaluator:
     """Fit the evaluator on real training images (uint8 N×3×S×S) with flips and small shifts; with
-    ``colours`` and ``colour_labels`` (-1 = unknown, left out of the colour loss) a colour head too."""
+    ``colours`` and ``colour_labels`` (-1 = unknown, left out of the colour loss) a colour head too.
+    ``max_side``: the evaluator reads images at most this side (larger ones are averaged down,
+    here and whenever it judges), which bounds its cost at high resolutions."""
     torch.manual_seed(seed)
     colours = list(colours or [])
     if colour_labels is None or not colours or not bool((colour_labels >= 0).any()):
         colours, colour_labels = [], None
-    net = EvaluatorNet(len(classes), pixels.shape[-1], num_colours=len(colours))
+    side = min(pixels.shape[-1], max_side) if max_side else pixels.shape[-1]
+    net = EvaluatorNet(len(classes), side, num_colours=len(colours))
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(1, steps))
-    images = normalise(pixels)
+    images = at_side(normalise(pixels), side)
     net.train()
     for _ in range(steps):
         index = torch.randint(0, len(images), (min(batch_size, len(images)),))

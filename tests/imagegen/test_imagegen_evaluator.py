@@ -35,6 +35,22 @@ def trained() -> tuple[Evaluator, tuple, tuple]:
     return evaluator, train, heldout
 
 
+def test_an_evaluator_capped_at_a_smaller_side_judges_larger_images_at_that_side():
+    """LABELOPS_IMAGE_EVALUATOR_SIDE: 32 px photos, an evaluator reading at most 16 px: it trains
+    on them averaged down, and judges full-size images as it judges their averaged-down copies."""
+    import torch.nn.functional as F
+
+    train_labels, heldout_labels = torch.arange(3).repeat(40), torch.arange(3).repeat(12)
+    train, heldout = squares(train_labels, size=32, seed=1), normalise(squares(heldout_labels, size=32, seed=2))
+    evaluator = train_evaluator(train, train_labels, ["red", "green", "blue"], steps=60, batch_size=32, seed=0,
+                                max_side=16)
+    assert evaluator.net.image_size == 16
+    assert evaluator.accuracy(heldout, heldout_labels) >= 0.95
+    small = F.interpolate(heldout, size=(16, 16), mode="area")
+    assert torch.allclose(evaluator.predict(heldout), evaluator.predict(small), atol=1e-6)
+    assert torch.allclose(evaluator.features(heldout), evaluator.features(small), atol=1e-6)
+
+
 def test_the_evaluator_learns_the_real_classes(trained, tmp_path):
     evaluator, _, heldout = trained
     assert evaluator.accuracy(normalise(heldout[0]), heldout[1]) >= 0.95

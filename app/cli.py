@@ -526,7 +526,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed of the demo shop")] = 0,
     port: Annotated[int, typer.Option(help="port to serve the demo shop on (127.0.0.1)")] = 8765,
     train_steps: Annotated[int, typer.Option(min=1, help="training steps of the text generator")] = 300,
-    gan_steps: Annotated[int | None, typer.Option(min=1, help="iterations of the GAN (64 px; default 600)")] = None,
+    gan_steps: Annotated[int | None, typer.Option(min=1, help="iterations of the GAN (64 px, width 8; default 1000)")] = None,
 ) -> None:
     """The whole pipeline on the built-in demo shop: build it, serve it on 127.0.0.1, ingest, train both models, gate, label."""
     import time

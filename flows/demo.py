@@ -10,7 +10,7 @@ Last, a simulated reviewer judges every label (corrects or rejects every label w
 rejects the weakest of the rest up to 40 % and rewrites up to 30 in all, never with findings), and the
 feedback flow collects the verdicts, decides to retrain, trains the text generator again with the
 edits, and gates the new challenger.
-The GAN trains small for the demo (64 px, width 16, ``gan_steps`` iterations) to stay within a
+The GAN trains small for the demo (64 px, width 8, ``gan_steps`` iterations) to stay within a
 few minutes on two CPU cores.
 """
 
@@ -32,8 +32,8 @@ from tasks.shop import build_demo_shop
 
 # The demo's GAN: small enough to train, evaluate and register in about two minutes on two CPU cores.
 DEMO_IMAGE_SIZE = 64
-DEMO_GAN_WIDTH = 16
-DEMO_GAN_STEPS = 600
+DEMO_GAN_WIDTH = 8
+DEMO_GAN_STEPS = 1000
 
 
 @flow(name="demo", log_prints=True)

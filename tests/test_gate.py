@@ -119,13 +119,14 @@ def test_the_writer_is_the_best_baseline_when_no_model_beats_them(demo):
 
 
 def image_scores(system: str, correct: list[float], kid: float = 0.1, kid_std: float = 0.01,
-                 agreement: float = 0.5) -> Scores:
-    """Scores of an image system; ``agreement``: every drawn image's text-image score against its listing."""
+                 agreement: float = 0.5, recall: float = 0.8) -> Scores:
+    """Scores of an image system; ``agreement``: every drawn image's text-image score against its
+    listing; ``recall``: the share of real held-out photos its images cover."""
     fits = [agreement + 0.1 * ((i % 5) - 2) for i in range(len(correct))]
     return Scores(system=system, kind="image", rows={"correct": correct, "tagged": correct, "text_image_agreement": fits},
                   metrics={"n": float(len(correct)), "conditional_accuracy": sum(correct) / len(correct),
                            "tagger_accuracy": sum(correct) / len(correct), "kid": kid, "kid_std": kid_std,
-                           "text_image_agreement": sum(fits) / len(fits)})
+                           "text_image_agreement": sum(fits) / len(fits), "recall": recall})
 
 
 def rows(share: float, n: int = 100, offset: int = 0) -> list[float]:
@@ -137,10 +138,10 @@ def rows(share: float, n: int = 100, offset: int = 0) -> list[float]:
 def image_systems() -> dict[str, Scores]:
     """What the image gate measures beside a generator: the baselines and the real reference
     (the evaluator on real held-out photos: 0.90; KID of real training vs held-out photos: 0.10)."""
-    return {"class_mean": image_scores("class_mean", rows(0.85, offset=7), kid=1.5, kid_std=0.2),
-            "class_colour_mean": image_scores("class_colour_mean", rows(0.86, offset=11), kid=1.4, kid_std=0.2),
-            "noise": image_scores("noise", rows(0.25, offset=3), kid=14.0, kid_std=0.7),
-            "real": image_scores("real", rows(0.90, offset=5), kid=0.10, kid_std=0.03)}
+    return {"class_mean": image_scores("class_mean", rows(0.85, offset=7), kid=1.5, kid_std=0.2, recall=0.0),
+            "class_colour_mean": image_scores("class_colour_mean", rows(0.86, offset=11), kid=1.4, kid_std=0.2, recall=0.3),
+            "noise": image_scores("noise", rows(0.25, offset=3), kid=14.0, kid_std=0.7, recall=0.0),
+            "real": image_scores("real", rows(0.90, offset=5), kid=0.10, kid_std=0.03, recall=0.95)}
 
 
 def failed_checks(challenger: Scores, champion: Scores | None = None) -> set[tuple[str, str, str]]:
@@ -171,6 +172,13 @@ def test_without_a_trusted_text_image_scorer_the_image_gate_skips_that_check_and
     assert decision.promote
     (check,) = [c for c in decision.checks if c.metric == "text_image_agreement"]
     assert check.skipped and "not trusted" in check.reason
+
+
+def test_a_generator_that_covers_little_of_the_real_variety_fails_however_recognisable():
+    """What a weak judge lets through: class-coloured blobs it recognises, near the real KID within
+    the spread, that cover a quarter of the real photos (a Flipkart run, read by eye)."""
+    blobs = image_scores("v1", rows(0.95, offset=2), kid=0.11, kid_std=0.03, recall=0.25)
+    assert failed_checks(blobs) == {("floor", "recall", "real")}  # 0.25 < 0.5 × 0.95
 
 
 def test_noise_fails_the_image_gate():

@@ -111,7 +111,7 @@ def test_the_image_gate_measures_the_real_reference_and_keeps_the_sample_grid(da
         correct = [1.0 if i < share * 100 else 0.0 for i in range(100)]
         return Scores(system=system, kind="image", rows={"correct": correct, "tagged": correct},
                       metrics={"n": 100.0, "conditional_accuracy": share, "tagger_accuracy": share, "kid": kid,
-                               "kid_std": 0.03},
+                               "kid_std": 0.03, "recall": share},
                       samples=[{"grid_png": png, "rows": ["Clothing > T-Shirts"]}] if grid else [],
                       notes={"text_image_agreement": "no text-image scorer: the snapshot has no photos"})
 

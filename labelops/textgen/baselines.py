@@ -11,8 +11,10 @@
   facts, so it states another product's facts.
 - :class:`RetrieveFillBaseline` (retrieve-and-fill) takes the same neighbour's description with
   the neighbour's own facts turned into slots (its name, brand, price, attribute values) and fills
-  them with this product's facts; a clause whose slot this product cannot fill is left out. No
-  language model: people's wording, this product's facts.
+  them with this product's facts; a clause whose slot this product cannot fill is left out, and
+  so is every sentence of the neighbour's that states none of its facts (its care advice, its
+  shop's returns: claims no fact of this product backs). No language model: people's wording,
+  this product's facts.
 
 Tags of both: the category path, then the attribute values (multi-valued ones split),
 casefolded, without repeats; the neighbour's own ``tags`` when its training row has them.
@@ -251,13 +253,16 @@ class RetrieveFillBaseline:
         self._texts: list[str] = []
 
     def fit(self, train_rows: Iterable[Any]) -> RetrieveFillBaseline:
-        from labelops.textgen.serialize import clean_description, delexicalize
+        from labelops.textgen.serialize import clean_description, delexicalize, slotted_sentences
 
         rows = [r for r in train_rows if clean_description(text_value(get_field(r, "description")))]
         if not rows:
             raise ValueError("RetrieveFillBaseline needs at least one training row with a description")
         self._search.fit(rows)
-        self._texts = [delexicalize(clean_description(text_value(get_field(r, "description"))), dict(r)) for r in rows]
+        # only the neighbour's sentences that carry a fact, refilled with this product's: its other
+        # sentences are claims about the neighbour (its care, its shop's returns) no fact here backs
+        self._texts = [slotted_sentences(delexicalize(clean_description(text_value(get_field(r, "description"))), dict(r)))
+                       for r in rows]
         return self
 
     def predict(self, rows: Iterable[Any]) -> list[Prediction]:

@@ -212,6 +212,18 @@ def _price_pattern(price: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\d,])(?<!\d\.){re.escape(whole)}{optional}(?![\d])")  # "Rs.550" is 550
 
 
+def slotted_sentences(text: str) -> str:
+    """The sentences of a delexicalised text that state a fact of its product (hold a slot): what
+    retrieve-and-fill may carry to another product. The others ("Order now and enjoy free
+    returns.", "Wash it cold and it keeps its shape.") are the neighbour's claims, which no fact of
+    this product backs. A text with no slot at all is kept whole."""
+    sentences = [s for s in _SENTENCE_END.split(text) if s]
+    kept = [s for s in sentences if _SLOT.search(s)]
+    if not kept or len(kept) == len(sentences):
+        return text
+    return "".join(s if is_cjk(s) else f" {s}" for s in kept).strip()
+
+
 def delexicalize(text: str, listing: Mapping[str, Any]) -> str:
     """Replace the input's values in ``text`` by their slots (longest values first); a value too
     short to find alone ("M") is a slot where it follows its key ("size M", "Size: M")."""

@@ -116,3 +116,17 @@ def test_nearest_neighbour_needs_training_rows() -> None:
         NearestNeighbourBaseline().fit([])
     with pytest.raises(RuntimeError):
         NearestNeighbourBaseline().predict([SHIRT])
+
+
+def test_retrieve_and_fill_keeps_only_the_neighbours_sentences_that_state_a_fact() -> None:
+    """The neighbour's care advice and its shop's returns are its claims, not this product's facts:
+    a shopper would read them as promises about this product."""
+    from labelops.textgen.baselines import RetrieveFillBaseline
+
+    neighbour = {**SHIRT, "description": "A soft red T-shirt in pure cotton by Seabright. Wash it cold and it keeps "
+                                         "its shape. Order now and enjoy free returns."}
+    other = {**SHIRT, "listing_id": "other", "title": "Kite Linen T-Shirt", "brand": "Loomcraft",
+             "attributes": {"color": "Olive", "material": "Linen", "size": "L"}, "description": None}
+    (written,) = RetrieveFillBaseline().fit([neighbour, WALLET, MUG]).predict([other])
+    assert "olive" in written["description"].casefold() and "linen" in written["description"].casefold()
+    assert "Wash it cold" not in written["description"] and "free returns" not in written["description"]

@@ -182,17 +182,12 @@ def text_image_agreement(descriptions: Sequence[str], evaluation: EvaluationSet)
     photo (NaN without one), by the snapshot's scorer when it is trusted; else None and why."""
     from labelops.imagegen.data import load_pixels
     from labelops.settings import get_settings
-    from labelops.textimage import text_image_scorer, text_of
+    from labelops.textimage import text_of, trusted_scorer
 
     settings = get_settings()
-    try:
-        scorer = text_image_scorer(evaluation.snapshot_id, settings)
-    except FileNotFoundError as error:
-        return None, f"no text-image scorer: {error}"
+    scorer, reason = trusted_scorer(evaluation.snapshot_id, settings)
     if scorer is None:
-        return None, "no text-image scorer: the snapshot has too few products with a photo and a text"
-    if not scorer.trusted:
-        return None, f"the text-image scorer is not trusted: {scorer.reason}"
+        return None, reason
     root = DataRoot(settings.data)
     firsts = [next((p for p in (r.get("images") or []) if p), None) for r in evaluation.rows]
     pixels = [load_pixels(root, first, scorer.net.image_size)[0] if first else None for first in firsts]

@@ -55,3 +55,16 @@ def paired_bootstrap(first: RowMetric, second: RowMetric, n_rows: int, *, higher
     tail = (1 - confidence) / 2
     low, high = np.quantile(gains, [tail, 1 - tail])
     return Interval(gain=float(gain), low=float(low), high=float(high), confidence=confidence, resamples=resamples)
+
+
+def mean_interval(values, *, confidence: float = 0.95, resamples: int = 1000, seed: int = 0) -> tuple[float, float]:  # noqa: ANN001
+    """The percentile-bootstrap interval of the mean of per-row values (the rows resampled); NaNs
+    when there are none. One system's accuracy with its uncertainty, where :func:`paired_bootstrap`
+    compares two."""
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values):
+        return float("nan"), float("nan")
+    draws = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(values[draws].mean(axis=1), [tail, 1 - tail])
+    return float(low), float(high)

@@ -182,17 +182,14 @@ def train_text_image(pixels: torch.Tensor, descriptions: Sequence[str], titled: 
 
 
 # ------------------------------------------------------------------------------------- measuring
-def mean_interval(values: Sequence[float], confidence: float = 0.95, resamples: int = 1000,
+def mean_with_interval(values: Sequence[float], confidence: float = 0.95, resamples: int = 1000,
                   seed: int = SEED) -> dict[str, float]:
-    """The mean of ``values`` with its percentile-bootstrap interval."""
-    values = np.asarray(values, dtype=np.float64)
-    if not len(values):
-        return {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "n": 0}
-    draws = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
-    means = values[draws].mean(1)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return {"mean": float(values.mean()), "low": float(low), "high": float(high), "n": int(len(values))}
+    """The mean of ``values`` with its bootstrap interval (:func:`labelops.significance.mean_interval`)."""
+    from labelops.significance import mean_interval as interval
+
+    low, high = interval(values, confidence=confidence, resamples=resamples, seed=seed)
+    mean = float(np.mean(values)) if len(values) else float("nan")
+    return {"mean": mean, "low": low, "high": high, "n": len(values)}
 
 
 def retrieval_hits(scores: np.ndarray, candidates: int = CANDIDATES, seed: int = SEED) -> tuple[list[float], list[float]]:
@@ -306,6 +303,20 @@ def _atomic(path: Path, write: Any) -> None:
         raise
 
 
+def trusted_scorer(snapshot_id: str, settings: Settings | None = None) -> tuple[TextImageScorer | None, str]:
+    """The snapshot's scorer when it may judge (a gate metric), else None and why in words: the
+    reason a gate check is skipped."""
+    try:
+        scorer = text_image_scorer(snapshot_id, settings)
+    except FileNotFoundError as error:
+        return None, f"no text-image scorer: {error}"
+    if scorer is None:
+        return None, "no text-image scorer: the snapshot has too few products with a photo and a text"
+    if not scorer.trusted:
+        return None, f"the text-image scorer is not trusted: {scorer.reason}"
+    return scorer, ""
+
+
 def image_agreement(scorer: TextImageScorer | None, images: Sequence[Any] | torch.Tensor,
                     texts: Sequence[str]) -> list[float] | None:
     """Per row, how well each generated image fits its listing's text (``texts``: descriptions,
@@ -363,7 +374,7 @@ def measure(net: TextImageNet, train: Pairs, held: Pairs, trust: float) -> tuple
     for name, matrix in (("model", model), ("neighbours", simple)):
         hits[name, "image_to_text"], hits[name, "text_to_image"] = retrieval_hits(matrix)
         for way in ("image_to_text", "text_to_image"):
-            metrics[f"{name}_{way}"] = mean_interval(hits[name, way])
+            metrics[f"{name}_{way}"] = mean_with_interval(hits[name, way])
     for way in ("image_to_text", "text_to_image"):  # the model's gain over the neighbours, paired by row
         ours, theirs = np.asarray(hits["model", way]), np.asarray(hits["neighbours", way])
         metrics[f"gain_{way}"] = paired_bootstrap(lambda idx: float(ours[idx].mean()),

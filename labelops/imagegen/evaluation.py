@@ -47,14 +47,13 @@ import torch
 from labelops import catalog
 from labelops.registry import IMAGE_MODEL
 from labelops.settings import Settings, get_settings
+from labelops.significance import mean_interval
 from labelops.storage import DataRoot
 
 log = logging.getLogger(__name__)
 
 SEED = 0
 EVALUATOR_RECIPE = "evaluator-v2"  # class and colour heads; change it when the evaluator's training changes
-INTERVAL_RESAMPLES = 1000
-INTERVAL_CONFIDENCE = 0.95
 IMAGE_BASELINES = ("class_mean", "class_colour_mean", "noise", "real")
 
 
@@ -164,18 +163,6 @@ def heldout_images(evaluation, size: int, classes: Sequence[str], settings: Sett
                          colour_labels[train] if colours else None, snapshot_id, texts)
 
 
-def mean_interval(values: Sequence[float] | torch.Tensor, resamples: int = INTERVAL_RESAMPLES,
-                  confidence: float = INTERVAL_CONFIDENCE, seed: int = SEED) -> tuple[float, float]:
-    """The percentile bootstrap interval of the mean of per-row values (resampling the rows)."""
-    values = np.asarray(values, dtype=np.float64)
-    if len(values) == 0:
-        return float("nan"), float("nan")
-    draws = np.random.default_rng(seed).integers(0, len(values), size=(resamples, len(values)))
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(values[draws].mean(axis=1), [tail, 1 - tail])
-    return float(low), float(high)
-
-
 def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged: Sequence[str] | None = None,
                  inception_weights: Path | None = None, kid_images: torch.Tensor | None = None,
                  samples: list[dict] | None = None):  # noqa: ANN201 - labelops.evaluation.Scores
@@ -229,18 +216,12 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
 def _text_image_agreement(images: torch.Tensor, held: HeldoutImages) -> tuple[list[float] | None, str]:
     """Per held-out row, how well the image drawn for it fits its listing's text, by the snapshot's
     text-image scorer (:mod:`labelops.textimage`) when it is trusted; else None and why."""
-    from labelops.textimage import image_agreement, text_image_scorer
+    from labelops.textimage import image_agreement, trusted_scorer
 
     if not held.snapshot_id or len(held.texts) != len(images):
         return None, "no listing texts for the held-out images"
-    try:
-        scorer = text_image_scorer(held.snapshot_id)
-    except FileNotFoundError as error:
-        return None, f"no text-image scorer: {error}"
-    if scorer is None:
-        return None, "no text-image scorer: the snapshot has too few products with a photo and a text"
-    scores = image_agreement(scorer, images, list(held.texts))
-    return (None, f"the text-image scorer is not trusted: {scorer.reason}") if scores is None else (scores, "")
+    scorer, reason = trusted_scorer(held.snapshot_id)
+    return (None, reason) if scorer is None else (image_agreement(scorer, images, list(held.texts)), "")
 
 
 # ------------------------------------------------------------------------------- generating

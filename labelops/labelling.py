@@ -145,12 +145,9 @@ def make_labels(
                 image=(row.get("images") or [None])[0], text_model_version=text_version,
                 text_source=text.source,
                 image_model_version=image_version, has_findings=bool(found), findings=[str(f) for f in found]))
-        if image_model is not None:
-            label_images(labels, photos, image_model, root, run_id, batch)
+        drawn = label_images(labels, photos, image_model, root, run_id, batch) if image_model is not None else {}
         if text_image is not None:
-            generated = {i: _open_image(root, label.image) for i, label in enumerate(labels)
-                         if label.image_generated and label.image}
-            score_labels(text_image, labels, photos, {i: g for i, g in generated.items() if g is not None},
+            score_labels(text_image, labels, photos, drawn,
                          [text_of(row.get("description")) or text_of(None, row.get("title")) for row in batch])
         if progress:
             progress(len(batch))
@@ -189,10 +186,12 @@ def _product_categories(rows: Sequence[Mapping[str, Any]], tag_classifier: TagCl
 
 
 def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabeller, root: DataRoot, run_id: str,
-                 rows: Sequence[Mapping[str, Any]] | None = None) -> None:
+                 rows: Sequence[Mapping[str, Any]] | None = None) -> dict[int, Any]:
     """The image tagger's category for each photo; a generated image where there is none, of the
     product's image class (:func:`~labelops.imagegen.data.class_of` its category path, e.g.
-    "Clothing > T-Shirts") in its colour (``attributes["color"]``; any colour where it has none)."""
+    "Clothing > T-Shirts") in its colour (``attributes["color"]``; any colour where it has none).
+    A product whose category is none of the model's classes gets no image (another kind's would
+    mislead). Returns the drawn images by label index (for the text-image scores)."""
     from labelops.imagegen.data import CLASS_SEPARATOR, class_of, colour_of
 
     with_photo = [i for i, p in enumerate(photos) if p is not None]
@@ -201,23 +200,27 @@ def label_images(labels: list[Label], photos: list[Any], image_model: ImageLabel
         if labels[i].text_category:  # the text names a top-level category; an image class may be a path below one
             top = category.split(CLASS_SEPARATOR)[0]
             labels[i].categories_agree = labels[i].text_category.casefold() in (category.casefold(), top.casefold())
-    without = [i for i, p in enumerate(photos) if p is None]
-    if not without:
-        return
     classes, frequency = image_model.categories, getattr(image_model, "frequency", None)
-    wanted, colours = [], []
-    for i in without:
+    without, wanted, colours = [], [], []
+    for i in (i for i, p in enumerate(photos) if p is None):
         row = rows[i] if rows is not None else {}
         path = row.get("category_path") or ([labels[i].category] if labels[i].category else [])
-        wanted.append(class_of(path, classes, frequency) or classes[0])
-        colours.append(colour_of(row.get("attributes")))
-    for i, image in zip(without, image_model.sample(wanted, seed=len(without), colours=colours)):
+        image_class = class_of(path, classes, frequency)
+        if image_class is not None:
+            without.append(i)
+            wanted.append(image_class)
+            colours.append(colour_of(row.get("attributes")))
+    if not without:
+        return {}
+    drawn = dict(zip(without, image_model.sample(wanted, seed=len(without), colours=colours)))
+    for i, image in drawn.items():
         relative = catalog.generated_image(run_id, labels[i].label_id)
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         with root.open(relative, "wb") as handle:
             handle.write(buffer.getvalue())
         labels[i].image, labels[i].image_generated = relative, True
+    return drawn
 
 
 class LabelRun(BaseModel):

@@ -124,10 +124,14 @@ def test_a_gan_below_class_mean_images_is_refused_and_the_class_means_stand_in(d
         labels = [Label(label_id=f"l{i}", listing_id=f"p{i}", run_id="r", snapshot_id=snapshot, created_at=now,
                         description="A product with a long enough description.", tags=["clothing"],
                         text_category="Clothing", text_model_version="1", image_model_version="1",
-                        has_findings=False) for i in range(2)]
-        label_images(labels, [photo, None], labeller, root, "r")
-        tagged, drawn = labels
+                        has_findings=False) for i in range(3)]
+        rows = [{}, {"category_path": ["Clothing", "T-Shirts"], "attributes": {"color": "red"}},
+                {"category_path": ["Garden", "Hoses"]}]  # a kind the model was not trained on
+        returned = label_images(labels, [photo, None, None], labeller, root, "r", rows)
+        tagged, drawn, unknown = labels
         assert drawn.image_generated and drawn.image == "labels/r/images/l1.png"
+        assert not unknown.image_generated and unknown.image is None  # no image of another kind of product
+        assert list(returned) == [1] and returned[1].size == Image.open(data_root / drawn.image).size
         assert not tagged.image_generated
         if isinstance(labeller, ClassMeanLabeller):
             assert tagged.image_category is None  # the baseline has no tagger

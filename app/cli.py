@@ -340,6 +340,9 @@ def train(
     gan_steps: Annotated[int | None, typer.Option(min=1, help="GAN: iterations (default 1500)")] = None,
     image_size: Annotated[int | None, typer.Option(help="GAN: image side in pixels, 32, 64 or 128 (default 64)")] = None,
     gan_width: Annotated[int | None, typer.Option(min=4, help="GAN: generator/discriminator width (default 16)")] = None,
+    gan_prior: Annotated[str | None, typer.Option(
+        help="GAN: what the generator starts from: class_colour_mean (default: the class-and-colour mean training "
+             "photo) or none (noise only)")] = None,
 ) -> None:
     """Train the models on a snapshot, track them in MLflow and register each as `challenger`."""
     chosen = [name.strip() for value in models for name in value.split(",") if name.strip()]
@@ -349,6 +352,12 @@ def train(
                                  param_hint="--models")
     if image_size is not None and image_size not in (32, 64, 128):
         raise typer.BadParameter(f"{image_size}: choose 32, 64 or 128", param_hint="--image-size")
+    from typing import get_args
+
+    from labelops.imagegen.train import GanPrior
+
+    if gan_prior is not None and gan_prior not in get_args(GanPrior):
+        raise typer.BadParameter(f"{gan_prior}: choose {' or '.join(get_args(GanPrior))}", param_hint="--gan-prior")
     check_snapshot(data_root(must_exist=True), snapshot, "train on")
     _prepare_runtime()
     from flows.train import train as train_flow
@@ -356,7 +365,7 @@ def train(
     with progress_bars(err_console):
         state = train_flow(snapshot_id=snapshot, models=chosen, devices=devices, num_nodes=num_nodes, max_steps=max_steps,
                            base_model=base_model, gan_steps=gan_steps, image_size=image_size, gan_width=gan_width,
-                           text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
+                           gan_prior=gan_prior, text_config={"pretrain_steps": pretrain_steps} if pretrain_steps else None, return_state=True)
     trained = _result(state, "training failed")
     if not trained and num_nodes > 1:
         console.print("fitted on this node; node 0 registers the models")

@@ -21,6 +21,7 @@ from labelops.settings import get_settings
 from labelops.snapshot import snapshot_or_latest
 from labelops.storage import DataRoot
 from labelops.cluster import check_rendezvous, leads_training, node_rank
+from labelops.imagegen.train import GanPrior
 from labelops.training import ending_run_on_failure
 from tasks.train import fit_model, prepare_training, register_model, wait_for_node_zero
 
@@ -44,6 +45,7 @@ def train(
     gan_steps: int | None = None,
     image_size: ImageSize | None = None,
     gan_width: int | None = None,
+    gan_prior: GanPrior | None = None,
     text_config: TextOptions | None = None,  # a plain dict of the same fields is accepted too
     use_feedback: bool = True,
     fit_timeout_minutes: float = 180,
@@ -65,6 +67,8 @@ def train(
         gan_steps: GAN: training iterations (empty: 1500)
         image_size: GAN: image side in pixels (empty: 64)
         gan_width: GAN: generator and discriminator width (empty: 16)
+        gan_prior: GAN: what the generator starts from: "class_colour_mean" (empty: the mean training
+            photo of the class and colour asked, to which it adds what a mean lacks) or "none" (noise only)
         text_config: text generator: any other training settings (model size, batch size, learning
             rate, pretraining steps, …); empty fields keep their defaults
         use_feedback: reviewers' edits (and accepted labels of products without a description) join
@@ -80,7 +84,8 @@ def train(
     snapshot_id = snapshot_or_latest(root, snapshot_id, "train on")
     label_trained_snapshot(snapshot_id)
     configs = training_configs(snapshot_id, models, devices, num_nodes=num_nodes, max_steps=max_steps, base_model=base_model,
-                               gan_steps=gan_steps, image_size=image_size, gan_width=gan_width, text_config=text_config,
+                               gan_steps=gan_steps, image_size=image_size, gan_width=gan_width, gan_prior=gan_prior,
+                               text_config=text_config,
                                feedback_until=lambda: latest_received(root) if use_feedback else None)
     results: dict[str, dict] = {}
     for model, config in configs.items():

@@ -87,7 +87,8 @@ def check_models(models: Iterable[str]) -> None:
 def training_configs(snapshot_id: str, models: Iterable[str], devices: int = 1, *, num_nodes: int = 1,
                      max_steps: int | None = None,
                      base_model: str | None = None, gan_steps: int | None = None, image_size: int | None = None,
-                     gan_width: int | None = None, text_config: BaseModel | dict[str, Any] | None = None,
+                     gan_width: int | None = None, gan_prior: str | None = None,
+                     text_config: BaseModel | dict[str, Any] | None = None,
                      feedback_until: Callable[[], datetime | None] = lambda: None) -> dict[str, TrainConfig]:
     """The config of each model asked for, in training order; each model's defaults where a value is
     not given. ``text_config``: any other fields of the text generator's config; ``feedback_until``
@@ -105,7 +106,8 @@ def training_configs(snapshot_id: str, models: Iterable[str], devices: int = 1, 
             **extra, "snapshot_id": snapshot_id, "devices": devices, "num_nodes": num_nodes, "base_model": base_model,
             "feedback_until": feedback_until(), **overrides})
     if "gan" in models:
-        given = {"max_steps": gan_steps, "image_size": image_size, "g_width": gan_width, "d_width": gan_width}
+        given = {"max_steps": gan_steps, "image_size": image_size, "g_width": gan_width, "d_width": gan_width,
+                 "prior": gan_prior}
         configs["gan"] = gan_training.GanTrainConfig(snapshot_id=snapshot_id, devices=devices, num_nodes=num_nodes,
                                                      **{k: v for k, v in given.items() if v})
     return configs

@@ -160,6 +160,37 @@ def denormalise(images: torch.Tensor) -> torch.Tensor:
     return images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
 
 
+def class_colour_means(pixels: torch.Tensor, labels: torch.Tensor, num_classes: int,
+                       colour_labels: torch.Tensor | None = None, num_colours: int = 0, min_images: int = 1,
+                       ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The mean image of each class (K×3×S×S, in [-1, 1]; the overall mean for a class without
+    images) and, given ``colour_labels`` (-1 = unknown), of each class in each colour (K×C×3×S×S;
+    the class's mean where the pair has fewer than ``min_images`` images), else None.
+
+    The class-and-colour-mean baseline draws these, and the generator's prior
+    (:class:`labelops.imagegen.model.ClassColourPrior`) starts from them."""
+    images = normalise(pixels)
+    overall = images.mean(0)
+    means = torch.stack([images[labels == c].mean(0) if (labels == c).any() else overall for c in range(num_classes)])
+    if colour_labels is None or num_colours == 0:
+        return means, None
+    pairs = means[:, None].repeat(1, num_colours, 1, 1, 1)  # class × colour × image
+    for c in range(num_classes):
+        for k in range(num_colours):
+            chosen = (labels == c) & (colour_labels == k)
+            if int(chosen.sum()) >= max(min_images, 1):
+                pairs[c, k] = images[chosen].mean(0)
+    return means, pairs
+
+
+def prior_templates(pixels: torch.Tensor, labels: torch.Tensor, colour_labels: torch.Tensor, num_classes: int,
+                    num_colours: int, min_images: int = 1) -> torch.Tensor:
+    """The generator prior's templates: K×(C+1)×3×S×S, the class-and-colour means (a pair with fewer
+    than ``min_images`` images: the class's mean), then the class's mean for "any colour"."""
+    means, pairs = class_colour_means(pixels, labels, num_classes, colour_labels, num_colours, min_images)
+    return means[:, None] if pairs is None else torch.cat([pairs, means[:, None]], dim=1)
+
+
 def grid_image(pixels: torch.Tensor, per_row: int, padding: int = 2) -> Image.Image:
     """Tile N×3×H×W uint8 images, ``per_row`` a row, on white."""
     n, _, h, w = pixels.shape

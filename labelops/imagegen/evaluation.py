@@ -168,11 +168,13 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
                  samples: list[dict] | None = None):  # noqa: ANN201 - labelops.evaluation.Scores
     """``images`` (one per held-out row, asked for its class and colour): conditional accuracy and
     colour accuracy with their intervals; ``kid_images`` (default ``images``) against the real
-    held-out images: KID (± std), precision and recall; given ``tagged`` categories of the real
-    images the tagger accuracy, and given local Inception weights (never downloaded) the Inception FID."""
+    held-out images: KID (± std), precision and recall; the ``images``' novelty (their distance to
+    the nearest training photo against the real held-out photos': ~1 new, ~0 copies); given
+    ``tagged`` categories of the real images the tagger accuracy, and given local Inception weights
+    (never downloaded) the Inception FID."""
     from labelops.evaluation import TEXT_IMAGE_AGREEMENT, Scores
     from labelops.imagegen.data import normalise
-    from labelops.imagegen.evaluator import frechet_inception_distance, kid, load_inception, precision_recall
+    from labelops.imagegen.evaluator import frechet_inception_distance, kid, load_inception, novelty, precision_recall
 
     evaluator = held.evaluator
     kid_images = images if kid_images is None else kid_images
@@ -180,10 +182,13 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
     real_features, fake_features = evaluator.features(normalise(held.real)), evaluator.features(kid_images)
     kid_mean, kid_std = kid(real_features, fake_features, seed=SEED)
     precision, recall = precision_recall(real_features, fake_features)
+    train_features = evaluator.features(normalise(held.train_pixels))
+    image_features = fake_features if kid_images is images else evaluator.features(images)
     low, high = mean_interval(correct)
     metrics = {"n": float(len(held.labels)), "conditional_accuracy": float(correct.mean()) if len(correct) else 0.0,
                "conditional_accuracy_low": low, "conditional_accuracy_high": high,
                "kid": float(kid_mean), "kid_std": float(kid_std), "precision": precision, "recall": recall,
+               "novelty": novelty(train_features, real_features, image_features),
                "evaluator_accuracy": float(evaluator.heldout_accuracy)}
     rows = {"correct": correct.tolist()}
     asked = held.asked_colours

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labelops.imagegen.data import normalise
+from labelops.imagegen.data import class_colour_means, normalise
 from labelops.imagegen.diffaugment import translation
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,21 @@ def precision_recall(real_features: torch.Tensor, fake_features: torch.Tensor, k
     return float(precision), float(recall)
 
 
+def novelty(train_features: torch.Tensor, real_features: torch.Tensor, features: torch.Tensor) -> float:
+    """How far images are from the training photos, against how far unseen real photos are: the
+    median distance from each of ``features`` to its nearest training photo over the same median
+    for the real held-out photos. About 1: as new as an unseen photo; near 0: copies of training
+    photos (which KID, precision and recall against held-out photos all reward). NaN without
+    training or held-out photos."""
+    if len(train_features) == 0 or len(real_features) == 0 or len(features) == 0:
+        return float("nan")
+    train = train_features.double()
+    reference = torch.cdist(real_features.double(), train).min(dim=1).values.median()
+    if float(reference) == 0.0:
+        return float("nan")
+    return float(torch.cdist(features.double(), train).min(dim=1).values.median() / reference)
+
+
 # ------------------------------------------------------------------------------------- KID
 def kid_subset_size(n_real: int, n_fake: int, cap: int = 1000) -> int:
     """Half the smaller set (at most ``cap``, torchmetrics' default): subsets of a whole set are all
@@ -245,17 +260,9 @@ def class_mean_sampler(pixels: torch.Tensor, labels: torch.Tensor, num_classes: 
     with ``colour_labels`` (-1 = unknown) the mean image of the class in the colour asked (the
     class's mean where the pair has no training image or no colour is asked): it knows what a
     colour-conditioned generator knows."""
-    images = normalise(pixels)
-    overall = images.mean(0)
-    means = torch.stack([images[labels == c].mean(0) if (labels == c).any() else overall for c in range(num_classes)])
-    if colour_labels is None or num_colours == 0:
+    means, pairs = class_colour_means(pixels, labels, num_classes, colour_labels, num_colours)
+    if pairs is None:
         return lambda requested, colours=None: means[requested]
-    pairs = means[:, None].repeat(1, num_colours, 1, 1, 1)  # class × colour × image
-    for c in range(num_classes):
-        for k in range(num_colours):
-            chosen = (labels == c) & (colour_labels == k)
-            if chosen.any():
-                pairs[c, k] = images[chosen].mean(0)
 
     def sample(requested: torch.Tensor, colours: torch.Tensor | None = None) -> torch.Tensor:
         if colours is None:

@@ -8,6 +8,11 @@ and the LightningModule that trains them with manual optimisation.
 - **Generator**: noise ``z`` → 4×4 → one upsampling block per doubling (nearest ×2, 3×3 conv,
   class-conditional batch norm, ReLU) → 3×3 conv → tanh. The class (and the colour) enter through
   every norm's gain and bias. 32, 64 or 128 px (any power of two ≥ 8).
+- **Prior** (optional, :class:`ClassColourPrior`): the generator's RGB logits are added to those of
+  a template, the mean training photo of the requested class in the requested colour, so a fresh
+  generator draws the class-and-colour mean and training teaches it what the mean lacks. Learning
+  a product's shape from noise takes far more iterations than the demo's CPU budget; starting from
+  the mean it takes a few hundred (measured in ``benchmarks/gan_recipes.py``).
 - **Discriminator**: spectrally normalised 4×4 stride-2 convolutions down to 4×4, LeakyReLU,
   summed over space into a feature vector ``h``. Three heads on ``h``: the unconditional score
   ``ψ(h)``, the projections ``⟨embed(y), h⟩ + ⟨embed_colour(c), h⟩`` (Miyato & Koyama, 2018)
@@ -87,10 +92,61 @@ class ConditionalBatchNorm2d(nn.Module):
         return self.norm(x) * gain[:, :, None, None] + bias[:, :, None, None]
 
 
+class ClassColourPrior(nn.Module):
+    """The generator's prior: for each class × colour (the last colour id: any colour) a template
+    image, the mean training photo of that class in that colour (:func:`labelops.imagegen.data.
+    class_colour_means`). The generator adds its output to the template's logit (``atanh``), so
+    it starts from the class-and-colour mean and learns what the mean lacks: sharp edges, each
+    product's own position and size, variety. A buffer: saved, loaded, copied to the EMA and
+    broadcast by DDP with the weights; filled once by :meth:`fill` before training."""
+
+    def __init__(self, num_classes: int, num_colours: int, size: int):
+        super().__init__()
+        self.num_colours = num_colours
+        self.register_buffer("templates", torch.zeros(num_classes, num_colours + 1, 3, size, size))
+
+    @torch.no_grad()
+    def fill(self, templates: torch.Tensor) -> None:
+        """``templates``: K×(C+1)×3×S×S in [-1, 1], resized here to the prior's side."""
+        if templates.shape[:2] != self.templates.shape[:2]:
+            raise ValueError(f"templates for {tuple(templates.shape[:2])} class × colour pairs; the prior has "
+                             f"{tuple(self.templates.shape[:2])}")
+        size = self.templates.shape[-1]
+        flat = templates.flatten(0, 1).float()
+        if flat.shape[-1] != size:
+            flat = F.interpolate(flat, size=size, mode="area" if flat.shape[-1] > size else "bilinear")
+        self.templates.copy_(flat.view_as(self.templates))
+
+    def forward(self, y: torch.Tensor, c: torch.Tensor | None, image_size: int) -> torch.Tensor:
+        """The templates' logits (the generator's pre-tanh scale) for the requests, at ``image_size``."""
+        t = self.templates[y, colour_ids(c, self.num_colours, len(y), y.device)]
+        if t.shape[-1] != image_size:
+            t = F.interpolate(t, size=image_size, mode="bilinear", align_corners=False)
+        return torch.atanh(t.clamp(-0.97, 0.97))
+
+
+def attach_prior(generator: nn.Module, prior_size: int) -> None:
+    """Give ``generator`` a :class:`ClassColourPrior` of side ``prior_size`` (0: none), its last
+    convolution zeroed so that a fresh generator draws the templates exactly."""
+    generator.prior = None
+    if prior_size:
+        generator.prior = ClassColourPrior(generator.num_classes, generator.num_colours, prior_size)
+        nn.init.zeros_(generator.to_rgb.weight)
+        nn.init.zeros_(generator.to_rgb.bias)
+
+
+def to_image(generator: nn.Module, rgb: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """The generator's last step: tanh of its RGB logits, plus the prior's where it has one."""
+    if generator.prior is not None:
+        rgb = rgb + generator.prior(y, c, generator.image_size)
+    return torch.tanh(rgb)
+
+
 class Generator(nn.Module):
     arch = "dcgan"
 
-    def __init__(self, num_classes: int, image_size: int = 64, z_dim: int = 128, width: int = 32, num_colours: int = 0):
+    def __init__(self, num_classes: int, image_size: int = 64, z_dim: int = 128, width: int = 32, num_colours: int = 0,
+                 prior_size: int = 0):
         super().__init__()
         self.num_classes, self.image_size, self.z_dim, self.num_colours = num_classes, image_size, z_dim, num_colours
         widths = _widths(image_size, width)
@@ -98,13 +154,14 @@ class Generator(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:]))
         self.norms = nn.ModuleList(ConditionalBatchNorm2d(c, num_classes, num_colours) for c in widths)
         self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
+        attach_prior(self, prior_size)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = self.project(z).view(z.shape[0], -1, 4, 4)
         for conv, norm in zip(self.convs, self.norms):
             x = F.relu(norm(x, y, c))
             x = conv(F.interpolate(x, scale_factor=2, mode="nearest"))
-        return torch.tanh(self.to_rgb(F.relu(self.norms[-1](x, y, c))))
+        return to_image(self, self.to_rgb(F.relu(self.norms[-1](x, y, c))), y, c)
 
     def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None,
                colours: torch.Tensor | None = None) -> torch.Tensor:
@@ -234,7 +291,8 @@ class FastGenerator(nn.Module):
 
     arch = "fastgan"
 
-    def __init__(self, num_classes: int, image_size: int = 64, z_dim: int = 128, width: int = 32, num_colours: int = 0):
+    def __init__(self, num_classes: int, image_size: int = 64, z_dim: int = 128, width: int = 32, num_colours: int = 0,
+                 prior_size: int = 0):
         super().__init__()
         self.num_classes, self.image_size, self.z_dim, self.num_colours = num_classes, image_size, z_dim, num_colours
         widths = _widths(image_size, width)
@@ -247,6 +305,7 @@ class FastGenerator(nn.Module):
         self.excite = nn.ModuleDict({str(i): SkipExcitation(widths[i - 3], widths[i])
                                      for i in range(3, len(widths))})
         self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
+        attach_prior(self, prior_size)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = self.project(z).view(z.shape[0], -1, 4, 4)
@@ -256,7 +315,7 @@ class FastGenerator(nn.Module):
             if str(i) in self.excite:
                 x = self.excite[str(i)](feats[i - 3], x)
             feats.append(x)
-        return torch.tanh(self.to_rgb(feats[-1]))
+        return to_image(self, self.to_rgb(feats[-1]), y, c)
 
     sample = Generator.sample
 
@@ -352,12 +411,13 @@ ARCHITECTURES: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
 
 
 def build_networks(arch: str, num_classes: int, image_size: int, z_dim: int, g_width: int, d_width: int,
-                   num_colours: int = 0) -> tuple[nn.Module, nn.Module]:
-    """A fresh generator and discriminator of the architecture ``arch``."""
+                   num_colours: int = 0, prior_size: int = 0) -> tuple[nn.Module, nn.Module]:
+    """A fresh generator (with a :class:`ClassColourPrior` of side ``prior_size``; 0: none) and
+    discriminator of the architecture ``arch``."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown GAN architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
     generator, discriminator = ARCHITECTURES[arch]
-    return (generator(num_classes, image_size, z_dim, g_width, num_colours),
+    return (generator(num_classes, image_size, z_dim, g_width, num_colours, prior_size),
             discriminator(num_classes, image_size, d_width, num_colours))
 
 
@@ -369,17 +429,22 @@ class GanModule(L.LightningModule):
                  ac_weight: float = 1.0, ema_decay: float = 0.999, ema_start: int = 100,
                  augment: str = DEFAULT_POLICY, log_every: int = 10, sample_every: int = 0, sample_columns: int = 8,
                  seed: int = 0, num_colours: int = 0, colour_dropout: float = 0.3, arch: str = "dcgan",
-                 recon_weight: float = 1.0):
+                 recon_weight: float = 1.0, prior_size: int = 0):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.generator, self.discriminator = build_networks(arch, num_classes, image_size, z_dim, g_width, d_width,
-                                                            num_colours)
+                                                            num_colours, prior_size)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         noise = torch.Generator().manual_seed(seed)
         # the same noise for every sample grid (a buffer: it is in the checkpoint and moves with the model)
         self.register_buffer("grid_z", torch.randn(num_classes * sample_columns, z_dim, generator=noise))
         self.sample_hook = None  # callable(iteration, PIL image), set by the training script on rank 0
+
+    def fill_prior(self, templates: torch.Tensor) -> None:
+        """Fill the generator's (and its EMA's) prior with the class × colour templates."""
+        for generator in (self.generator, self.generator_ema):
+            generator.prior.fill(templates)
 
     @property
     def iteration(self) -> int:

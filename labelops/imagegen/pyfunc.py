@@ -80,7 +80,7 @@ class TrainedGan:
         colours = list(meta.get("colours", []))
         generator_class, discriminator_class = ARCHITECTURES[meta.get("arch", "dcgan")]
         generator = generator_class(len(meta["classes"]), meta["image_size"], meta["z_dim"], meta["g_width"],
-                                    len(colours))
+                                    len(colours), meta.get("prior_size", 0))
         generator.load_state_dict(torch.load(folder / "generator.pt", map_location="cpu", weights_only=True))
         discriminator = discriminator_class(len(meta["classes"]), meta["image_size"], meta["d_width"], len(colours))
         discriminator.load_state_dict(torch.load(folder / "discriminator.pt", map_location="cpu", weights_only=True))

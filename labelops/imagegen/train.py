@@ -25,6 +25,7 @@ import logging
 import time
 import warnings
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -53,6 +54,10 @@ MODULE_ARGS = ("image_size", "z_dim", "g_width", "d_width", "lr_g", "lr_d", "ac_
                "augment", "seed", "arch", "colour_dropout", "recon_weight")
 
 
+GanPrior = Literal["none", "class_colour_mean"]
+"""What the generator starts from (:class:`labelops.imagegen.model.ClassColourPrior`)."""
+
+
 class GanTrainConfig(training.TrainConfig):
     """Everything that defines one GAN training; its hash is the training's key."""
 
@@ -67,6 +72,18 @@ class GanTrainConfig(training.TrainConfig):
     min_colour_images: int = 3
     colour_dropout: float = Field(0.3, description="share of known colours trained as 'any colour'")
     recon_weight: float = Field(1.0, description="weight of the discriminator's reconstruction loss (fastgan)")
+    prior: GanPrior = Field(
+        "class_colour_mean", description="what the generator starts from: its class-and-colour mean training photo, "
+                                         "to which it adds what the mean lacks (model.ClassColourPrior); none: noise only")
+    prior_max_side: int = Field(64, description="largest side of the prior's templates (they are at most image_size; "
+                                                "memory: classes × (colours + 1) × 3 × side² floats)")
+    prior_min_images: int = Field(3, description="training photos a class × colour pair needs for its own template "
+                                                 "(fewer: the class's mean, so that no template is one product's photo)")
+
+    @property
+    def prior_side(self) -> int:
+        """The prior's template side the networks are built with (0: no prior)."""
+        return 0 if self.prior == "none" else min(self.prior_max_side, self.image_size)
     z_dim: int = 128
     g_width: int = 16
     d_width: int = 16
@@ -124,7 +141,7 @@ def build_module(config: GanTrainConfig, num_classes: int, num_colours: int = 0)
 
     return GanModule(num_classes, num_colours=num_colours, betas=config.betas, log_every=config.log_every_steps,
                      sample_every=config.sample_every_steps, sample_columns=config.grid_columns,
-                     **{name: getattr(config, name) for name in MODULE_ARGS})
+                     prior_size=config.prior_side, **{name: getattr(config, name) for name in MODULE_ARGS})
 
 
 def fit(work: Path) -> None:
@@ -133,7 +150,7 @@ def fit(work: Path) -> None:
     import torch
     from mlflow import MlflowClient
 
-    from labelops.imagegen.data import ImageDataModule, ImageSet
+    from labelops.imagegen.data import ImageDataModule, ImageSet, prior_templates
 
     config = GanTrainConfig.model_validate_json((work / "config.json").read_text())
     prepared = json.loads((work / "prepared.json").read_text())
@@ -142,6 +159,9 @@ def fit(work: Path) -> None:
     image_set = ImageSet.load(work / "images.pt")
     classes, colours = image_set.classes, image_set.colours
     module = build_module(config, len(classes), len(colours))
+    if config.prior_side:  # from the training split only, like the baselines the gate compares with
+        module.fill_prior(prior_templates(*image_set.subset_with_colours("train"), len(classes), len(colours),
+                                          config.prior_min_images))
     samples = work / "samples"
 
     def log_grid(iteration: int, image) -> None:  # noqa: ANN001 - a PIL image
@@ -174,7 +194,7 @@ def fit(work: Path) -> None:
         torch.save(module.discriminator.state_dict(), final / "discriminator.pt")
         (final / "meta.json").write_text(json.dumps({
             "classes": classes, "colours": colours, "arch": config.arch, "image_size": config.image_size, "z_dim": config.z_dim, "g_width": config.g_width,
-            "d_width": config.d_width, "snapshot_id": config.snapshot_id, "training_key": config.key()},
+            "d_width": config.d_width, "prior_size": config.prior_side, "snapshot_id": config.snapshot_id, "training_key": config.key()},
             indent=2, ensure_ascii=False))
         samples.mkdir(exist_ok=True)
         module.sample_grid().save(samples / "final.png")

@@ -181,3 +181,20 @@ def test_demo_photos_load(tmp_path, size):
                                       "Home & Kitchen > Lamps", "Home & Kitchen > Chairs", "Bags & Accessories > Backpacks",
                                       "Bags & Accessories > Watches", "Electronics > Headphones"}
     assert len(image_set.classes) >= 5 and image_set.level == 1
+
+
+def test_prior_templates_never_copy_one_product():
+    """A class × colour pair with fewer than ``min_images`` photos takes the class's mean, so no
+    template is one product's photo; the last colour slot is the class's mean ("any colour")."""
+    from labelops.imagegen.data import class_colour_means, normalise, prior_templates
+
+    pixels = torch.stack([torch.full((3, 4, 4), v, dtype=torch.uint8) for v in (0, 100, 200, 50)])
+    labels, colours = torch.tensor([0, 0, 0, 1]), torch.tensor([0, 0, 1, 0])
+    templates = prior_templates(pixels, labels, colours, 2, 2, min_images=2)
+    class_mean = normalise(torch.tensor(100.0))
+    assert torch.allclose(templates[0, 0], normalise(torch.tensor(50.0)).expand(3, 4, 4))  # two photos: their mean
+    assert torch.allclose(templates[0, 1], class_mean.expand(3, 4, 4))  # one photo: the class's mean
+    assert torch.allclose(templates[0, 2], class_mean.expand(3, 4, 4))  # any colour
+    assert torch.allclose(templates[1, 0], templates[1, 2])  # a class of one photo
+    means, pairs = class_colour_means(pixels, labels, 2, colours, 2)  # the baseline: every pair with a photo
+    assert torch.allclose(pairs[0, 1], normalise(torch.tensor(200.0)).expand(3, 4, 4)) and means.shape == (2, 3, 4, 4)

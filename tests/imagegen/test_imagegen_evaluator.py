@@ -252,3 +252,16 @@ def test_the_sample_grid_has_a_labelled_row_per_class_with_the_colours_asked(col
     assert {c for _, c in asked} == {"red", "green", "blue"}  # the colours of the class's real photos, in turn
     labels = torch.tensor(list(image.crop((0, 16, 150, image.height)).convert("L").getdata()))
     assert (labels < 128).sum() > 50  # the rows' names are written in the label column
+
+
+def test_novelty_tells_copies_from_new_images():
+    """Copies of training photos score ~0; unseen photos from the same distribution ~1 (the scale
+    is the held-out photos' own distance to the training photos); NaN without photos."""
+    from labelops.imagegen.evaluator import novelty
+
+    torch.manual_seed(0)
+    train, held = torch.randn(200, 8), torch.randn(100, 8)
+    assert novelty(train, held, train[:50] + 1e-6) < 0.01
+    assert 0.8 < novelty(train, held, torch.randn(100, 8)) < 1.25
+    assert novelty(train, held, held) == pytest.approx(1.0)
+    assert novelty(train[:0], held, held) != novelty(train[:0], held, held)  # NaN

@@ -147,3 +147,45 @@ def test_a_few_steps_reduce_the_discriminator_loss_on_a_tiny_set():
     assert d_loss() < before - 0.3, (before, d_loss())
     assert trainer.callback_metrics["train/d_real_accuracy"] == 1.0  # the classifier head learnt red vs blue
     assert not torch.equal(module.generator_ema.to_rgb.weight, module.generator.to_rgb.weight)  # EMA lags
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_a_fresh_generator_with_a_prior_draws_its_templates(arch):
+    """The class-and-colour prior: before any training the generator draws the template of the class
+    and colour asked (the last colour id, and an unknown colour, is "any colour": the class's mean);
+    training then changes only what is added to it."""
+    from labelops.imagegen.data import prior_templates
+
+    torch.manual_seed(0)
+    pixels = torch.randint(0, 256, (12, 3, 16, 16), dtype=torch.uint8)
+    labels, colours = torch.arange(12) % 2, torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, -1, -1, -1, -1])
+    templates = prior_templates(pixels, labels, colours, 2, 2)
+    assert templates.shape == (2, 3, 3, 16, 16)
+    generator, _ = build_networks(arch, 2, 16, z_dim=8, g_width=4, d_width=4, num_colours=2, prior_size=16)
+    generator.prior.fill(templates)
+    generator.eval()
+    asked, asked_colours = torch.tensor([0, 1, 1, 0]), torch.tensor([1, 0, -1, 9])
+    drawn = generator(torch.randn(4, 8), asked, asked_colours)
+    wanted = templates[asked, colour_ids(asked_colours, 2, 4)].clamp(-0.97, 0.97)
+    assert torch.allclose(drawn, wanted, atol=1e-5)
+    assert torch.allclose(drawn[2], normalise(pixels[labels == 1]).mean(0).clamp(-0.97, 0.97), atol=1e-5)
+    with pytest.raises(ValueError, match="class × colour pairs"):
+        generator.prior.fill(templates[:, :2])
+
+
+def test_the_prior_travels_with_the_weights_and_the_ema():
+    """The templates are a buffer: in the state dict (a model folder carries them), copied to the EMA,
+    and a generator without a prior has none (older model folders load as they did)."""
+    module = GanModule(2, image_size=8, z_dim=4, g_width=4, d_width=4, num_colours=1, prior_size=8)
+    templates = torch.rand(2, 2, 3, 8, 8) * 2 - 1
+    module.fill_prior(templates)
+    assert torch.equal(module.generator_ema.prior.templates, templates)
+    assert "prior.templates" in module.generator.state_dict()
+    copy = Generator(2, 8, z_dim=4, width=4, num_colours=1, prior_size=8)
+    copy.load_state_dict(module.generator.state_dict())
+    assert torch.equal(copy.prior.templates, templates)
+    assert Generator(2, 8, z_dim=4, width=4).prior is None
+    assert not any("prior" in key for key in Generator(2, 8, z_dim=4, width=4).state_dict())
+    smaller = Generator(2, 8, z_dim=4, width=4, num_colours=1, prior_size=4)  # templates kept smaller, drawn at 8 px
+    smaller.prior.fill(templates)
+    assert smaller.prior.templates.shape[-1] == 4 and smaller.eval()(torch.randn(2, 4), torch.tensor([0, 1])).shape[-1] == 8

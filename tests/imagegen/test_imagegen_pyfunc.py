@@ -100,3 +100,19 @@ def test_the_signature_takes_an_optional_colour():
 
     assert SIGNATURE.inputs.input_names() == ["category", "colour", "image"]
     assert all(not spec.required for spec in SIGNATURE.inputs.inputs)
+
+
+def test_a_model_folder_with_a_prior_draws_from_its_templates(tmp_path):
+    """meta.json's prior_size rebuilds the prior, and the saved templates come back: a fresh prior
+    generator loaded from its folder draws its class's template (here a flat colour per class)."""
+    generator = Generator(3, 16, z_dim=8, width=4, prior_size=8)
+    flat = torch.tensor([-0.5, 0.0, 0.5])[:, None, None, None, None].expand(3, 1, 3, 8, 8)
+    generator.prior.fill(flat)
+    torch.save(generator.state_dict(), tmp_path / "generator.pt")
+    torch.save(Discriminator(3, 16, width=4).state_dict(), tmp_path / "discriminator.pt")
+    (tmp_path / "meta.json").write_text(json.dumps({"classes": CLASSES, "arch": "dcgan", "image_size": 16, "z_dim": 8,
+                                                    "g_width": 4, "d_width": 4, "prior_size": 8}))
+    gan = TrainedGan.load(tmp_path)
+    drawn = gan.generate(CLASSES, seed=3).float()
+    assert drawn.shape == (3, 3, 16, 16)
+    assert [round(float(x)) for x in drawn.mean(dim=(1, 2, 3))] == [64, 128, 191]  # (v + 1) × 127.5, rounded

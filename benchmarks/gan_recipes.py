@@ -59,6 +59,11 @@ RECIPES: dict[str, dict] = {
     "dcgan-w8-prior": {"arch": "dcgan", "g_width": 8, "d_width": 8, "batch_size": 32, "prior_size": 64},
     "dcgan-w16-prior": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32, "prior_size": 64},
     "fastgan-w8-prior": {"arch": "fastgan", "g_width": 8, "d_width": 8, "batch_size": 32, "prior_size": 64},
+    # without DiffAugment's cutout (the grey squares it pastes into real photos let specks through)
+    "dcgan-w8-prior-nocut": {"arch": "dcgan", "g_width": 8, "d_width": 8, "batch_size": 32, "prior_size": 64,
+                             "augment": "color,translation"},
+    "dcgan-w16-prior-nocut": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32, "prior_size": 64,
+                              "augment": "color,translation"},
 }
 
 

@@ -244,8 +244,8 @@ def test_a_gan_below_class_mean_images_is_refused():
 
 def test_the_image_gate_with_real_tensors_and_a_tiny_evaluator():
     """Real images (coloured squares of three classes), an evaluator trained on the training ones,
-    every system scored as the gate scores it: real training photos pass; noise, class-mean images
-    and a generator that draws the wrong class fail."""
+    every system scored as the gate scores it: real training photos pass; noise, class-mean images,
+    a generator that draws the wrong class and an untrained generator with the class prior fail."""
     import torch
 
     from labelops.imagegen.data import normalise
@@ -279,16 +279,29 @@ def test_the_image_gate_with_real_tensors_and_a_tiny_evaluator():
             seen[c] += 1
         return normalise(train[chosen])
 
+    def untrained_prior(requested: torch.Tensor) -> torch.Tensor:
+        # the class-and-colour prior before training draws its templates, the class means: it has
+        # added nothing to the baseline it starts from, and must not pass for a generator
+        from labelops.imagegen.data import prior_templates
+        from labelops.imagegen.model import Generator
+
+        generator = Generator(3, 16, z_dim=8, width=4, prior_size=16)
+        generator.prior.fill(prior_templates(train, train_labels, torch.full_like(train_labels, -1), 3, 0))
+        with torch.no_grad():
+            return generator.eval()(torch.randn(len(requested), 8), requested)
+
     challengers = {"real training photos": real_training_photos(held.labels),
                    "noise": noise_sampler(16, seed=1)(held.labels),
                    "class means": class_mean_sampler(train, train_labels, 3)(held.labels),
-                   "wrong class": normalise(squares((held.labels + 1) % 3, seed=4))}
+                   "wrong class": normalise(squares((held.labels + 1) % 3, seed=4)),
+                   "untrained generator with the prior": untrained_prior(held.labels)}
     policy = POLICY.for_model(IMAGE_MODEL)
     verdicts = {}
     for name, images in challengers.items():
         decision = decide(IMAGE_MODEL, policy, score_images(name, images, held), None, systems, POLICY)
         verdicts[name] = decision.promote
-    assert verdicts == {"real training photos": True, "noise": False, "class means": False, "wrong class": False}, \
+    assert verdicts == {"real training photos": True, "noise": False, "class means": False, "wrong class": False,
+                        "untrained generator with the prior": False}, \
         {name: decide(IMAGE_MODEL, policy, score_images(name, images, held), None, systems, POLICY).summary()
          for name, images in challengers.items()}
 

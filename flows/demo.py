@@ -31,10 +31,11 @@ from tasks.feedback import simulate_reviewer
 from tasks.shop import build_demo_shop
 
 # The demo's GAN: small enough to train, evaluate and register in under three minutes on two CPU cores
-# (1,300 iterations: at 1,000 the gate found its KID not yet significantly better than the class-and-colour means').
+# (1,600 iterations: at 1,000 the gate found its KID not yet significantly better than the class-and-colour means',
+# and at 1,300 a second snapshot of the demo catalogue fell 0.02 under the recognisability floor).
 DEMO_IMAGE_SIZE = 64
 DEMO_GAN_WIDTH = 8
-DEMO_GAN_STEPS = 1300
+DEMO_GAN_STEPS = 1600
 
 
 @flow(name="demo", log_prints=True)

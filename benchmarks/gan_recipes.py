@@ -106,8 +106,11 @@ def train_recipe(recipe: dict, image_set, image_size: int, cpu_seconds: float, s
 
     torch.manual_seed(seed)
     colours = image_set.colours if recipe.get("colours", True) else []
+    arguments = {k: v for k, v in recipe.items() if k not in ("batch_size", "colours")}
+    if arguments.get("prior_size"):  # at most the image side, as GanTrainConfig.prior_side
+        arguments["prior_size"] = min(arguments["prior_size"], image_size)
     module = GanModule(len(image_set.classes), image_size=image_size, num_colours=len(colours), log_every=10**9,
-                       seed=seed, **{k: v for k, v in recipe.items() if k not in ("batch_size", "colours")})
+                       seed=seed, **arguments)
     pixels, labels, colour_labels = image_set.subset_with_colours("train")
     if recipe.get("prior_size"):  # as labelops.imagegen.train.fit fills it
         module.fill_prior(prior_templates(pixels, labels, colour_labels, len(image_set.classes), len(colours),

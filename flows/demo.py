@@ -30,7 +30,7 @@ from labelops.shop import serve_folder
 from tasks.feedback import simulate_reviewer
 from tasks.shop import build_demo_shop
 
-# The demo's GAN: small enough to train, evaluate and register in under three minutes on two CPU cores
+# The demo's GAN: small enough to train, evaluate and register in about four minutes on two CPU cores
 # (1,600 iterations: at 1,000 the gate found its KID not yet significantly better than the class-and-colour means',
 # and at 1,300 a second snapshot of the demo catalogue fell 0.02 under the recognisability floor).
 DEMO_IMAGE_SIZE = 64

@@ -79,11 +79,6 @@ class GanTrainConfig(training.TrainConfig):
                                                 "memory: classes × (colours + 1) × 3 × side² floats)")
     prior_min_images: int = Field(3, description="training photos a class × colour pair needs for its own template "
                                                  "(fewer: the class's mean, so that no template is one product's photo)")
-
-    @property
-    def prior_side(self) -> int:
-        """The prior's template side the networks are built with (0: no prior)."""
-        return 0 if self.prior == "none" else min(self.prior_max_side, self.image_size)
     z_dim: int = 128
     g_width: int = 16
     d_width: int = 16
@@ -99,6 +94,11 @@ class GanTrainConfig(training.TrainConfig):
     sample_every_steps: int = 200
     checkpoint_every_steps: int = 100
     grid_columns: int = 8
+
+    @property
+    def prior_side(self) -> int:
+        """The prior's template side the networks are built with (0: no prior)."""
+        return 0 if self.prior == "none" else min(self.prior_max_side, self.image_size)
 
 
 # ------------------------------------------------------------------------------------ prepare

@@ -27,7 +27,11 @@ colour accuracy, KID ± std, precision, recall; then the issue's targets, each w
             KID <= 2 x KID(real train vs real held-out) + spread (1.96 x combined std)
   flipkart  cond. acc >= class-mean's
 
-and the shipped gate's verdict were it the first challenger. The labelled sample grid (a row per
+and the shipped gate's verdict were it the first challenger. Each generator row also says how fast it
+trained (images/s: iterations × batch ÷ fit seconds) and its peak memory (the CUDA allocator's peak
+on a GPU, else the training process's peak resident memory); the title names the device and
+precision. The trainer picks a GPU where there is one (bf16-mixed), so the same command measures
+both, e.g. ``--image-size 128 --width 16 --steps 4000`` on a GPU. The labelled sample grid (a row per
 class, generated beside real photos) of each run is written beside the data and listed below.
 """
 
@@ -123,9 +127,12 @@ def evaluate(name: str, args: argparse.Namespace) -> dict:
     grid.parent.mkdir(exist_ok=True)
     grid.write_bytes(base64.b64decode(model.samples[0]["grid_png"]))
     fit = json.loads((work / "trained.json").read_text())
-    print(f"{name}: {counts}, fit {fit['seconds']:.0f} s, total {seconds:.0f} s, evaluation {measured:.0f} CPU s",
-          file=sys.stderr)
+    print(f"{name}: {counts}, fit {fit['seconds']:.0f} s on {fit.get('device')}, total {seconds:.0f} s, "
+          f"evaluation {measured:.0f} CPU s", file=sys.stderr)
     return {"dataset": name, "counts": counts, "fit_seconds": fit["seconds"], "total_seconds": seconds,
+            "device": fit.get("device", "?"), "fit_precision": fit.get("precision", "?"),
+            "images_per_s": fit["metrics"].get("train/images_per_s"),
+            "peak_memory_mib": fit["metrics"].get("train/peak_memory_mib"),
             "systems": {"model": model.metrics, **{n: s.metrics for n, s in systems.items()}},
             "floors": {c.metric: {"passed": c.passed, "reason": c.reason} for c in decision.checks if c.kind == "floor"},
             "gate": decision.summary(), "grid": str(grid), "config": config.model_dump(), "version": trained.version}
@@ -177,10 +184,11 @@ def main() -> None:
     from rich.table import Table
 
     table = Table(title=f"conditional GAN vs baselines and real photos on held-out images (val + test split); "
-                        f"{args.image_size} px, width {args.width}, {args.steps} iterations × batch {args.batch_size}, "
-                        f"CPU; [95% interval]")
+                        f"{args.image_size} px, width {args.width}, {args.steps} iterations × batch {args.batch_size}; "
+                        f"[95% interval]; training on {', '.join(sorted({r['device'] for r in results}))} "
+                        f"({', '.join(sorted({r['fit_precision'] for r in results}))})")
     for column in ("dataset", "classes", "train / held-out", "system", "cond. acc [95%]", "colour acc [95%]",
-                   "KID ± std", "precision", "recall", "tagger acc", "fit min"):
+                   "KID ± std", "precision", "recall", "tagger acc", "fit min", "images/s", "peak MiB"):
         table.add_column(column, justify="left" if column in ("dataset", "system") else "right")
     labels = {"model": "generator", "class_mean": "class-mean images", "class_colour_mean": "class+colour means",
               "noise": "noise", "real": "real photos (reference)"}
@@ -195,7 +203,9 @@ def main() -> None:
                 interval(metrics, "colour_accuracy"), f"{metrics['kid']:.3f} ±{metrics['kid_std']:.3f}",
                 f"{metrics['precision']:.3f}", f"{metrics['recall']:.3f}",
                 f"{metrics['tagger_accuracy']:.3f}" if generator else "",
-                f"{result['fit_seconds'] / 60:.1f}" if generator else "")
+                f"{result['fit_seconds'] / 60:.1f}" if generator else "",
+                f"{result['images_per_s']:.0f}" if generator and result["images_per_s"] else "",
+                f"{result['peak_memory_mib']:.0f}" if generator and result["peak_memory_mib"] else "")
     console = Console(width=220)
     console.print(table)
     for result in results:

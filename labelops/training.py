@@ -362,6 +362,19 @@ def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, c
     )
 
 
+def device_report(device: Any) -> dict[str, Any]:  # noqa: ANN401 - a torch.device
+    """What a fit ran on, for its ``trained.json``: the device's name and this process's peak memory
+    on it (MiB): the CUDA allocator's peak on a GPU, else the process's peak resident memory."""
+    import resource
+
+    import torch
+
+    if device.type == "cuda":
+        return {"device": torch.cuda.get_device_name(device),
+                "peak_memory_mib": torch.cuda.max_memory_allocated(device) / 2**20}
+    return {"device": device.type, "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def prepare_fit_register(config: TrainConfig, settings: Settings, prepare: Callable[[Any, Settings], Path],
                          launch: Callable[[Path], None], register: Callable[[Path, Settings], TrainedModel],
                          kind: str) -> TrainedModel | None:

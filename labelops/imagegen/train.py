@@ -202,9 +202,12 @@ def fit(work: Path) -> None:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         metrics["train/images_per_s"] = trained_images / max(seconds, 1e-6)
         MlflowClient().log_metric(run_id, "train/images_per_s", metrics["train/images_per_s"], step=iterations)
+        ran_on = training.device_report(trainer.strategy.root_device)  # the module is back on the CPU by now
+        metrics["train/peak_memory_mib"] = ran_on["peak_memory_mib"]
+        MlflowClient().log_metric(run_id, "train/peak_memory_mib", ran_on["peak_memory_mib"], step=iterations)
         (work / "trained.json").write_text(json.dumps({
             "global_step": iterations, "resumed_from_step": resumed_from // steps, "world_size": trainer.world_size,
-            "seconds": seconds, "metrics": metrics}))
+            "seconds": seconds, "device": ran_on["device"], "precision": str(trainer.precision), "metrics": metrics}))
 
 
 def launch(work: Path, timeout: float | None = None, logger: training.LogSink | None = None) -> None:

@@ -136,6 +136,9 @@ def test_ddp_with_two_cpu_processes_registers_one_version(data_root, snapshot):
     result = train_gan(config)
     trained = json.loads((catalog.training_dir("gan", config.key(), get_settings()) / "trained.json").read_text())
     assert trained["world_size"] == 2 and trained["global_step"] == 6
+    # what it ran on and its peak memory (the process's resident peak on a CPU), for benchmarks/gan_quality.py
+    assert trained["device"] == "cpu" and trained["precision"] == "32-true"
+    assert 50 < trained["metrics"]["train/peak_memory_mib"] < 8192
     assert len(versions_of(IMAGE_MODEL, config.key())) == 1
     from mlflow import MlflowClient
 

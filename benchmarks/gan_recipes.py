@@ -64,6 +64,15 @@ RECIPES: dict[str, dict] = {
                              "augment": "color,translation"},
     "dcgan-w16-prior-nocut": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32, "prior_size": 64,
                               "augment": "color,translation"},
+    # StyleGAN2's lazy R1 penalty on real images (every 16 discriminator updates), weight γ
+    "dcgan-w8-prior-nocut-r1-0.1": {"arch": "dcgan", "g_width": 8, "d_width": 8, "batch_size": 32, "prior_size": 64,
+                                    "augment": "color,translation", "r1_gamma": 0.1},
+    "dcgan-w8-prior-nocut-r1-1": {"arch": "dcgan", "g_width": 8, "d_width": 8, "batch_size": 32, "prior_size": 64,
+                                  "augment": "color,translation", "r1_gamma": 1.0},
+    "dcgan-w16-prior-nocut-r1-0.1": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32,
+                                     "prior_size": 64, "augment": "color,translation", "r1_gamma": 0.1},
+    "dcgan-w16-prior-nocut-r1-1": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32,
+                                   "prior_size": 64, "augment": "color,translation", "r1_gamma": 1.0},
 }
 
 

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -81,9 +81,14 @@ class TrainConfig(BaseModel):
     precision: str = Field("auto", description="auto: bf16-mixed where the GPU has it, else 32-true")
     seed: int = 0
 
+    later_fields: ClassVar[dict[str, Any]] = {"num_nodes": 1}
+    """Fields that joined the config after keys were in use, with the value that means what the
+    config meant before them: left out of the key at that value, so such a config keeps the key
+    (work folder, versions) it had."""
+
     def key(self) -> str:
-        # num_nodes joined the config later: one node keeps the keys (work folders, versions) it had
-        dump = self.model_dump_json(exclude={"num_nodes"} if self.num_nodes == 1 else None)
+        unused = {name for name, before in self.later_fields.items() if getattr(self, name) == before}
+        dump = self.model_dump_json(exclude=unused or None)
         return hashlib.sha256(dump.encode()).hexdigest()[:12]
 
     @property

@@ -178,7 +178,7 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
 
     evaluator = held.evaluator
     kid_images = images if kid_images is None else kid_images
-    correct = (evaluator.predict(images).argmax(1) == held.labels).float() if len(images) else torch.zeros(0)
+    correct = (evaluator.predict(images).argmax(1) == held.labels).double() if len(images) else torch.zeros(0)
     real_features, fake_features = evaluator.features(normalise(held.real)), evaluator.features(kid_images)
     kid_mean, kid_std = kid(real_features, fake_features, seed=SEED)
     precision, recall = precision_recall(real_features, fake_features)
@@ -194,7 +194,7 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
     asked = held.asked_colours
     if held.colours and bool((asked >= 0).any()) and len(images):
         read = evaluator.predict_colours(images).argmax(1)
-        hits = torch.where(asked >= 0, (read == asked).float(), torch.full_like(read, float("nan"), dtype=torch.float))
+        hits = torch.where(asked >= 0, (read == asked).double(), torch.full_like(read, float("nan"), dtype=torch.double))
         known = hits[asked >= 0]
         low, high = mean_interval(known)
         metrics.update({"colour_accuracy": float(known.mean()), "colour_accuracy_low": low, "colour_accuracy_high": high,

@@ -114,14 +114,14 @@ class Evaluator:
     def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
         if len(labels) == 0:
             return float("nan")
-        return float((self.predict(images).argmax(1) == labels).float().mean())
+        return float((self.predict(images).argmax(1) == labels).double().mean())
 
     def colour_accuracy(self, images: torch.Tensor, colour_labels: torch.Tensor) -> float:
         """The colour head's accuracy on the images of a known colour (NaN when none, or no head)."""
         known = colour_labels >= 0
         if self.net.colour_head is None or not known.any():
             return float("nan")
-        return float((self.predict_colours(images[known]).argmax(1) == colour_labels[known]).float().mean())
+        return float((self.predict_colours(images[known]).argmax(1) == colour_labels[known]).double().mean())
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -429,10 +429,11 @@ class GanModule(L.LightningModule):
                  ac_weight: float = 1.0, ema_decay: float = 0.999, ema_start: int = 100,
                  augment: str = DEFAULT_POLICY, log_every: int = 10, sample_every: int = 0, sample_columns: int = 8,
                  seed: int = 0, num_colours: int = 0, colour_dropout: float = 0.3, arch: str = "dcgan",
-                 recon_weight: float = 1.0, prior_size: int = 0):
+                 recon_weight: float = 1.0, prior_size: int = 0, r1_gamma: float = 0.0, r1_every: int = 16):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
+        self.d_updates = 0  # discriminator updates by this process (when the lazy R1 penalty is due)
         self.generator, self.discriminator = build_networks(arch, num_classes, image_size, z_dim, g_width, d_width,
                                                             num_colours, prior_size)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
@@ -484,9 +485,15 @@ class GanModule(L.LightningModule):
         d_adversarial = hinge_d_loss(real_scores, fake_scores)
         d_class = F.cross_entropy(real_logits, labels)
         d_colour = F.cross_entropy(real_colour_logits[known], c[known]) if asked else real.new_zeros(())
+        d_loss = d_adversarial + hp.ac_weight * (d_class + d_colour) + hp.recon_weight * recon
+        r1_due = hp.get("r1_gamma", 0.0) > 0 and self.d_updates % hp.get("r1_every", 16) == 0
+        if r1_due:  # lazy: every r1_every updates, weighted by r1_every (StyleGAN2)
+            r1 = self.r1_penalty(real, labels, c)
+            d_loss = d_loss + hp.r1_gamma / 2 * hp.r1_every * r1
         opt_d.zero_grad(set_to_none=True)
-        backward(d_adversarial + hp.ac_weight * (d_class + d_colour) + hp.recon_weight * recon)
+        backward(d_loss)
         opt_d.step()
+        self.d_updates += 1
 
         # generator: fool the discriminator, and make images the classifiers put in the requested class (colour)
         fake_scores, fake_logits, fake_colour_logits, _ = self.discriminator.judge(
@@ -503,7 +510,18 @@ class GanModule(L.LightningModule):
             metrics.update(d_colour_loss=d_colour.detach(), g_colour_loss=g_colour.detach())
         if hp.arch != "dcgan":
             metrics["d_recon_loss"] = recon.detach()
+        if r1_due:
+            metrics["d_r1"] = r1.detach()
         return metrics
+
+    def r1_penalty(self, real: torch.Tensor, labels: torch.Tensor, colours: torch.Tensor | None) -> torch.Tensor:
+        """R1 (Mescheder et al. 2018): the squared gradient of the discriminator's score on real
+        (augmented) images with respect to the pixels, summed per image and averaged; it keeps the
+        discriminator from growing steep around the real photos."""
+        pixels = diff_augment(real, self.hparams.augment).detach().requires_grad_(True)
+        scores = self.discriminator.judge(pixels, labels, colours)[0]
+        (gradient,) = torch.autograd.grad(scores.float().sum(), pixels, create_graph=True)
+        return gradient.float().square().sum(dim=(1, 2, 3)).mean()
 
     def update_ema(self, iteration: int) -> None:
         """The EMA follows the generator exactly until ``ema_start``, then with a decay that warms up."""

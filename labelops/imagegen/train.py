@@ -25,7 +25,7 @@ import logging
 import time
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -51,7 +51,7 @@ DESCRIPTION = ("Product image GAN: a class-conditional GAN (EMA generator) that 
                "(input: a `category` column to generate, an `image` column to tag; params task, seed, per_category).")
 
 MODULE_ARGS = ("image_size", "z_dim", "g_width", "d_width", "lr_g", "lr_d", "ac_weight", "ema_decay", "ema_start",
-               "augment", "seed", "arch", "colour_dropout", "recon_weight")
+               "augment", "seed", "arch", "colour_dropout", "recon_weight", "r1_gamma", "r1_every")
 
 
 GanPrior = Literal["none", "class_colour_mean"]
@@ -72,6 +72,12 @@ class GanTrainConfig(training.TrainConfig):
     min_colour_images: int = 3
     colour_dropout: float = Field(0.3, description="share of known colours trained as 'any colour'")
     recon_weight: float = Field(1.0, description="weight of the discriminator's reconstruction loss (fastgan)")
+    r1_gamma: float = Field(0.0, ge=0, description="weight γ of the R1 gradient penalty on real images (0: off). "
+                                                    "1 led at equal CPU time in benchmarks/gan_recipes.py, but not in "
+                                                    "the demo's recipe (README, Recipes)")
+    r1_every: int = Field(16, ge=1, description="the R1 penalty is computed every this many discriminator updates")
+
+    later_fields: ClassVar[dict[str, Any]] = {**training.TrainConfig.later_fields, "r1_gamma": 0.0, "r1_every": 16}
     prior: GanPrior = Field(
         "class_colour_mean", description="what the generator starts from: its class-and-colour mean training photo, "
                                          "to which it adds what the mean lacks (model.ClassColourPrior); none: noise only")

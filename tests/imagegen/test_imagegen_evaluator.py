@@ -265,3 +265,17 @@ def test_novelty_tells_copies_from_new_images():
     assert 0.8 < novelty(train, held, torch.randn(100, 8)) < 1.25
     assert novelty(train, held, held) == pytest.approx(1.0)
     assert novelty(train[:0], held, held) != novelty(train[:0], held, held)  # NaN
+
+
+def test_conditional_accuracy_is_exact_at_a_floor(trained):
+    """7 of 10 right is 0.7 exactly, not float32's 0.69999999: a generator at the gate's 0.70 × real
+    floor passes it (a float32 mean once refused one on rounding)."""
+    evaluator, train, heldout = trained
+    pixels, labels = heldout[0][:10], heldout[1][:10]
+    held = HeldoutImages(evaluator, ["red", "green", "blue"], pixels, labels, *train)
+    right = normalise(squares(held.labels, seed=3))
+    assert evaluator.accuracy(right, held.labels) == 1.0  # the squares are what the evaluator knows
+    wrong = normalise(squares((held.labels + 1) % 3, seed=3))
+    images = torch.cat([right[:7], wrong[7:]])
+    metrics = score_images("seven", images, held).metrics
+    assert metrics["conditional_accuracy"] == 0.7 and metrics["conditional_accuracy"] >= 0.7 * 1.0

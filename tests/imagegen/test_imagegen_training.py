@@ -163,3 +163,15 @@ def test_the_architecture_is_a_recorded_option(data_root, snapshot):
     module = build_module(config, 8, 5)
     assert isinstance(module.generator, FastGenerator) and isinstance(module.discriminator, FastDiscriminator)
     assert module.hparams.arch == "fastgan" and module.hparams.num_colours == 5
+
+
+def test_r1_leaves_the_training_key_of_configs_without_it():
+    """r1_gamma joined the config later: a config without R1 (the default) keeps the key (work folder,
+    versions) it had; one with R1 is a different training, with a key of its own."""
+    import hashlib
+
+    plain = GanTrainConfig(snapshot_id="s")
+    before = plain.model_dump_json(exclude={"num_nodes", "r1_gamma", "r1_every"})
+    assert plain.key() == hashlib.sha256(before.encode()).hexdigest()[:12]
+    assert GanTrainConfig(snapshot_id="s", r1_gamma=1.0).key() != plain.key()
+    assert GanTrainConfig(snapshot_id="s", r1_gamma=1.0, r1_every=4).key() != GanTrainConfig(snapshot_id="s", r1_gamma=1.0).key()

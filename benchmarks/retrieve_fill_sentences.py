@@ -24,14 +24,13 @@ for name in sys.argv[1:]:
     snapshot = make_snapshot(name, root)
     from labelops.evaluation import EvaluationSet, text_baseline_scores
     from labelops.significance import paired_bootstrap
-    from labelops.evaluation import _row_metric
     evaluation = EvaluationSet.of_snapshot(root, snapshot)
     out = {}
     for label, fn in (("before", lambda t: t), ("after", keep)):
         serialize.slotted_sentences = fn
         out[label] = text_baseline_scores(evaluation, ("retrieve_fill",), samples=len(evaluation.rows))["retrieve_fill"]
     serialize.slotted_sentences = keep
-    gain = paired_bootstrap(_row_metric(out["after"], "chrf"), _row_metric(out["before"], "chrf"), len(evaluation.rows))
+    gain = paired_bootstrap(out["after"].row_metric("chrf"), out["before"].row_metric("chrf"), len(evaluation.rows))
     for label, s in out.items():
         m = s.metrics
         words = sum(len(x["text"].split()) for x in s.samples) / max(len(s.samples), 1)

@@ -38,7 +38,7 @@ import hashlib
 import inspect
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +78,23 @@ class HeldoutImages:
     train_colour_labels: torch.Tensor | None = None
     snapshot_id: str = ""
     texts: Sequence[str] = ()  # each held-out photo's listing text (description, else title)
+    _features: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def real_features(self) -> torch.Tensor:
+        """The evaluator's features of the held-out photos, computed once per evaluation."""
+        return self._cached_features("real", self.real)
+
+    def train_features(self) -> torch.Tensor:
+        """The evaluator's features of the training photos, computed once per evaluation."""
+        return self._cached_features("train", self.train_pixels)
+
+    def _cached_features(self, key: str, pixels: torch.Tensor) -> torch.Tensor:
+        from labelops.imagegen.data import normalise
+
+        if key not in self._features:
+            with torch.no_grad():
+                self._features[key] = self.evaluator.features(normalise(pixels))
+        return self._features[key]
 
     @property
     def wanted(self) -> list[str]:
@@ -179,10 +196,10 @@ def score_images(system: str, images: torch.Tensor, held: HeldoutImages, tagged:
     evaluator = held.evaluator
     kid_images = images if kid_images is None else kid_images
     correct = (evaluator.predict(images).argmax(1) == held.labels).double() if len(images) else torch.zeros(0)
-    real_features, fake_features = evaluator.features(normalise(held.real)), evaluator.features(kid_images)
+    real_features, fake_features = held.real_features(), evaluator.features(kid_images)
     kid_mean, kid_std = kid(real_features, fake_features, seed=SEED)
     precision, recall = precision_recall(real_features, fake_features)
-    train_features = evaluator.features(normalise(held.train_pixels))
+    train_features = held.train_features()
     image_features = fake_features if kid_images is images else evaluator.features(images)
     low, high = mean_interval(correct)
     metrics = {"n": float(len(held.labels)), "conditional_accuracy": float(correct.mean()) if len(correct) else 0.0,

@@ -279,3 +279,21 @@ def test_conditional_accuracy_is_exact_at_a_floor(trained):
     images = torch.cat([right[:7], wrong[7:]])
     metrics = score_images("seven", images, held).metrics
     assert metrics["conditional_accuracy"] == 0.7 and metrics["conditional_accuracy"] >= 0.7 * 1.0
+
+
+def test_scoring_several_systems_reads_the_real_photos_once(trained, monkeypatch):
+    """The gate scores five systems on one held-out set: the real and training photos' features
+    are computed once, and every system's figures are those of a fresh computation."""
+    evaluator, train, heldout = trained
+    held = HeldoutImages(evaluator, ["red", "green", "blue"], heldout[0], heldout[1], *train)
+    fresh = HeldoutImages(evaluator, ["red", "green", "blue"], heldout[0], heldout[1], *train)
+    images = normalise(squares(held.labels, seed=3))
+    expected = score_images("good", images, fresh).metrics
+    calls = []
+    features = evaluator.features
+    monkeypatch.setattr(evaluator, "features", lambda x, *a, **k: calls.append(len(x)) or features(x, *a, **k))
+    first = score_images("good", images, held).metrics
+    second = score_images("again", normalise(squares(held.labels, seed=4)), held).metrics
+    assert len(calls) == 4  # real, train and the first system's images; then only the second's
+    assert first["kid"] == expected["kid"] and first["novelty"] == expected["novelty"]
+    assert second["kid"] != first["kid"]

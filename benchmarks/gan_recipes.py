@@ -64,16 +64,10 @@ RECIPES: dict[str, dict] = {
                              "augment": "color,translation"},
     "dcgan-w16-prior-nocut": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32, "prior_size": 64,
                               "augment": "color,translation"},
-    # StyleGAN2's lazy R1 penalty on real images (every 16 discriminator updates), weight γ
-    "dcgan-w8-prior-nocut-r1-0.1": {"arch": "dcgan", "g_width": 8, "d_width": 8, "batch_size": 32, "prior_size": 64,
-                                    "augment": "color,translation", "r1_gamma": 0.1},
-    "dcgan-w8-prior-nocut-r1-1": {"arch": "dcgan", "g_width": 8, "d_width": 8, "batch_size": 32, "prior_size": 64,
-                                  "augment": "color,translation", "r1_gamma": 1.0},
-    "dcgan-w16-prior-nocut-r1-0.1": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32,
-                                     "prior_size": 64, "augment": "color,translation", "r1_gamma": 0.1},
-    "dcgan-w16-prior-nocut-r1-1": {"arch": "dcgan", "g_width": 16, "d_width": 16, "batch_size": 32,
-                                   "prior_size": 64, "augment": "color,translation", "r1_gamma": 1.0},
 }
+# StyleGAN2's lazy R1 penalty on real images (every 16 discriminator updates), weight γ, on the no-cutout recipes
+RECIPES.update({f"{name}-r1-{gamma:g}": {**RECIPES[name], "r1_gamma": gamma}
+                for name in ("dcgan-w8-prior-nocut", "dcgan-w16-prior-nocut") for gamma in (0.1, 1.0)})
 
 
 def snapshot_of(name: str, root, products: int) -> str:  # noqa: ANN001

@@ -158,15 +158,6 @@ def main() -> None:
                       f"a search over all {len(valid):,} products {opened[1] * 1000:.0f} ms")
 
 
-def _peak_rss_mib() -> float:
-    """This process's peak resident memory (MiB; VmHWM), run on each Dask worker. Not
-    ``getrusage``'s ru_maxrss: Linux keeps it across fork and exec, so a spawned worker would
-    report the driver's peak at the time it was started."""
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
-
-
 def _same_labels(root, run_id: str, reference: list[tuple] | None) -> tuple[list[tuple], int | None]:  # noqa: ANN001
     """The rows to compare later runs with, and how many of this run's differ (None: nothing to compare with yet)."""
     from labelops.catalog import labels_path
@@ -187,6 +178,7 @@ def engine_table(console, snapshot: str, products: int, workers: list[int], one_
     from rich.table import Table
 
     from labelops.labelling import label_snapshot
+    from labelops.resources import peak_rss_mib
     from labelops.settings import get_settings
     from labelops.storage import DataRoot
 
@@ -216,7 +208,7 @@ def engine_table(console, snapshot: str, products: int, workers: list[int], one_
                 with PeakRss() as measured:
                     run = label_snapshot(snapshot, batch_size=batch_size, use_image_model=False,
                                          cluster=cluster.scheduler_address)
-                peaks = client.run(_peak_rss_mib)
+                peaks = client.run(peak_rss_mib)  # each worker's own peak
             reference, differ = _same_labels(root, run.run_id, reference)
             rate = products / measured.seconds
             versus = f"{rate / alone[cores]:.2f}×" if cores in alone else "-"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,10 +23,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_baseline(base_url: str) -> dict:
@@ -90,6 +85,8 @@ def run_labelops(base_url: str, data: str) -> dict:
 
 def child(mode: str, base_url: str, data: str) -> None:
     result = run_baseline(base_url) if mode == "baseline" else run_labelops(base_url, data)
+    from labelops.resources import peak_rss_mib
+
     result["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(result))
 

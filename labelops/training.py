@@ -81,13 +81,13 @@ class TrainConfig(BaseModel):
     precision: str = Field("auto", description="auto: bf16-mixed where the GPU has it, else 32-true")
     seed: int = 0
 
-    later_fields: ClassVar[dict[str, Any]] = {"num_nodes": 1}
-    """Fields that joined the config after keys were in use, with the value that means what the
-    config meant before them: left out of the key at that value, so such a config keeps the key
-    (work folder, versions) it had."""
+    later_fields: ClassVar[frozenset[str]] = frozenset({"num_nodes"})
+    """Fields that joined the config after keys were in use; each one's default means what the
+    config meant before it. At its default such a field is left out of the key, so a config that
+    does not use it keeps the key (work folder, versions) it had."""
 
     def key(self) -> str:
-        unused = {name for name, before in self.later_fields.items() if getattr(self, name) == before}
+        unused = {name for name in self.later_fields if getattr(self, name) == type(self).model_fields[name].default}
         dump = self.model_dump_json(exclude=unused or None)
         return hashlib.sha256(dump.encode()).hexdigest()[:12]
 
@@ -369,15 +369,15 @@ def lightning_trainer(config: Any, work: Path, *, run_id: str, max_steps: int, c
 
 def device_report(device: Any) -> dict[str, Any]:  # noqa: ANN401 - a torch.device
     """What a fit ran on, for its ``trained.json``: the device's name and this process's peak memory
-    on it (MiB): the CUDA allocator's peak on a GPU, else the process's peak resident memory."""
-    import resource
-
+    on it (MiB): the CUDA allocator's peak on a GPU, else the process's own peak resident memory."""
     import torch
+
+    from labelops.resources import peak_rss_mib
 
     if device.type == "cuda":
         return {"device": torch.cuda.get_device_name(device),
                 "peak_memory_mib": torch.cuda.max_memory_allocated(device) / 2**20}
-    return {"device": device.type, "peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"device": device.type, "peak_memory_mib": peak_rss_mib()}
 
 
 def prepare_fit_register(config: TrainConfig, settings: Settings, prepare: Callable[[Any, Settings], Path],

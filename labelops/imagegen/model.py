@@ -486,7 +486,7 @@ class GanModule(L.LightningModule):
         d_class = F.cross_entropy(real_logits, labels)
         d_colour = F.cross_entropy(real_colour_logits[known], c[known]) if asked else real.new_zeros(())
         d_loss = d_adversarial + hp.ac_weight * (d_class + d_colour) + hp.recon_weight * recon
-        r1_due = hp.get("r1_gamma", 0.0) > 0 and self.d_updates % hp.get("r1_every", 16) == 0
+        r1_due = hp.r1_gamma > 0 and self.d_updates % hp.r1_every == 0
         if r1_due:  # lazy: every r1_every updates, weighted by r1_every (StyleGAN2)
             r1 = self.r1_penalty(real, labels, c)
             d_loss = d_loss + hp.r1_gamma / 2 * hp.r1_every * r1

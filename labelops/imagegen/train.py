@@ -25,7 +25,7 @@ import logging
 import time
 import warnings
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -77,7 +77,7 @@ class GanTrainConfig(training.TrainConfig):
                                                     "the demo's recipe (README, Recipes)")
     r1_every: int = Field(16, ge=1, description="the R1 penalty is computed every this many discriminator updates")
 
-    later_fields: ClassVar[dict[str, Any]] = {**training.TrainConfig.later_fields, "r1_gamma": 0.0, "r1_every": 16}
+    later_fields: ClassVar[frozenset[str]] = training.TrainConfig.later_fields | {"r1_gamma", "r1_every"}
     prior: GanPrior = Field(
         "class_colour_mean", description="what the generator starts from: its class-and-colour mean training photo, "
                                          "to which it adds what the mean lacks (model.ClassColourPrior); none: noise only")
